@@ -1,0 +1,28 @@
+use std::process::ExitCode;
+
+use crate::output::{OutputFormat, TextTable, print_json};
+
+pub(crate) fn run(format: OutputFormat) -> anyhow::Result<ExitCode> {
+    let registry = actionbench_stages::registry();
+    let mut rows = Vec::new();
+    for name in registry.names() {
+        let kind = registry.get(name).expect("listed names exist");
+        let defaults = kind.canonical_params(&toml::Table::new()).map(|t| t.to_string()).unwrap_or_else(|e| format!("(required: {e})"));
+        rows.push((name, kind.implementation_version(), defaults.trim().replace('\n', "; ")));
+    }
+    match format {
+        OutputFormat::Json => print_json(&serde_json::Value::Array(
+            rows.iter()
+                .map(|(n, v, d)| serde_json::json!({"kind": n, "implementation_version": v, "default_params": d}))
+                .collect(),
+        ))?,
+        _ => {
+            let mut table = TextTable::new(["kind", "version", "default params"]);
+            for (n, v, d) in rows {
+                table.push(vec![n.to_string(), v.to_string(), d]);
+            }
+            table.print(format)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

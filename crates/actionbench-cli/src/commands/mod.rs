@@ -1,0 +1,30 @@
+//! One module per subcommand.
+
+pub(crate) mod gc;
+pub(crate) mod kinds;
+pub(crate) mod run;
+pub(crate) mod status;
+
+use std::path::PathBuf;
+
+use actionbench_pipeline::{Engine, PipelineDef};
+
+/// Prints an error as `error: …`, its causes as `  Caused by: …`, and a
+/// `hint: …` when the error knows an obvious fix.
+pub(crate) fn print_error(err: &anyhow::Error) {
+    eprintln!("error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  Caused by: {cause}");
+    }
+    let hint = err.chain().find_map(|e| e.downcast_ref::<actionbench_pipeline::Error>()).and_then(|e| e.hint());
+    if let Some(hint) = hint {
+        eprintln!("\nhint: {hint}");
+    }
+}
+
+/// Loads a pipeline (name or path) and binds it to the built-in kinds.
+pub(crate) fn open_engine(pipeline: &str) -> anyhow::Result<Engine> {
+    let cwd = std::env::current_dir()?;
+    let def = PipelineDef::load(pipeline, &cwd)?;
+    Ok(Engine::new(def, actionbench_stages::registry(), None::<PathBuf>)?)
+}

@@ -1,0 +1,58 @@
+use std::process::ExitCode;
+
+use actionbench_pipeline::{RunOptions, StageOutcome};
+
+use crate::output::{OutputFormat, TextTable, print_json};
+use crate::progress::Progress;
+
+/// Arguments of `actionbench run`.
+#[derive(clap::Args)]
+pub(crate) struct RunArgs {
+    /// Pipeline name (a file in `pipelines/`, without `.toml`) or path.
+    pipeline: String,
+    /// Stages to bring up to date, with everything they need (default: all).
+    stages: Vec<String>,
+    /// Re-run the named stages (all stages when none is named) even if fresh.
+    #[arg(long)]
+    force: bool,
+    /// Say what would run, run nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Stages run at the same time (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+}
+
+pub(crate) fn run(args: &RunArgs, format: OutputFormat, progress: &Progress) -> anyhow::Result<ExitCode> {
+    let engine = super::open_engine(&args.pipeline)?;
+    let jobs = args
+        .jobs
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = RunOptions { targets: args.stages.clone(), force: args.force, dry_run: args.dry_run, jobs };
+    let reports = engine.run(&opts, progress)?;
+    progress.clear();
+    match format {
+        OutputFormat::Json => print_json(&serde_json::to_value(&reports)?)?,
+        _ => {
+            let mut table = TextTable::new(["stage", "status", "key", "seconds"]);
+            for r in &reports {
+                table.push(vec![
+                    r.stage.clone(),
+                    r.outcome.label().to_string(),
+                    r.key.map(|k| if format == OutputFormat::Csv { k.to_hex() } else { k.short() }).unwrap_or_default(),
+                    format!("{:.2}", r.seconds),
+                ]);
+            }
+            table.print(format)?;
+        }
+    }
+    let mut failed = false;
+    for r in &reports {
+        if let StageOutcome::Failed { error } = &r.outcome {
+            failed = true;
+            eprintln!("error: {}: stage `{}` failed: {error}", engine.pipeline().display_path, r.stage);
+        }
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,70 @@
+//! `actionbench`: reproducible data pipelines, loaders, evaluators and
+//! leaderboards for human action understanding.
+//!
+//! Output meant for machines goes to stdout; logs and progress to stderr.
+//! Exit codes: 0 success, 1 a user-facing error, 2 a usage error.
+
+mod commands;
+mod output;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::OutputFormat;
+
+/// Reproducible data pipelines, evaluators and leaderboards for human action
+/// understanding research.
+#[derive(Parser)]
+#[command(name = "actionbench", version, about, long_about = None, propagate_version = true)]
+#[command(after_help = "Environment: ACTIONBENCH_CACHE_DIR (cache location, default `.actionbench/` in the project), \
+ACTIONBENCH_NO_PROGRESS or NO_COLOR (hide progress bars).")]
+struct Cli {
+    /// How results are printed on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+    /// Hide progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the stale stages of a pipeline (all, or what the named stages need).
+    Run(commands::run::RunArgs),
+    /// Say which stages are stale and why.
+    Status(commands::status::StatusArgs),
+    /// Remove cache entries no lock file refers to.
+    Gc(commands::gc::GcArgs),
+    /// List the built-in stage kinds.
+    Kinds,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let progress = progress::Progress::new(cli.quiet);
+    let result = match &cli.command {
+        Command::Run(args) => commands::run::run(args, cli.format, &progress),
+        Command::Status(args) => commands::status::run(args, cli.format),
+        Command::Gc(args) => commands::gc::run(args, cli.format, &progress),
+        Command::Kinds => commands::kinds::run(cli.format),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            progress.clear();
+            commands::print_error(&err);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `actionbench ... | head` closes stdout early; that is not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}

@@ -1,0 +1,18 @@
+/// Every environment variable actionbench reads, in one place (one registry,
+/// so docs and `--help` can list them and nobody invents a second spelling).
+pub struct EnvVars;
+
+impl EnvVars {
+    /// Where the content-addressed cache lives (default: `<project>/.actionbench`).
+    pub const ACTIONBENCH_CACHE_DIR: &'static str = "ACTIONBENCH_CACHE_DIR";
+    /// Set to any value to hide progress bars.
+    pub const ACTIONBENCH_NO_PROGRESS: &'static str = "ACTIONBENCH_NO_PROGRESS";
+    /// The common convention to disable colour; also hides progress bars.
+    pub const NO_COLOR: &'static str = "NO_COLOR";
+    /// Set by the engine for a command stage: the stage's name.
+    pub const ACTIONBENCH_STAGE: &'static str = "ACTIONBENCH_STAGE";
+    /// Set by the engine for a command stage: the pipeline's name.
+    pub const ACTIONBENCH_PIPELINE: &'static str = "ACTIONBENCH_PIPELINE";
+    /// Set by the engine for a command stage: the stage key being produced.
+    pub const ACTIONBENCH_STAGE_KEY: &'static str = "ACTIONBENCH_STAGE_KEY";
+}

@@ -1,0 +1,325 @@
+//! The cache directory (`.actionbench/` by default):
+//!
+//! ```text
+//! .actionbench/
+//!   CACHEDIR.TAG          tells backup tools to skip it
+//!   lock                  exclusive lock held by `actionbench run`
+//!   v1/                   layout version: a new format gets a new directory
+//!     stages/<key>/       published outputs of built-in stages (content-addressed)
+//!     trees/<hash>.txt    listings of directory and glob inputs (for `status` diffs)
+//!     journal/<id>/       backups of a command stage's outputs while it runs
+//!     logs/<pipeline>/<stage>.log   output of the last run of a command stage
+//!     tmp/                work directories, renamed into `stages/` when complete
+//!     stat-cache.bin      (path, size, mtime, inode) -> content hash
+//! ```
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use actionbench_core::Fingerprint;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::reporter::Reporter;
+
+/// The cache directory of a project.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+    layout: PathBuf,
+}
+
+/// Writes `bytes` to `path` atomically: a sibling temp file, fsync, rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let parent = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(parent)
+        .map_err(|e| Error::io(parent, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// Size in bytes of everything below `path`.
+fn disk_usage(path: &Path) -> u64 {
+    walkdir::WalkDir::new(path)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Held while a run uses the cache; released on drop (and by the kernel if
+/// the process dies, so a `kill -9` never leaves a stale lock).
+pub(crate) struct CacheLock {
+    _file: File,
+}
+
+/// What `gc` removed (or would remove, on a dry run).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GcReport {
+    /// Stage output directories removed.
+    pub stage_outputs: usize,
+    /// Input listings removed.
+    pub listings: usize,
+    /// Leftover work directories removed.
+    pub temp_dirs: usize,
+    /// Bytes freed.
+    pub bytes: u64,
+}
+
+/// A command stage's journal: which outputs existed before it ran (now moved
+/// into the journal), so an interrupted or failed run can be rolled back.
+#[derive(Debug, Serialize, Deserialize)]
+struct JournalManifest {
+    root: PathBuf,
+    outs: Vec<(String, bool)>,
+}
+
+/// Backups of a command stage's outputs, taken before it runs.
+pub(crate) struct Journal {
+    dir: PathBuf,
+    manifest: JournalManifest,
+}
+
+impl Cache {
+    /// Opens (creating if needed) the cache at `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let layout = dir.join(format!("v{}", crate::CACHE_LAYOUT_VERSION));
+        for sub in ["stages", "trees", "journal", "logs", "tmp"] {
+            let d = layout.join(sub);
+            std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+        }
+        let tag = dir.join("CACHEDIR.TAG");
+        if !tag.exists() {
+            write_atomic(&tag, b"Signature: 8a477f597d28d172789f06886806bc55\n# This directory is the actionbench cache; see https://bford.info/cachedir/\n")?;
+        }
+        Ok(Self { dir: dir.to_path_buf(), layout })
+    }
+
+    /// The cache directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where a built-in stage's published output lives.
+    pub fn stage_dir(&self, key: &Fingerprint) -> PathBuf {
+        self.layout.join("stages").join(key.to_hex())
+    }
+
+    pub(crate) fn stat_cache_path(&self) -> PathBuf {
+        self.layout.join("stat-cache.bin")
+    }
+
+    pub(crate) fn log_path(&self, pipeline: &str, stage: &str) -> PathBuf {
+        self.layout.join("logs").join(pipeline).join(format!("{stage}.log"))
+    }
+
+    /// A fresh work directory on the cache's file system (so the final
+    /// rename is atomic). Deleted on drop unless kept.
+    pub(crate) fn work_dir(&self) -> Result<tempfile::TempDir> {
+        let tmp = self.layout.join("tmp");
+        tempfile::Builder::new().prefix("stage-").tempdir_in(&tmp).map_err(|e| Error::io(&tmp, e))
+    }
+
+    /// Saves a directory or glob listing under its hash (once).
+    pub(crate) fn save_listing(&self, hash: &Fingerprint, listing: &str) -> Result<()> {
+        let path = self.layout.join("trees").join(format!("{}.txt", hash.to_hex()));
+        if !path.exists() {
+            write_atomic(&path, listing.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// A listing saved by [`Cache::save_listing`], if still there.
+    pub(crate) fn load_listing(&self, hash: &Fingerprint) -> Option<String> {
+        std::fs::read_to_string(self.layout.join("trees").join(format!("{}.txt", hash.to_hex()))).ok()
+    }
+
+    /// Takes the exclusive lock, waiting (and telling the reporter) if
+    /// another run holds it.
+    pub(crate) fn lock(&self, reporter: &dyn Reporter) -> Result<CacheLock> {
+        let path = self.dir.join("lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                reporter.waiting_for_lock(&path);
+                file.lock().map_err(|e| Error::io(&path, e))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+        Ok(CacheLock { _file: file })
+    }
+
+    /// Removes work directories left by a crashed run. Only call with the
+    /// lock held: no other run is using them then.
+    pub(crate) fn clear_work_dirs(&self) -> Result<usize> {
+        let tmp = self.layout.join("tmp");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&tmp).map_err(|e| Error::io(&tmp, e))? {
+            let entry = entry.map_err(|e| Error::io(&tmp, e))?;
+            let p = entry.path();
+            let res = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+            res.map_err(|e| Error::io(&p, e))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn journal_dir(&self, root: &Path, pipeline: &str, stage: &str) -> PathBuf {
+        let id = Fingerprint::of_bytes(format!("{}\0{pipeline}\0{stage}", root.display()).as_bytes());
+        self.layout.join("journal").join(format!("{pipeline}.{stage}.{}", &id.to_hex()[..16]))
+    }
+
+    /// Moves a command stage's existing outputs into a journal, so that the
+    /// previous complete output survives a failing or interrupted run.
+    pub(crate) fn begin_journal(&self, root: &Path, pipeline: &str, stage: &str, outs: &[String]) -> Result<Journal> {
+        let dir = self.journal_dir(root, pipeline, stage);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+        let backup = dir.join("outs");
+        std::fs::create_dir_all(&backup).map_err(|e| Error::io(&backup, e))?;
+        let outs: Vec<(String, bool)> =
+            outs.iter().map(|o| (o.clone(), std::fs::symlink_metadata(root.join(o)).is_ok())).collect();
+        let manifest = JournalManifest { root: root.to_path_buf(), outs };
+        // The manifest is on disk before anything moves: recovery can always
+        // tell what to put back.
+        let json = serde_json::to_vec(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
+        write_atomic(&dir.join("manifest.json"), &json)?;
+        for (out, existed) in &manifest.outs {
+            if *existed {
+                let to = backup.join(out);
+                if let Some(p) = to.parent() {
+                    std::fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
+                }
+                let from = root.join(out);
+                std::fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
+            }
+        }
+        Ok(Journal { dir, manifest })
+    }
+
+    /// Rolls back every journal of `root` left by an interrupted run.
+    pub(crate) fn recover_journals(&self, root: &Path) -> Result<usize> {
+        let jdir = self.layout.join("journal");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&jdir).map_err(|e| Error::io(&jdir, e))? {
+            let dir = entry.map_err(|e| Error::io(&jdir, e))?.path();
+            if dir.extension().is_some_and(|e| e == "done") {
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(dir.join("manifest.json")) else {
+                // Crashed before the manifest was written: nothing moved yet.
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                continue;
+            };
+            let manifest: JournalManifest =
+                serde_json::from_slice(&bytes).map_err(|e| Error::Internal(format!("journal {}: {e}", dir.display())))?;
+            if manifest.root != root {
+                continue;
+            }
+            Journal { dir, manifest }.rollback()?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+fn remove_any(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+impl Journal {
+    /// The run succeeded: drop the backups. The journal is first renamed to
+    /// `*.done` in one step, so a crash while deleting never restores them
+    /// over the new outputs.
+    pub(crate) fn commit(self) -> Result<()> {
+        let done = self.dir.with_extension("done");
+        std::fs::rename(&self.dir, &done).map_err(|e| Error::io(&self.dir, e))?;
+        std::fs::remove_dir_all(&done).map_err(|e| Error::io(&done, e))
+    }
+
+    /// The run failed or was interrupted: remove what it wrote and put the
+    /// previous outputs back. Idempotent, so a crash during rollback is
+    /// finished by the next recovery.
+    pub(crate) fn rollback(self) -> Result<()> {
+        let root = &self.manifest.root;
+        let backup = self.dir.join("outs");
+        for (out, existed) in &self.manifest.outs {
+            let target = root.join(out);
+            let saved = backup.join(out);
+            if *existed {
+                if std::fs::symlink_metadata(&saved).is_ok() {
+                    remove_any(&target).map_err(|e| Error::io(&target, e))?;
+                    std::fs::rename(&saved, &target).map_err(|e| Error::io(&saved, e))?;
+                }
+            } else {
+                remove_any(&target).map_err(|e| Error::io(&target, e))?;
+            }
+        }
+        std::fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))
+    }
+}
+
+impl Cache {
+    /// Removes stage outputs and listings that no lock file of the project
+    /// refers to, and leftover work directories.
+    pub fn gc(&self, keep_keys: &HashSet<Fingerprint>, keep_listings: &HashSet<Fingerprint>, dry_run: bool) -> Result<GcReport> {
+        let mut report = GcReport::default();
+        let remove = |path: &Path, report: &mut GcReport| -> Result<()> {
+            report.bytes += disk_usage(path);
+            if !dry_run {
+                remove_any(path).map_err(|e| Error::io(path, e))?;
+            }
+            Ok(())
+        };
+        let stages = self.layout.join("stages");
+        for entry in std::fs::read_dir(&stages).map_err(|e| Error::io(&stages, e))? {
+            let p = entry.map_err(|e| Error::io(&stages, e))?.path();
+            let keep = p.file_name().and_then(|n| Fingerprint::from_hex(&n.to_string_lossy())).is_some_and(|k| keep_keys.contains(&k));
+            if !keep {
+                remove(&p, &mut report)?;
+                report.stage_outputs += 1;
+            }
+        }
+        let trees = self.layout.join("trees");
+        for entry in std::fs::read_dir(&trees).map_err(|e| Error::io(&trees, e))? {
+            let p = entry.map_err(|e| Error::io(&trees, e))?.path();
+            let keep = p
+                .file_stem()
+                .and_then(|n| Fingerprint::from_hex(&n.to_string_lossy()))
+                .is_some_and(|k| keep_listings.contains(&k));
+            if !keep {
+                remove(&p, &mut report)?;
+                report.listings += 1;
+            }
+        }
+        let tmp = self.layout.join("tmp");
+        for entry in std::fs::read_dir(&tmp).map_err(|e| Error::io(&tmp, e))? {
+            let p = entry.map_err(|e| Error::io(&tmp, e))?.path();
+            remove(&p, &mut report)?;
+            report.temp_dirs += 1;
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,765 @@
+//! The engine: status (what is stale and why) and run (the stale stages, in
+//! dependency order, `-j N` at a time, each published atomically).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use actionbench_core::{EnvVars, Fingerprint};
+use serde::Serialize;
+
+use crate::cache::{Cache, GcReport};
+use crate::command::{probe_tool, run_shell};
+use crate::error::{Error, Result};
+use crate::explain::{Reason, diff_keys};
+use crate::graph::{Graph, overlaps};
+use crate::inputs::{InputError, ResolvedInput, hash_new_tree, resolve_path_entry};
+use crate::kind::{Registry, StageContext};
+use crate::lock_file::{LockFile, LockedStage};
+use crate::pipeline_file::{Entry, PipelineDef, StageBody};
+use crate::reporter::Reporter;
+use crate::stage_key::StageKey;
+use crate::stat_cache::StatCache;
+
+/// Version of the command-stage semantics (environment, journal, hashing of
+/// outs): part of every command stage's key.
+const COMMAND_STAGE_VERSION: u32 = 1;
+/// File inside a published built-in output that records its key.
+const STAMP_FILE: &str = ".actionbench-stage.toml";
+/// Output name under which a built-in stage's directory is recorded.
+const CACHE_OUTPUT: &str = "@cache";
+
+/// Options of `actionbench run`.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Stages to bring up to date (with what they need); all when empty.
+    pub targets: Vec<String>,
+    /// Re-run the targets (all stages when no target is named) even if fresh.
+    pub force: bool,
+    /// Report what would run without running anything.
+    pub dry_run: bool,
+    /// Stages run at the same time (at least 1).
+    pub jobs: usize,
+}
+
+/// Fresh or stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageState {
+    /// Up to date: `run` would not run it.
+    Fresh,
+    /// `run` would run it.
+    Stale,
+}
+
+/// One line of `actionbench status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageStatus {
+    /// The stage.
+    pub stage: String,
+    /// Fresh or stale.
+    pub state: StageState,
+    /// The key it has now (absent while an input does not exist yet).
+    pub key: Option<Fingerprint>,
+    /// Why it is stale (empty when fresh).
+    pub reasons: Vec<Reason>,
+}
+
+/// How a stage ended in a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum StageOutcome {
+    /// It ran and published its outputs.
+    Ran,
+    /// Its key was unchanged and its outputs intact: not run.
+    Cached,
+    /// It failed; its previous outputs are kept.
+    Failed {
+        /// What went wrong, with the command's last output lines.
+        error: String,
+    },
+    /// Not run because a stage it needs failed (or because of `--dry-run`).
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl StageOutcome {
+    /// `ran`, `cached`, `failed` or `skipped`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            StageOutcome::Ran => "ran",
+            StageOutcome::Cached => "cached",
+            StageOutcome::Failed { .. } => "failed",
+            StageOutcome::Skipped { .. } => "skipped",
+        }
+    }
+}
+
+/// One stage's result in a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageReport {
+    /// The stage.
+    pub stage: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub outcome: StageOutcome,
+    /// Its key (absent when it could not be computed).
+    pub key: Option<Fingerprint>,
+    /// Wall time spent on it, including hashing its inputs.
+    pub seconds: f64,
+}
+
+/// A pipeline bound to a registry of kinds and a cache.
+pub struct Engine {
+    pipeline: PipelineDef,
+    registry: Registry,
+    cache: Cache,
+    stats: StatCache,
+    graph: Graph,
+    /// Canonical params of each stage (empty for command stages).
+    params: Vec<toml::Table>,
+    tool_memo: Mutex<HashMap<String, std::result::Result<String, String>>>,
+}
+
+enum KeyResult {
+    Ready(StageKey, Vec<ResolvedInput>),
+    Pending(Vec<Reason>),
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// `{@stage}` placeholders in a command.
+fn placeholders(cmd: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = cmd;
+    while let Some(start) = rest.find("{@") {
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                out.push(&after[..end]);
+                rest = &after[end + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+impl Engine {
+    /// Checks the pipeline against the registry (kinds, params, graph,
+    /// placeholders) and opens the cache: `cache_dir`, or the
+    /// `ACTIONBENCH_CACHE_DIR` variable, or `.actionbench/` in the project.
+    pub fn new(pipeline: PipelineDef, registry: Registry, cache_dir: Option<PathBuf>) -> Result<Self> {
+        let mut params = Vec::with_capacity(pipeline.stages.len());
+        for stage in &pipeline.stages {
+            match &stage.body {
+                StageBody::Builtin { uses, uses_line, params: raw, params_line, .. } => {
+                    let Some(kind) = registry.get(uses) else {
+                        let names = registry.names();
+                        let close = names.iter().filter(|n| edit_distance(n, uses) <= 3).min_by_key(|n| edit_distance(n, uses));
+                        let hint = match close {
+                            Some(n) => format!("Did you mean `{n}`?"),
+                            None => format!("Known kinds: {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+                        };
+                        return Err(pipeline.error(&stage.name, *uses_line, format!("unknown stage kind `{uses}`"), Some(hint)));
+                    };
+                    let canonical = kind.canonical_params(raw).map_err(|message| {
+                        pipeline.error(
+                            &stage.name,
+                            *params_line,
+                            format!("params of `{uses}`: {message}"),
+                            Some(format!("See `actionbench kinds` for the params of `{uses}`")),
+                        )
+                    })?;
+                    params.push(canonical);
+                }
+                StageBody::Command { cmd, deps, .. } => {
+                    for name in placeholders(cmd) {
+                        if !deps.iter().any(|d| d.stage_ref() == Some(name)) {
+                            return Err(pipeline.error(
+                                &stage.name,
+                                stage.line,
+                                format!("`cmd` uses `{{@{name}}}` but `@{name}` is not in `deps`"),
+                                Some(format!("Add \"@{name}\" to `deps`")),
+                            ));
+                        }
+                    }
+                    params.push(toml::Table::new());
+                }
+            }
+        }
+        let graph = Graph::build(&pipeline)?;
+        let cache = Cache::open(&default_cache_dir(&pipeline.root, cache_dir))?;
+        let stats = StatCache::load(&cache.stat_cache_path());
+        Ok(Self { pipeline, registry, cache, stats, graph, params, tool_memo: Mutex::new(HashMap::new()) })
+    }
+
+    /// The pipeline.
+    pub fn pipeline(&self) -> &PipelineDef {
+        &self.pipeline
+    }
+
+    /// The cache.
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        LockFile::path_for(&self.pipeline.path)
+    }
+
+    /// The lock file as it is on disk.
+    pub fn lock_file(&self) -> Result<LockFile> {
+        LockFile::read(&self.lock_path())
+    }
+
+    fn select(&self, targets: &[String]) -> Result<Vec<usize>> {
+        if targets.is_empty() {
+            return Ok(self.graph.order.clone());
+        }
+        let mut idx = Vec::new();
+        for t in targets {
+            let Some(i) = self.pipeline.stages.iter().position(|s| &s.name == t) else {
+                return Err(Error::UnknownTarget {
+                    pipeline: self.pipeline.name.clone(),
+                    stage: t.clone(),
+                    known: self.pipeline.stages.iter().map(|s| s.name.clone()).collect(),
+                });
+            };
+            idx.push(i);
+        }
+        Ok(self.graph.closure(&idx))
+    }
+
+    /// Whether some stage's `outs` produce what `entry` reads.
+    fn produced_by_a_stage(&self, entry: &Entry) -> bool {
+        self.pipeline.stages.iter().any(|s| match &s.body {
+            StageBody::Command { outs, .. } => outs.iter().any(|(o, _)| overlaps(&entry.text, o.as_str())),
+            StageBody::Builtin { .. } => false,
+        })
+    }
+
+    /// Fails early, naming file, line and stage, when a path input that no
+    /// stage produces does not exist (cheap: no hashing).
+    fn check_inputs_exist(&self, selected: &[usize]) -> Result<()> {
+        for &i in selected {
+            let stage = &self.pipeline.stages[i];
+            for entry in stage.body.input_entries() {
+                if entry.stage_ref().is_some() || self.produced_by_a_stage(entry) {
+                    continue;
+                }
+                let exists = if entry.text.contains(['*', '?', '[']) {
+                    let pattern = if Path::new(&entry.text).is_absolute() {
+                        entry.text.clone()
+                    } else {
+                        format!("{}/{}", glob::Pattern::escape(&self.pipeline.root.display().to_string()), entry.text)
+                    };
+                    match glob::glob(&pattern) {
+                        Ok(mut paths) => paths.next().is_some(),
+                        Err(e) => {
+                            return Err(self.pipeline.error(&stage.name, entry.line, format!("bad glob `{}`: {e}", entry.text), None));
+                        }
+                    }
+                } else {
+                    self.pipeline.root.join(&entry.text).exists()
+                };
+                if !exists {
+                    let what = if entry.text.contains(['*', '?', '[']) { "matches no file" } else { "does not exist" };
+                    return Err(self.pipeline.error(
+                        &stage.name,
+                        entry.line,
+                        format!("input `{}` {what}", entry.text),
+                        Some("Check the path (relative to the project root), or add the stage that produces it".into()),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn tool_version(&self, probe: &str) -> std::result::Result<String, String> {
+        let mut memo = self.tool_memo.lock().expect("tool memo poisoned");
+        memo.entry(probe.to_string()).or_insert_with(|| probe_tool(probe, &self.pipeline.root)).clone()
+    }
+
+    /// Output locations of stage `j` with key `key`.
+    fn output_paths(&self, j: usize, key: &Fingerprint) -> Vec<PathBuf> {
+        match &self.pipeline.stages[j].body {
+            StageBody::Builtin { .. } => vec![self.cache.stage_dir(key)],
+            StageBody::Command { outs, .. } => outs.iter().map(|(o, _)| o.under(&self.pipeline.root)).collect(),
+        }
+    }
+
+    /// The stage's key from its current inputs and its upstream keys.
+    fn compute_key(&self, i: usize, up_keys: &HashMap<usize, Fingerprint>) -> Result<KeyResult> {
+        let stage = &self.pipeline.stages[i];
+        let mut pending = Vec::new();
+        let mut upstream = BTreeMap::new();
+        for &j in &self.graph.upstream[i] {
+            match up_keys.get(&j) {
+                Some(k) => {
+                    upstream.insert(self.pipeline.stages[j].name.clone(), *k);
+                }
+                None => pending.push(Reason::UpstreamStale { stage: self.pipeline.stages[j].name.clone() }),
+            }
+        }
+        let mut inputs = BTreeMap::new();
+        let mut resolved = Vec::new();
+        for entry in stage.body.input_entries() {
+            if let Some(name) = entry.stage_ref() {
+                let j = self.pipeline.stages.iter().position(|s| s.name == name).expect("graph checked references");
+                if let Some(k) = up_keys.get(&j) {
+                    resolved.push(ResolvedInput::Stage { stage: name.to_string(), key: *k, paths: self.output_paths(j, k) });
+                }
+                continue;
+            }
+            match resolve_path_entry(&self.pipeline.root, &entry.text, &self.stats) {
+                Ok(r) => {
+                    if let ResolvedInput::Files { hash, .. } = &r {
+                        inputs.insert(entry.text.clone(), *hash);
+                    }
+                    resolved.push(r);
+                }
+                Err(InputError::Missing | InputError::NoMatch) if self.produced_by_a_stage(entry) => {
+                    pending.push(Reason::InputPending { entry: entry.text.clone() });
+                }
+                Err(InputError::Missing) => {
+                    return Err(self.pipeline.error(&stage.name, entry.line, format!("input `{}` does not exist", entry.text), None));
+                }
+                Err(InputError::NoMatch) => {
+                    return Err(self.pipeline.error(&stage.name, entry.line, format!("input `{}` matches no file", entry.text), None));
+                }
+                Err(InputError::BadGlob(e)) => {
+                    return Err(self.pipeline.error(&stage.name, entry.line, format!("bad glob `{}`: {e}", entry.text), None));
+                }
+                Err(InputError::Other(e)) => return Err(e),
+            }
+        }
+        if !pending.is_empty() {
+            return Ok(KeyResult::Pending(pending));
+        }
+        let key = match &stage.body {
+            StageBody::Builtin { uses, .. } => {
+                let kind = self.registry.get(uses).expect("kinds checked in Engine::new");
+                StageKey {
+                    kind: uses.clone(),
+                    implementation_version: kind.implementation_version(),
+                    params: self.params[i].clone(),
+                    command: None,
+                    outs: Vec::new(),
+                    inputs,
+                    upstream,
+                    tools: kind.tool_versions(),
+                }
+            }
+            StageBody::Command { cmd, outs, tools, .. } => {
+                let mut versions = BTreeMap::new();
+                for (tool, probe) in tools {
+                    let v = self.tool_version(probe).map_err(|message| {
+                        self.pipeline.error(
+                            &stage.name,
+                            stage.line,
+                            format!("tool `{tool}`: {message}"),
+                            Some("A tool probe is a command that prints the tool's version, e.g. `python3 --version`".into()),
+                        )
+                    })?;
+                    versions.insert(tool.clone(), v);
+                }
+                StageKey {
+                    kind: "cmd".into(),
+                    implementation_version: COMMAND_STAGE_VERSION,
+                    params: toml::Table::new(),
+                    command: Some(cmd.clone()),
+                    outs: outs.iter().map(|(o, _)| o.to_string()).collect(),
+                    inputs,
+                    upstream,
+                    tools: versions,
+                }
+            }
+        };
+        Ok(KeyResult::Ready(key, resolved))
+    }
+
+    /// Current hashes of a command stage's outs (`None` for a missing one).
+    fn hash_outs(&self, i: usize) -> Result<BTreeMap<String, Option<Fingerprint>>> {
+        let mut out = BTreeMap::new();
+        if let StageBody::Command { outs, .. } = &self.pipeline.stages[i].body {
+            for (o, _) in outs {
+                let hash = match resolve_path_entry(&self.pipeline.root, o.as_str(), &self.stats) {
+                    Ok(ResolvedInput::Files { hash, .. }) => Some(hash),
+                    Ok(ResolvedInput::Stage { .. }) => None,
+                    Err(InputError::Missing | InputError::NoMatch) => None,
+                    Err(InputError::BadGlob(e)) => return Err(Error::Internal(e)),
+                    Err(InputError::Other(e)) => return Err(e),
+                };
+                out.insert(o.to_string(), hash);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Why the outputs recorded for key `key` are not usable (empty: they are).
+    fn output_problems(&self, i: usize, key: &Fingerprint, locked: Option<&LockedStage>) -> Result<Vec<Reason>> {
+        match &self.pipeline.stages[i].body {
+            StageBody::Builtin { .. } => Ok(if self.cache.stage_dir(key).is_dir() { vec![] } else { vec![Reason::CacheMissing] }),
+            StageBody::Command { .. } => {
+                let mut reasons = Vec::new();
+                for (path, hash) in self.hash_outs(i)? {
+                    match hash {
+                        None => reasons.push(Reason::OutputMissing { path }),
+                        Some(h) if locked.and_then(|l| l.outputs.get(&path)) != Some(&h) => {
+                            reasons.push(Reason::OutputModified { path })
+                        }
+                        Some(_) => {}
+                    }
+                }
+                Ok(reasons)
+            }
+        }
+    }
+
+    /// Fresh or stale, and why, for `targets` and what they need (all
+    /// stages when empty), in the order `run` would take them.
+    pub fn status(&self, targets: &[String]) -> Result<Vec<StageStatus>> {
+        let selected = self.select(targets)?;
+        self.check_inputs_exist(&selected)?;
+        let lock = self.lock_file()?;
+        let mut keys = HashMap::new();
+        let mut out = Vec::new();
+        for i in selected {
+            let name = &self.pipeline.stages[i].name;
+            let locked = lock.stages.get(name);
+            let (key, reasons) = match self.compute_key(i, &keys)? {
+                KeyResult::Pending(reasons) => (None, reasons),
+                KeyResult::Ready(key, resolved) => {
+                    let fp = key.fingerprint();
+                    let listings: HashMap<&str, &str> = resolved
+                        .iter()
+                        .filter_map(|r| match r {
+                            ResolvedInput::Files { entry, listing: Some(l), .. } => Some((entry.as_str(), l.as_str())),
+                            _ => None,
+                        })
+                        .collect();
+                    keys.insert(i, fp);
+                    let builtin_hit = matches!(self.pipeline.stages[i].body, StageBody::Builtin { .. })
+                        && self.cache.stage_dir(&fp).is_dir();
+                    let reasons = match locked {
+                        _ if builtin_hit => vec![],
+                        None => vec![Reason::NeverRun],
+                        Some(l) if l.key != fp => {
+                            let diff = diff_keys(l, &key, &listings, &self.cache);
+                            if diff.is_empty() { vec![Reason::KeyFormatChanged] } else { diff }
+                        }
+                        Some(l) => self.output_problems(i, &fp, Some(l))?,
+                    };
+                    (Some(fp), reasons)
+                }
+            };
+            let state = if reasons.is_empty() { StageState::Fresh } else { StageState::Stale };
+            out.push(StageStatus { stage: name.clone(), state, key, reasons });
+        }
+        self.stats.save()?;
+        Ok(out)
+    }
+
+    /// Runs the stale stages among `opts.targets` and what they need.
+    /// Returns one report per stage considered, in dependency order.
+    pub fn run(&self, opts: &RunOptions, reporter: &dyn Reporter) -> Result<Vec<StageReport>> {
+        if opts.dry_run {
+            return Ok(self
+                .status(&opts.targets)?
+                .into_iter()
+                .map(|s| {
+                    let outcome = if s.state == StageState::Fresh && !opts.force {
+                        StageOutcome::Cached
+                    } else {
+                        StageOutcome::Skipped { reason: "dry run: would run".into() }
+                    };
+                    StageReport { stage: s.stage, outcome, key: s.key, seconds: 0.0 }
+                })
+                .collect());
+        }
+        let selected = self.select(&opts.targets)?;
+        self.check_inputs_exist(&selected)?;
+        let _guard = self.cache.lock(reporter)?;
+        self.cache.clear_work_dirs()?;
+        self.cache.recover_journals(&self.pipeline.root)?;
+        let lock_path = self.lock_path();
+        let mut lock = self.lock_file()?;
+        lock.stages.retain(|name, _| self.pipeline.stage(name).is_some());
+
+        let forced: HashSet<usize> = match (opts.force, opts.targets.is_empty()) {
+            (false, _) => HashSet::new(),
+            (true, true) => selected.iter().copied().collect(),
+            (true, false) => opts
+                .targets
+                .iter()
+                .filter_map(|t| self.pipeline.stages.iter().position(|s| &s.name == t))
+                .collect(),
+        };
+        let jobs = opts.jobs.max(1);
+        let mut pending: Vec<usize> = selected.clone();
+        let mut done: HashMap<usize, StageReport> = HashMap::new();
+        let mut keys: HashMap<usize, Fingerprint> = HashMap::new();
+        let (tx, rx) = mpsc::channel::<(usize, StageReport, Option<LockedStage>)>();
+
+        std::thread::scope(|scope| -> Result<()> {
+            let mut running = 0usize;
+            loop {
+                let mut k = 0;
+                while k < pending.len() && running < jobs {
+                    let i = pending[k];
+                    let ups = &self.graph.upstream[i];
+                    if !ups.iter().all(|u| done.contains_key(u)) {
+                        k += 1;
+                        continue;
+                    }
+                    pending.remove(k);
+                    let name = self.pipeline.stages[i].name.clone();
+                    if let Some(bad) = ups.iter().find(|u| matches!(done[u].outcome, StageOutcome::Failed { .. } | StageOutcome::Skipped { .. })) {
+                        let outcome = StageOutcome::Skipped {
+                            reason: format!("upstream stage `{}` did not complete", self.pipeline.stages[*bad].name),
+                        };
+                        reporter.stage_finished(&name, &outcome, 0.0);
+                        done.insert(i, StageReport { stage: name, outcome, key: None, seconds: 0.0 });
+                        continue;
+                    }
+                    let up_keys: HashMap<usize, Fingerprint> = ups.iter().map(|u| (*u, keys[u])).collect();
+                    let locked = lock.stages.get(&name).cloned();
+                    let force = forced.contains(&i);
+                    let tx = tx.clone();
+                    running += 1;
+                    scope.spawn(move || {
+                        let start = Instant::now();
+                        let (outcome, key, entry) = match self.run_stage(i, &up_keys, locked.as_ref(), force, reporter) {
+                            Ok(r) => r,
+                            Err(e) => (StageOutcome::Failed { error: e.to_string() }, None, None),
+                        };
+                        let seconds = start.elapsed().as_secs_f64();
+                        reporter.stage_finished(&name, &outcome, seconds);
+                        let _ = tx.send((i, StageReport { stage: name, outcome, key, seconds }, entry));
+                    });
+                }
+                if running == 0 {
+                    if pending.is_empty() {
+                        break;
+                    }
+                    // Every pending stage waits on one that will never finish.
+                    return Err(Error::Internal("scheduler stalled".into()));
+                }
+                let (i, report, entry) = rx.recv().map_err(|_| Error::Internal("worker vanished".into()))?;
+                running -= 1;
+                if let Some(k) = report.key {
+                    if !matches!(report.outcome, StageOutcome::Failed { .. }) {
+                        keys.insert(i, k);
+                    }
+                }
+                if let Some(entry) = entry {
+                    lock.stages.insert(report.stage.clone(), entry);
+                    lock.write(&lock_path)?;
+                }
+                done.insert(i, report);
+            }
+            Ok(())
+        })?;
+        self.stats.save()?;
+        Ok(selected.into_iter().filter_map(|i| done.remove(&i)).collect())
+    }
+
+    /// Runs (or finds cached) one stage. Returns the outcome, the key and
+    /// the lock entry to record.
+    fn run_stage(
+        &self,
+        i: usize,
+        up_keys: &HashMap<usize, Fingerprint>,
+        locked: Option<&LockedStage>,
+        force: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<(StageOutcome, Option<Fingerprint>, Option<LockedStage>)> {
+        let stage = &self.pipeline.stages[i];
+        let (key, resolved) = match self.compute_key(i, up_keys)? {
+            KeyResult::Ready(k, r) => (k, r),
+            KeyResult::Pending(reasons) => {
+                let why: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                return Ok((StageOutcome::Failed { error: format!("cannot compute the key: {}", why.join("; ")) }, None, None));
+            }
+        };
+        let fp = key.fingerprint();
+        for input in &resolved {
+            if let ResolvedInput::Files { hash, listing: Some(listing), .. } = input {
+                self.cache.save_listing(hash, listing)?;
+            }
+        }
+        match &stage.body {
+            StageBody::Builtin { uses, .. } => {
+                let dir = self.cache.stage_dir(&fp);
+                if !force && dir.is_dir() {
+                    let entry = read_stamp(&dir).unwrap_or_else(|| LockedStage { key: fp, definition: key.clone(), outputs: BTreeMap::new() });
+                    return Ok((StageOutcome::Cached, Some(fp), Some(entry)));
+                }
+                reporter.stage_started(&stage.name);
+                let kind = self.registry.get(uses).expect("kinds checked in Engine::new");
+                let work = self.cache.work_dir()?;
+                let ctx = StageContext {
+                    pipeline: &self.pipeline.name,
+                    stage: &stage.name,
+                    root: &self.pipeline.root,
+                    out_dir: work.path(),
+                    inputs: &resolved,
+                    params: &self.params[i],
+                    key: fp,
+                    reporter,
+                };
+                if let Err(e) = kind.run(&ctx) {
+                    let mut message = e.to_string();
+                    let mut source = e.source();
+                    while let Some(s) = source {
+                        message.push_str(&format!(": {s}"));
+                        source = s.source();
+                    }
+                    return Ok((StageOutcome::Failed { error: message }, Some(fp), None));
+                }
+                let (out_hash, _) = hash_new_tree(work.path(), STAMP_FILE)?;
+                let entry = LockedStage { key: fp, definition: key, outputs: BTreeMap::from([(CACHE_OUTPUT.to_string(), out_hash)]) };
+                let stamp = toml::to_string(&entry).map_err(|e| Error::Internal(e.to_string()))?;
+                let stamp_path = work.path().join(STAMP_FILE);
+                std::fs::write(&stamp_path, stamp).map_err(|e| Error::io(&stamp_path, e))?;
+                let work = work.keep();
+                if dir.exists() {
+                    // --force over an existing entry: move it aside in one
+                    // step, then delete it.
+                    let old = self.cache.work_dir()?.keep();
+                    std::fs::rename(&dir, old.join("old")).map_err(|e| Error::io(&dir, e))?;
+                    std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+                }
+                std::fs::rename(&work, &dir).map_err(|e| Error::io(&dir, e))?;
+                Ok((StageOutcome::Ran, Some(fp), Some(entry)))
+            }
+            StageBody::Command { cmd, outs, .. } => {
+                if !force && locked.is_some_and(|l| l.key == fp) && self.output_problems(i, &fp, locked)?.is_empty() {
+                    return Ok((StageOutcome::Cached, Some(fp), locked.cloned()));
+                }
+                reporter.stage_started(&stage.name);
+                let out_names: Vec<String> = outs.iter().map(|(o, _)| o.to_string()).collect();
+                let journal = self.cache.begin_journal(&self.pipeline.root, &self.pipeline.name, &stage.name, &out_names)?;
+                for (o, _) in outs {
+                    if let Some(parent) = o.under(&self.pipeline.root).parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                    }
+                }
+                let command = self.expand_placeholders(cmd, &resolved);
+                let env = [
+                    (EnvVars::ACTIONBENCH_PIPELINE, self.pipeline.name.clone()),
+                    (EnvVars::ACTIONBENCH_STAGE, stage.name.clone()),
+                    (EnvVars::ACTIONBENCH_STAGE_KEY, fp.to_hex()),
+                ];
+                let log = self.cache.log_path(&self.pipeline.name, &stage.name);
+                let result = run_shell(&command, &self.pipeline.root, &env, &log)?;
+                let missing: Vec<&String> = out_names.iter().filter(|o| std::fs::symlink_metadata(self.pipeline.root.join(o)).is_err()).collect();
+                if !result.success || !missing.is_empty() {
+                    journal.rollback()?;
+                    let mut error = if result.success {
+                        format!("the command succeeded but did not produce {}", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "))
+                    } else {
+                        format!("the command failed ({})", result.status)
+                    };
+                    if !result.tail.is_empty() {
+                        error.push_str(&format!("; its last output lines (full log: {}):\n{}", log.display(), result.tail));
+                    }
+                    error.push_str("\nthe previous outputs were kept");
+                    return Ok((StageOutcome::Failed { error }, Some(fp), None));
+                }
+                let outputs: BTreeMap<String, Fingerprint> =
+                    self.hash_outs(i)?.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
+                journal.commit()?;
+                Ok((StageOutcome::Ran, Some(fp), Some(LockedStage { key: fp, definition: key, outputs })))
+            }
+        }
+    }
+
+    /// Replaces `{@stage}` with the (shell-quoted, project-relative where
+    /// possible) output paths of that stage.
+    fn expand_placeholders(&self, cmd: &str, resolved: &[ResolvedInput]) -> String {
+        let mut out = cmd.to_string();
+        for input in resolved {
+            if let ResolvedInput::Stage { stage, paths, .. } = input {
+                let shown: Vec<String> = paths
+                    .iter()
+                    .map(|p| shell_quote(&p.strip_prefix(&self.pipeline.root).unwrap_or(p).display().to_string()))
+                    .collect();
+                out = out.replace(&format!("{{@{stage}}}"), &shown.join(" "));
+            }
+        }
+        out
+    }
+
+}
+
+/// Removes cache entries that no lock file of the project (`pipelines/*.lock`)
+/// refers to, and work directories left by crashed runs. Takes the run lock.
+pub fn gc_project(root: &Path, cache_dir: Option<PathBuf>, dry_run: bool, reporter: &dyn Reporter) -> Result<GcReport> {
+    let cache = Cache::open(&default_cache_dir(root, cache_dir))?;
+    let _guard = cache.lock(reporter)?;
+    let mut keys = HashSet::new();
+    let mut listings = HashSet::new();
+    let dir = root.join("pipelines");
+    for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+        let path = entry.map_err(|e| Error::io(&dir, e))?.path();
+        if path.extension().is_some_and(|e| e == "lock") {
+            for stage in LockFile::read(&path)?.stages.into_values() {
+                keys.insert(stage.key);
+                listings.extend(stage.definition.inputs.into_values());
+            }
+        }
+    }
+    cache.gc(&keys, &listings, dry_run)
+}
+
+/// The cache directory: the one given, else `ACTIONBENCH_CACHE_DIR`, else
+/// `.actionbench/` in the project root.
+fn default_cache_dir(root: &Path, given: Option<PathBuf>) -> PathBuf {
+    given
+        .or_else(|| std::env::var_os(EnvVars::ACTIONBENCH_CACHE_DIR).map(PathBuf::from))
+        .unwrap_or_else(|| root.join(".actionbench"))
+}
+
+fn read_stamp(dir: &Path) -> Option<LockedStage> {
+    toml::from_str(&std::fs::read_to_string(dir.join(STAMP_FILE)).ok()?).ok()
+}
+
+/// Levenshtein distance, for "did you mean" hints on stage kinds.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_and_quoting() {
+        assert_eq!(placeholders("cat {@a} {@b-c} > x {@"), ["a", "b-c"]);
+        assert_eq!(shell_quote("out/a.txt"), "out/a.txt");
+        assert_eq!(shell_quote("it's here"), "'it'\\''s here'");
+        assert_eq!(edit_distance("ingest.ntu", "ingest.nut"), 2);
+    }
+}

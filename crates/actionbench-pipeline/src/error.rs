@@ -1,0 +1,123 @@
+use std::path::PathBuf;
+
+/// Result alias of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong before or around running stages. A stage that fails
+/// while running is not an error of the engine but an outcome
+/// ([`crate::StageOutcome::Failed`]); the other stages go on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("Cannot access `{}`: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The pipeline file is not valid TOML or does not match the schema.
+    #[error("{file}:{line}:{column}: {message}")]
+    Syntax {
+        /// The pipeline file, relative to the working directory where possible.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// A stage definition is wrong: unknown kind, bad params, missing input,
+    /// a path that leaves the project, an unknown `@stage` reference.
+    #[error("{file}:{line}: stage `{stage}`: {message}")]
+    Definition {
+        /// The pipeline file.
+        file: String,
+        /// 1-based line of the offending entry (or of the stage header).
+        line: usize,
+        /// The stage.
+        stage: String,
+        /// What is wrong.
+        message: String,
+        /// How to fix it, when there is an obvious fix.
+        hint: Option<String>,
+    },
+    /// Stages depend on each other in a circle.
+    #[error("{file}:{line}: stage `{stage}`: dependency cycle: {}", cycle.join(" -> "))]
+    Cycle {
+        /// The pipeline file.
+        file: String,
+        /// Line of the first stage of the cycle.
+        line: usize,
+        /// The first stage of the cycle.
+        stage: String,
+        /// The cycle, first stage repeated at the end.
+        cycle: Vec<String>,
+    },
+    /// A target named on the command line is not a stage of the pipeline.
+    #[error("Pipeline `{pipeline}` has no stage `{stage}`")]
+    UnknownTarget {
+        /// The pipeline.
+        pipeline: String,
+        /// The name given.
+        stage: String,
+        /// The stages that exist.
+        known: Vec<String>,
+    },
+    /// No pipeline file of that name.
+    #[error("No pipeline `{name}`: `{}` does not exist", path.display())]
+    PipelineNotFound {
+        /// The name or path given.
+        name: String,
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// No project root (a directory holding `pipelines/`) above the working directory.
+    #[error("No actionbench project here: no `pipelines/` directory in `{}` or its parents", start.display())]
+    NoProject {
+        /// Where the search started.
+        start: PathBuf,
+    },
+    /// The lock file exists but cannot be understood.
+    #[error("{}: {message}", path.display())]
+    LockFile {
+        /// The lock file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A broken invariant: a bug in actionbench.
+    #[error("Internal error (a bug in actionbench, please report it): {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Shorthand for an [`Error::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+
+    /// A one-line suggestion that fixes the error, when there is one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Definition { hint, .. } => hint.clone(),
+            Error::Cycle { .. } => Some(
+                "Remove one of the `@stage` references (or the dep on another stage's output) that close the circle".into(),
+            ),
+            Error::UnknownTarget { known, .. } => {
+                Some(format!("The stages are: {}", known.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")))
+            }
+            Error::PipelineNotFound { .. } => {
+                Some("Pass a name from `pipelines/` (without `.toml`) or a path to a pipeline file".into())
+            }
+            Error::NoProject { .. } => Some(
+                "Run actionbench from a project directory (one that contains `pipelines/`), or pass a path to a pipeline file".into(),
+            ),
+            Error::LockFile { .. } => {
+                Some("The lock file is generated; delete it to start over (every stage will re-run)".into())
+            }
+            _ => None,
+        }
+    }
+}

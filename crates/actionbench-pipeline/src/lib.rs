@@ -1,0 +1,55 @@
+//! The content-hashed stage engine: `make` for datasets and experiments,
+//! with reasons.
+//!
+//! A pipeline file (`pipelines/NAME.toml`) declares stages. Each stage is a
+//! built-in kind (`uses`, `inputs`, `params`) or a shell command (`cmd`,
+//! `deps`, `outs`). The engine gives every stage a *key*: the blake3 digest
+//! of a canonical [`StageKey`] made of the kind and its implementation
+//! version, the canonical params, the content hashes of its inputs, the keys
+//! of the stages it depends on and the versions of the external tools it
+//! uses. A stage whose key is unchanged is not re-run.
+//!
+//! ```text
+//!  pipeline file ──parse──▶ PipelineDef ──graph──▶ topological order
+//!                                                   │ for each stage
+//!                      inputs ──hash (stat cache)──▶ StageKey ──blake3──▶ key
+//!                                                   │
+//!              key in lock file and outputs intact? ─┬─ yes ─▶ cached
+//!                                                    └─ no ──▶ run in temp dir
+//!                                                              ──rename──▶ publish
+//!                                                              ──▶ lock file entry
+//! ```
+//!
+//! The engine knows no concrete stage kind: kinds implement [`StageKind`] and
+//! are registered in a [`Registry`] by the binary. Progress is reported
+//! through the [`Reporter`] trait; the binary draws it.
+#![warn(missing_docs)]
+
+mod cache;
+mod command;
+mod engine;
+mod error;
+mod explain;
+mod graph;
+mod inputs;
+mod kind;
+mod lock_file;
+mod pipeline_file;
+mod reporter;
+mod stage_key;
+mod stat_cache;
+
+pub use cache::{Cache, GcReport};
+pub use engine::{Engine, gc_project, RunOptions, StageOutcome, StageReport, StageState, StageStatus};
+pub use error::{Error, Result};
+pub use explain::Reason;
+pub use inputs::{InputFile, ResolvedInput};
+pub use kind::{Registry, StageContext, StageKind, typed_params};
+pub use lock_file::{LockFile, LockedStage};
+pub use pipeline_file::{PipelineDef, StageBody, StageDef, find_project_root};
+pub use reporter::{NoopReporter, Reporter};
+pub use stage_key::StageKey;
+
+/// Version of the on-disk cache layout: the cache lives under `v{N}/`, and a
+/// change of format bumps the number instead of migrating (uv's `wheels-v6`).
+pub const CACHE_LAYOUT_VERSION: u32 = 1;

@@ -1,0 +1,76 @@
+//! `files.manifest`: an inventory of raw input files (path, size, blake3),
+//! the first table of any dataset build — it pins exactly which files a
+//! pipeline saw.
+
+use std::error::Error;
+
+use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, typed_params};
+use serde::{Deserialize, Serialize};
+
+/// Params of `files.manifest`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Params {
+    /// Keep only files whose name ends with one of these (all when empty).
+    #[serde(default)]
+    extensions: Vec<String>,
+    /// Name of the CSV written.
+    #[serde(default = "default_output")]
+    output: String,
+}
+
+fn default_output() -> String {
+    "files.csv".into()
+}
+
+/// The `files.manifest` kind: writes `files.csv` (`path,size,blake3`),
+/// sorted by path, for every file of every input.
+pub struct FilesManifest;
+
+impl StageKind for FilesManifest {
+    fn name(&self) -> &'static str {
+        "files.manifest"
+    }
+
+    fn implementation_version(&self) -> u32 {
+        1
+    }
+
+    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
+        let (p, canonical): (Params, _) = typed_params(params)?;
+        actionbench_core::ProjectPath::new(&p.output).map_err(|e| format!("`output`: {e}"))?;
+        Ok(canonical)
+    }
+
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
+        let (p, _): (Params, _) = typed_params(ctx.params)?;
+        let mut rows = Vec::new();
+        for input in ctx.inputs {
+            match input {
+                ResolvedInput::Files { files, .. } => {
+                    for f in files {
+                        if p.extensions.is_empty() || p.extensions.iter().any(|e| f.display.ends_with(e.as_str())) {
+                            rows.push((f.display.clone(), f.size, f.hash.to_hex()));
+                        }
+                    }
+                }
+                ResolvedInput::Stage { stage, .. } => {
+                    return Err(format!("`files.manifest` takes files, not the output of stage `{stage}`").into());
+                }
+            }
+        }
+        rows.sort();
+        rows.dedup();
+        let out = ctx.out_dir.join(&p.output);
+        let mut writer = csv::Writer::from_path(&out)?;
+        writer.write_record(["path", "size", "blake3"])?;
+        for (i, (path, size, hash)) in rows.iter().enumerate() {
+            writer.write_record([path.as_str(), &size.to_string(), hash.as_str()])?;
+            if i % 1024 == 0 {
+                ctx.progress(i as u64, Some(rows.len() as u64));
+            }
+        }
+        writer.flush()?;
+        Ok(())
+    }
+}
