@@ -58,11 +58,11 @@ impl Reporter for Progress {
     fn stage_progress(&self, stage: &str, done: u64, total: Option<u64>) {
         let bars = self.bars.lock().expect("progress lock");
         if let Some(bar) = bars.get(stage) {
-            if let Some(total) = total {
-                if bar.length() != Some(total) {
-                    bar.set_length(total);
-                    bar.set_style(bar_style());
-                }
+            if let Some(total) = total
+                && bar.length() != Some(total)
+            {
+                bar.set_length(total);
+                bar.set_style(bar_style());
             }
             bar.set_position(done);
         }

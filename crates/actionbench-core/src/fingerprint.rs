@@ -38,9 +38,7 @@ impl Fingerprint {
 
     /// Parses the 64-character hex form.
     pub fn from_hex(hex: &str) -> Option<Self> {
-        blake3::Hash::from_hex(hex)
-            .ok()
-            .map(|h| Self(*h.as_bytes()))
+        blake3::Hash::from_hex(hex).ok().map(|h| Self(*h.as_bytes()))
     }
 }
 
@@ -65,8 +63,7 @@ impl Serialize for Fingerprint {
 impl<'de> Deserialize<'de> for Fingerprint {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Fingerprint::from_hex(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a 64-digit hex digest")))
+        Fingerprint::from_hex(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a 64-digit hex digest")))
     }
 }
 

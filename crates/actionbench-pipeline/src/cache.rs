@@ -35,10 +35,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(parent)
-        .map_err(|e| Error::io(parent, e))?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(parent).map_err(|e| Error::io(parent, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
@@ -143,16 +140,17 @@ impl Cache {
         std::fs::read_to_string(self.layout.join("trees").join(format!("{}.txt", hash.to_hex()))).ok()
     }
 
+    fn open_lock_file(&self) -> Result<(File, PathBuf)> {
+        let path = self.dir.join("lock");
+        let file =
+            File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        Ok((file, path))
+    }
+
     /// Takes the exclusive lock, waiting (and telling the reporter) if
     /// another run holds it.
     pub(crate) fn lock(&self, reporter: &dyn Reporter) -> Result<CacheLock> {
-        let path = self.dir.join("lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let (file, path) = self.open_lock_file()?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -162,6 +160,16 @@ impl Cache {
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
         }
         Ok(CacheLock { _file: file })
+    }
+
+    /// Takes the lock if no run holds it.
+    pub(crate) fn try_lock(&self) -> Result<Option<CacheLock>> {
+        let (file, path) = self.open_lock_file()?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(CacheLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
     }
 
     /// Removes work directories left by a crashed run. Only call with the
@@ -228,8 +236,8 @@ impl Cache {
                 std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
                 continue;
             };
-            let manifest: JournalManifest =
-                serde_json::from_slice(&bytes).map_err(|e| Error::Internal(format!("journal {}: {e}", dir.display())))?;
+            let manifest: JournalManifest = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Internal(format!("journal {}: {e}", dir.display())))?;
             if manifest.root != root {
                 continue;
             }
@@ -284,7 +292,12 @@ impl Journal {
 impl Cache {
     /// Removes stage outputs and listings that no lock file of the project
     /// refers to, and leftover work directories.
-    pub fn gc(&self, keep_keys: &HashSet<Fingerprint>, keep_listings: &HashSet<Fingerprint>, dry_run: bool) -> Result<GcReport> {
+    pub fn gc(
+        &self,
+        keep_keys: &HashSet<Fingerprint>,
+        keep_listings: &HashSet<Fingerprint>,
+        dry_run: bool,
+    ) -> Result<GcReport> {
         let mut report = GcReport::default();
         let remove = |path: &Path, report: &mut GcReport| -> Result<()> {
             report.bytes += disk_usage(path);
@@ -296,7 +309,10 @@ impl Cache {
         let stages = self.layout.join("stages");
         for entry in std::fs::read_dir(&stages).map_err(|e| Error::io(&stages, e))? {
             let p = entry.map_err(|e| Error::io(&stages, e))?.path();
-            let keep = p.file_name().and_then(|n| Fingerprint::from_hex(&n.to_string_lossy())).is_some_and(|k| keep_keys.contains(&k));
+            let keep = p
+                .file_name()
+                .and_then(|n| Fingerprint::from_hex(&n.to_string_lossy()))
+                .is_some_and(|k| keep_keys.contains(&k));
             if !keep {
                 remove(&p, &mut report)?;
                 report.stage_outputs += 1;

@@ -166,12 +166,21 @@ impl Engine {
                 StageBody::Builtin { uses, uses_line, params: raw, params_line, .. } => {
                     let Some(kind) = registry.get(uses) else {
                         let names = registry.names();
-                        let close = names.iter().filter(|n| edit_distance(n, uses) <= 3).min_by_key(|n| edit_distance(n, uses));
+                        let close =
+                            names.iter().filter(|n| edit_distance(n, uses) <= 3).min_by_key(|n| edit_distance(n, uses));
                         let hint = match close {
                             Some(n) => format!("Did you mean `{n}`?"),
-                            None => format!("Known kinds: {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+                            None => format!(
+                                "Known kinds: {}",
+                                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                            ),
                         };
-                        return Err(pipeline.error(&stage.name, *uses_line, format!("unknown stage kind `{uses}`"), Some(hint)));
+                        return Err(pipeline.error(
+                            &stage.name,
+                            *uses_line,
+                            format!("unknown stage kind `{uses}`"),
+                            Some(hint),
+                        ));
                     };
                     let canonical = kind.canonical_params(raw).map_err(|message| {
                         pipeline.error(
@@ -267,7 +276,12 @@ impl Engine {
                     match glob::glob(&pattern) {
                         Ok(mut paths) => paths.next().is_some(),
                         Err(e) => {
-                            return Err(self.pipeline.error(&stage.name, entry.line, format!("bad glob `{}`: {e}", entry.text), None));
+                            return Err(self.pipeline.error(
+                                &stage.name,
+                                entry.line,
+                                format!("bad glob `{}`: {e}", entry.text),
+                                None,
+                            ));
                         }
                     }
                 } else {
@@ -319,7 +333,11 @@ impl Engine {
             if let Some(name) = entry.stage_ref() {
                 let j = self.pipeline.stages.iter().position(|s| s.name == name).expect("graph checked references");
                 if let Some(k) = up_keys.get(&j) {
-                    resolved.push(ResolvedInput::Stage { stage: name.to_string(), key: *k, paths: self.output_paths(j, k) });
+                    resolved.push(ResolvedInput::Stage {
+                        stage: name.to_string(),
+                        key: *k,
+                        paths: self.output_paths(j, k),
+                    });
                 }
                 continue;
             }
@@ -334,18 +352,37 @@ impl Engine {
                     pending.push(Reason::InputPending { entry: entry.text.clone() });
                 }
                 Err(InputError::Missing) => {
-                    return Err(self.pipeline.error(&stage.name, entry.line, format!("input `{}` does not exist", entry.text), None));
+                    return Err(self.pipeline.error(
+                        &stage.name,
+                        entry.line,
+                        format!("input `{}` does not exist", entry.text),
+                        None,
+                    ));
                 }
                 Err(InputError::NoMatch) => {
-                    return Err(self.pipeline.error(&stage.name, entry.line, format!("input `{}` matches no file", entry.text), None));
+                    return Err(self.pipeline.error(
+                        &stage.name,
+                        entry.line,
+                        format!("input `{}` matches no file", entry.text),
+                        None,
+                    ));
                 }
                 Err(InputError::BadGlob(e)) => {
-                    return Err(self.pipeline.error(&stage.name, entry.line, format!("bad glob `{}`: {e}", entry.text), None));
+                    return Err(self.pipeline.error(
+                        &stage.name,
+                        entry.line,
+                        format!("bad glob `{}`: {e}", entry.text),
+                        None,
+                    ));
                 }
                 Err(InputError::Other(e)) => return Err(e),
             }
         }
         if !pending.is_empty() {
+            // A stale upstream explains its missing outputs; say it once.
+            if pending.iter().any(|r| matches!(r, Reason::UpstreamStale { .. })) {
+                pending.retain(|r| matches!(r, Reason::UpstreamStale { .. }));
+            }
             return Ok(KeyResult::Pending(pending));
         }
         let key = match &stage.body {
@@ -370,7 +407,10 @@ impl Engine {
                             &stage.name,
                             stage.line,
                             format!("tool `{tool}`: {message}"),
-                            Some("A tool probe is a command that prints the tool's version, e.g. `python3 --version`".into()),
+                            Some(
+                                "A tool probe is a command that prints the tool's version, e.g. `python3 --version`"
+                                    .into(),
+                            ),
                         )
                     })?;
                     versions.insert(tool.clone(), v);
@@ -411,7 +451,9 @@ impl Engine {
     /// Why the outputs recorded for key `key` are not usable (empty: they are).
     fn output_problems(&self, i: usize, key: &Fingerprint, locked: Option<&LockedStage>) -> Result<Vec<Reason>> {
         match &self.pipeline.stages[i].body {
-            StageBody::Builtin { .. } => Ok(if self.cache.stage_dir(key).is_dir() { vec![] } else { vec![Reason::CacheMissing] }),
+            StageBody::Builtin { .. } => {
+                Ok(if self.cache.stage_dir(key).is_dir() { vec![] } else { vec![Reason::CacheMissing] })
+            }
             StageBody::Command { .. } => {
                 let mut reasons = Vec::new();
                 for (path, hash) in self.hash_outs(i)? {
@@ -433,6 +475,11 @@ impl Engine {
     pub fn status(&self, targets: &[String]) -> Result<Vec<StageStatus>> {
         let selected = self.select(targets)?;
         self.check_inputs_exist(&selected)?;
+        // If no run is in progress, finish what a killed one left behind
+        // (put previous outputs back) so the status describes real files.
+        if let Some(_guard) = self.cache.try_lock()? {
+            self.cache.recover_journals(&self.pipeline.root)?;
+        }
         let lock = self.lock_file()?;
         let mut keys = HashMap::new();
         let mut out = Vec::new();
@@ -501,11 +548,9 @@ impl Engine {
         let forced: HashSet<usize> = match (opts.force, opts.targets.is_empty()) {
             (false, _) => HashSet::new(),
             (true, true) => selected.iter().copied().collect(),
-            (true, false) => opts
-                .targets
-                .iter()
-                .filter_map(|t| self.pipeline.stages.iter().position(|s| &s.name == t))
-                .collect(),
+            (true, false) => {
+                opts.targets.iter().filter_map(|t| self.pipeline.stages.iter().position(|s| &s.name == t)).collect()
+            }
         };
         let jobs = opts.jobs.max(1);
         let mut pending: Vec<usize> = selected.clone();
@@ -526,7 +571,10 @@ impl Engine {
                     }
                     pending.remove(k);
                     let name = self.pipeline.stages[i].name.clone();
-                    if let Some(bad) = ups.iter().find(|u| matches!(done[u].outcome, StageOutcome::Failed { .. } | StageOutcome::Skipped { .. })) {
+                    if let Some(bad) = ups
+                        .iter()
+                        .find(|u| matches!(done[u].outcome, StageOutcome::Failed { .. } | StageOutcome::Skipped { .. }))
+                    {
                         let outcome = StageOutcome::Skipped {
                             reason: format!("upstream stage `{}` did not complete", self.pipeline.stages[*bad].name),
                         };
@@ -541,7 +589,8 @@ impl Engine {
                     running += 1;
                     scope.spawn(move || {
                         let start = Instant::now();
-                        let (outcome, key, entry) = match self.run_stage(i, &up_keys, locked.as_ref(), force, reporter) {
+                        let (outcome, key, entry) = match self.run_stage(i, &up_keys, locked.as_ref(), force, reporter)
+                        {
                             Ok(r) => r,
                             Err(e) => (StageOutcome::Failed { error: e.to_string() }, None, None),
                         };
@@ -559,10 +608,10 @@ impl Engine {
                 }
                 let (i, report, entry) = rx.recv().map_err(|_| Error::Internal("worker vanished".into()))?;
                 running -= 1;
-                if let Some(k) = report.key {
-                    if !matches!(report.outcome, StageOutcome::Failed { .. }) {
-                        keys.insert(i, k);
-                    }
+                if let Some(k) = report.key
+                    && !matches!(report.outcome, StageOutcome::Failed { .. })
+                {
+                    keys.insert(i, k);
                 }
                 if let Some(entry) = entry {
                     lock.stages.insert(report.stage.clone(), entry);
@@ -591,7 +640,11 @@ impl Engine {
             KeyResult::Ready(k, r) => (k, r),
             KeyResult::Pending(reasons) => {
                 let why: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-                return Ok((StageOutcome::Failed { error: format!("cannot compute the key: {}", why.join("; ")) }, None, None));
+                return Ok((
+                    StageOutcome::Failed { error: format!("cannot compute the key: {}", why.join("; ")) },
+                    None,
+                    None,
+                ));
             }
         };
         let fp = key.fingerprint();
@@ -604,7 +657,11 @@ impl Engine {
             StageBody::Builtin { uses, .. } => {
                 let dir = self.cache.stage_dir(&fp);
                 if !force && dir.is_dir() {
-                    let entry = read_stamp(&dir).unwrap_or_else(|| LockedStage { key: fp, definition: key.clone(), outputs: BTreeMap::new() });
+                    let entry = read_stamp(&dir).unwrap_or_else(|| LockedStage {
+                        key: fp,
+                        definition: key.clone(),
+                        outputs: BTreeMap::new(),
+                    });
                     return Ok((StageOutcome::Cached, Some(fp), Some(entry)));
                 }
                 reporter.stage_started(&stage.name);
@@ -630,7 +687,11 @@ impl Engine {
                     return Ok((StageOutcome::Failed { error: message }, Some(fp), None));
                 }
                 let (out_hash, _) = hash_new_tree(work.path(), STAMP_FILE)?;
-                let entry = LockedStage { key: fp, definition: key, outputs: BTreeMap::from([(CACHE_OUTPUT.to_string(), out_hash)]) };
+                let entry = LockedStage {
+                    key: fp,
+                    definition: key,
+                    outputs: BTreeMap::from([(CACHE_OUTPUT.to_string(), out_hash)]),
+                };
                 let stamp = toml::to_string(&entry).map_err(|e| Error::Internal(e.to_string()))?;
                 let stamp_path = work.path().join(STAMP_FILE);
                 std::fs::write(&stamp_path, stamp).map_err(|e| Error::io(&stamp_path, e))?;
@@ -651,7 +712,8 @@ impl Engine {
                 }
                 reporter.stage_started(&stage.name);
                 let out_names: Vec<String> = outs.iter().map(|(o, _)| o.to_string()).collect();
-                let journal = self.cache.begin_journal(&self.pipeline.root, &self.pipeline.name, &stage.name, &out_names)?;
+                let journal =
+                    self.cache.begin_journal(&self.pipeline.root, &self.pipeline.name, &stage.name, &out_names)?;
                 for (o, _) in outs {
                     if let Some(parent) = o.under(&self.pipeline.root).parent() {
                         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
@@ -665,16 +727,26 @@ impl Engine {
                 ];
                 let log = self.cache.log_path(&self.pipeline.name, &stage.name);
                 let result = run_shell(&command, &self.pipeline.root, &env, &log)?;
-                let missing: Vec<&String> = out_names.iter().filter(|o| std::fs::symlink_metadata(self.pipeline.root.join(o)).is_err()).collect();
+                let missing: Vec<&String> = out_names
+                    .iter()
+                    .filter(|o| std::fs::symlink_metadata(self.pipeline.root.join(o)).is_err())
+                    .collect();
                 if !result.success || !missing.is_empty() {
                     journal.rollback()?;
                     let mut error = if result.success {
-                        format!("the command succeeded but did not produce {}", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "))
+                        format!(
+                            "the command succeeded but did not produce {}",
+                            missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                        )
                     } else {
                         format!("the command failed ({})", result.status)
                     };
                     if !result.tail.is_empty() {
-                        error.push_str(&format!("; its last output lines (full log: {}):\n{}", log.display(), result.tail));
+                        error.push_str(&format!(
+                            "; its last output lines (full log: {}):\n{}",
+                            log.display(),
+                            result.tail
+                        ));
                     }
                     error.push_str("\nthe previous outputs were kept");
                     return Ok((StageOutcome::Failed { error }, Some(fp), None));
@@ -702,7 +774,6 @@ impl Engine {
         }
         out
     }
-
 }
 
 /// Removes cache entries that no lock file of the project (`pipelines/*.lock`)

@@ -137,7 +137,9 @@ impl fmt::Display for Reason {
             Reason::ImplementationChanged { kind, old, new } => {
                 write!(f, "implementation of `{kind}` changed: version {old} -> {new}")
             }
-            Reason::ParamChanged { name, old, new } => write!(f, "param `{name}` changed: {} -> {}", show(old), show(new)),
+            Reason::ParamChanged { name, old, new } => {
+                write!(f, "param `{name}` changed: {} -> {}", show(old), show(new))
+            }
             Reason::CommandChanged { old, new } => write!(f, "command changed: `{old}` -> `{new}`"),
             Reason::OutsChanged { old, new } => write!(f, "outs changed: {old:?} -> {new:?}"),
             Reason::InputListChanged { entry, added: true } => write!(f, "input `{entry}` added"),
@@ -162,7 +164,9 @@ impl fmt::Display for Reason {
             Reason::InputPending { entry } => write!(f, "input `{entry}` does not exist yet"),
             Reason::UpstreamChanged { stage } => write!(f, "upstream stage `{stage}` changed"),
             Reason::UpstreamStale { stage } => write!(f, "upstream stage `{stage}` is stale"),
-            Reason::ToolChanged { tool, old, new } => write!(f, "tool `{tool}` changed: {} -> {}", show(old), show(new)),
+            Reason::ToolChanged { tool, old, new } => {
+                write!(f, "tool `{tool}` changed: {} -> {}", show(old), show(new))
+            }
             Reason::OutputMissing { path } => write!(f, "output `{path}` is missing"),
             Reason::OutputModified { path } => write!(f, "output `{path}` was modified"),
             Reason::CacheMissing => write!(f, "cached output was removed"),
@@ -182,7 +186,12 @@ fn value_text(v: &toml::Value) -> String {
 ///
 /// `listings` holds the current listing of each directory or glob input;
 /// the old one comes from the cache, where `run` saved it.
-pub(crate) fn diff_keys(old: &LockedStage, new: &StageKey, listings: &HashMap<&str, &str>, cache: &Cache) -> Vec<Reason> {
+pub(crate) fn diff_keys(
+    old: &LockedStage,
+    new: &StageKey,
+    listings: &HashMap<&str, &str>,
+    cache: &Cache,
+) -> Vec<Reason> {
     let o = &old.definition;
     let mut reasons = Vec::new();
     if o.kind != new.kind {

@@ -45,10 +45,10 @@ impl Graph {
                     continue;
                 }
                 for (j, other) in p.stages.iter().enumerate() {
-                    if let StageBody::Command { outs, .. } = &other.body {
-                        if outs.iter().any(|(o, _)| overlaps(&entry.text, o.as_str())) {
-                            upstream[i].insert(j);
-                        }
+                    if let StageBody::Command { outs, .. } = &other.body
+                        && outs.iter().any(|(o, _)| overlaps(&entry.text, o.as_str()))
+                    {
+                        upstream[i].insert(j);
                     }
                 }
             }
@@ -72,50 +72,52 @@ impl Graph {
     }
 }
 
+/// Kahn's algorithm, always taking the ready stage that comes first in the
+/// file, so the order is stable and reads like the file.
 fn topological_order(p: &PipelineDef, upstream: &[BTreeSet<usize>]) -> Result<Vec<usize>> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        Open,
-        Done,
-    }
     let n = upstream.len();
-    let mut mark = vec![Mark::New; n];
-    let mut order = Vec::with_capacity(n);
-    // Iterative DFS in file order, so ties keep the order of the file.
-    for start in 0..n {
-        if mark[start] != Mark::New {
-            continue;
+    let mut waiting: Vec<usize> = upstream.iter().map(BTreeSet::len).collect();
+    let mut downstream = vec![Vec::new(); n];
+    for (i, ups) in upstream.iter().enumerate() {
+        for &u in ups {
+            downstream[u].push(i);
         }
-        let mut stack: Vec<(usize, Vec<usize>)> = vec![(start, upstream[start].iter().copied().collect())];
-        mark[start] = Mark::Open;
-        while let Some((node, pending)) = stack.last_mut() {
-            if let Some(next) = pending.pop() {
-                match mark[next] {
-                    Mark::New => {
-                        mark[next] = Mark::Open;
-                        let deps = upstream[next].iter().copied().collect();
-                        stack.push((next, deps));
-                    }
-                    Mark::Open => {
-                        let from = stack.iter().position(|(s, _)| *s == next).unwrap_or(0);
-                        // The path from `next` back to itself, read as "needs".
-                        let mut cycle: Vec<String> = stack[from..].iter().map(|(s, _)| p.stages[*s].name.clone()).collect();
-                        cycle.push(p.stages[next].name.clone());
-                        let first = &p.stages[next];
-                        return Err(Error::Cycle { file: p.display_path.clone(), line: first.line, stage: first.name.clone(), cycle });
-                    }
-                    Mark::Done => {}
-                }
-            } else {
-                let node = *node;
-                mark[node] = Mark::Done;
-                order.push(node);
-                stack.pop();
+    }
+    let mut ready: BTreeSet<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for &d in &downstream[i] {
+            waiting[d] -= 1;
+            if waiting[d] == 0 {
+                ready.insert(d);
             }
         }
     }
-    Ok(order)
+    if order.len() == n {
+        return Ok(order);
+    }
+    // Every stage left waits on another one left: walk upstream edges among
+    // them until a stage repeats; that stretch is a cycle.
+    let left: Vec<usize> = (0..n).filter(|i| !order.contains(i)).collect();
+    let mut path = vec![left[0]];
+    loop {
+        let last = *path.last().expect("path is never empty");
+        let next = *upstream[last].iter().find(|u| left.contains(u)).expect("a waiting stage waits on a waiting stage");
+        if let Some(from) = path.iter().position(|&s| s == next) {
+            // Read as "needs": first -> what it needs -> ... -> first.
+            let mut cycle: Vec<String> = path[from..].iter().map(|&s| p.stages[s].name.clone()).collect();
+            cycle.push(p.stages[next].name.clone());
+            let first = &p.stages[next];
+            return Err(Error::Cycle {
+                file: p.display_path.clone(),
+                line: first.line,
+                stage: first.name.clone(),
+                cycle,
+            });
+        }
+        path.push(next);
+    }
 }
 
 #[cfg(test)]
@@ -143,6 +145,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(names(&p, &g.order), ["a", "b", "report", "lonely"]);
+        // Ties go to the stage that comes first in the file.
         assert_eq!(names(&p, &g.closure(&[1])), ["a", "b"]);
     }
 

@@ -67,9 +67,13 @@ fn is_glob(entry: &str) -> bool {
     entry.contains(['*', '?', '['])
 }
 
+/// A listed file: display path, absolute path, stat.
+type Listed = (String, PathBuf, FileStat);
+
 /// Lists the files of a path entry (file, directory or glob) with their
-/// stats, sorted by display path.
-pub(crate) fn list_files(root: &Path, entry: &str) -> std::result::Result<(Vec<(String, PathBuf, FileStat)>, bool), InputError> {
+/// stats, sorted by display path; the flag says whether the entry is a tree
+/// (directory or glob) rather than a single file.
+pub(crate) fn list_files(root: &Path, entry: &str) -> std::result::Result<(Vec<Listed>, bool), InputError> {
     let abs_entry = root.join(entry);
     let rel_display = |p: &Path| -> String {
         p.strip_prefix(root).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string())
@@ -123,7 +127,10 @@ fn walk(path: &Path, visit: &mut dyn FnMut(&Path, FileStat)) -> std::result::Res
         })?;
         if item.file_type().is_file() {
             let meta = item.metadata().map_err(|e| {
-                InputError::Other(Error::io(item.path(), e.into_io_error().unwrap_or_else(|| std::io::Error::other("stat failed"))))
+                InputError::Other(Error::io(
+                    item.path(),
+                    e.into_io_error().unwrap_or_else(|| std::io::Error::other("stat failed")),
+                ))
             })?;
             visit(item.path(), FileStat::of(&meta));
         }
@@ -132,7 +139,11 @@ fn walk(path: &Path, visit: &mut dyn FnMut(&Path, FileStat)) -> std::result::Res
 }
 
 /// Resolves and hashes a path entry.
-pub(crate) fn resolve_path_entry(root: &Path, entry: &str, stats: &StatCache) -> std::result::Result<ResolvedInput, InputError> {
+pub(crate) fn resolve_path_entry(
+    root: &Path,
+    entry: &str,
+    stats: &StatCache,
+) -> std::result::Result<ResolvedInput, InputError> {
     let (listed, is_tree) = list_files(root, entry)?;
     let pairs: Vec<(PathBuf, FileStat)> = listed.iter().map(|(_, p, s)| (p.clone(), *s)).collect();
     let hashes = stats.hashes(&pairs)?;
@@ -168,10 +179,7 @@ pub(crate) fn resolve_path_entry(root: &Path, entry: &str, stats: &StatCache) ->
 /// removed paths.
 pub(crate) fn diff_listings(old: &str, new: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
     let parse = |s: &str| -> std::collections::BTreeMap<String, String> {
-        s.lines()
-            .filter_map(|l| l.split_once("  "))
-            .map(|(h, p)| (p.to_string(), h.to_string()))
-            .collect()
+        s.lines().filter_map(|l| l.split_once("  ")).map(|(h, p)| (p.to_string(), h.to_string())).collect()
     };
     let (old, new) = (parse(old), parse(new));
     let mut modified = Vec::new();
@@ -190,6 +198,34 @@ pub(crate) fn diff_listings(old: &str, new: &str) -> (Vec<String>, Vec<String>, 
         }
     }
     (modified, added, removed)
+}
+
+/// Hash of a directory this process just wrote (a stage's work directory):
+/// the listing of every file below it except `skip`, hashed in parallel
+/// without the stat cache (the directory is about to be renamed).
+pub(crate) fn hash_new_tree(dir: &Path, skip: &str) -> Result<(Fingerprint, String)> {
+    use rayon::prelude::*;
+    let mut files = Vec::new();
+    for item in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let item = item
+            .map_err(|e| Error::io(dir, e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk failed"))))?;
+        if item.file_type().is_file() {
+            let rel = item.path().strip_prefix(dir).map(|p| p.display().to_string()).unwrap_or_default();
+            if rel != skip {
+                files.push((rel, item.path().to_path_buf()));
+            }
+        }
+    }
+    files.sort();
+    let hashes: Vec<Fingerprint> = files
+        .par_iter()
+        .map(|(_, p)| actionbench_core::hash_file(p).map_err(|e| Error::io(p, e)))
+        .collect::<Result<_>>()?;
+    let mut listing = String::new();
+    for ((rel, _), h) in files.iter().zip(hashes) {
+        listing.push_str(&format!("{}  {rel}\n", h.to_hex()));
+    }
+    Ok((Fingerprint::of_bytes(listing.as_bytes()), listing))
 }
 
 #[cfg(test)]
@@ -213,42 +249,19 @@ mod tests {
         std::fs::write(root.join("d/sub/b.csv"), "2").unwrap();
         std::fs::write(root.join("d/c.txt"), "3").unwrap();
         let stats = StatCache::load(&root.join("s.bin"));
-        let ResolvedInput::Files { files, listing, .. } = resolve_path_entry(root, "d", &stats).unwrap() else { panic!() };
+        let ResolvedInput::Files { files, listing, .. } = resolve_path_entry(root, "d", &stats).unwrap() else {
+            panic!()
+        };
         assert_eq!(files.iter().map(|f| f.display.as_str()).collect::<Vec<_>>(), ["d/a.csv", "d/c.txt", "d/sub/b.csv"]);
         assert!(listing.unwrap().contains("  sub/b.csv\n"));
         let ResolvedInput::Files { files, .. } = resolve_path_entry(root, "d/*.csv", &stats).unwrap() else { panic!() };
         assert_eq!(files.len(), 1);
-        let ResolvedInput::Files { hash, listing, .. } = resolve_path_entry(root, "d/c.txt", &stats).unwrap() else { panic!() };
+        let ResolvedInput::Files { hash, listing, .. } = resolve_path_entry(root, "d/c.txt", &stats).unwrap() else {
+            panic!()
+        };
         assert_eq!(hash, Fingerprint::of_bytes(b"3"));
         assert!(listing.is_none());
         assert!(matches!(resolve_path_entry(root, "nope", &stats), Err(InputError::Missing)));
         assert!(matches!(resolve_path_entry(root, "d/*.mp4", &stats), Err(InputError::NoMatch)));
     }
-}
-
-/// Hash of a directory this process just wrote (a stage's work directory):
-/// the listing of every file below it except `skip`, hashed in parallel
-/// without the stat cache (the directory is about to be renamed).
-pub(crate) fn hash_new_tree(dir: &Path, skip: &str) -> Result<(Fingerprint, String)> {
-    use rayon::prelude::*;
-    let mut files = Vec::new();
-    for item in walkdir::WalkDir::new(dir).sort_by_file_name() {
-        let item = item.map_err(|e| Error::io(dir, e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk failed"))))?;
-        if item.file_type().is_file() {
-            let rel = item.path().strip_prefix(dir).map(|p| p.display().to_string()).unwrap_or_default();
-            if rel != skip {
-                files.push((rel, item.path().to_path_buf()));
-            }
-        }
-    }
-    files.sort();
-    let hashes: Vec<Fingerprint> = files
-        .par_iter()
-        .map(|(_, p)| actionbench_core::hash_file(p).map_err(|e| Error::io(p, e)))
-        .collect::<Result<_>>()?;
-    let mut listing = String::new();
-    for ((rel, _), h) in files.iter().zip(hashes) {
-        listing.push_str(&format!("{}  {rel}\n", h.to_hex()));
-    }
-    Ok((Fingerprint::of_bytes(listing.as_bytes()), listing))
 }

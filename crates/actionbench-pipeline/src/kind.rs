@@ -63,7 +63,8 @@ pub trait StageKind: Send + Sync {
 /// Deserialises params into a typed struct (use `#[serde(deny_unknown_fields)]`
 /// on it) and returns it with its canonical table form.
 pub fn typed_params<P: DeserializeOwned + Serialize>(params: &toml::Table) -> Result<(P, toml::Table), String> {
-    let typed: P = toml::Value::Table(params.clone()).try_into().map_err(|e: toml::de::Error| e.message().to_string())?;
+    let typed: P =
+        toml::Value::Table(params.clone()).try_into().map_err(|e: toml::de::Error| e.message().to_string())?;
     let canonical = match toml::Value::try_from(&typed).map_err(|e| e.to_string())? {
         toml::Value::Table(t) => t,
         other => return Err(format!("params must be a table, found {}", other.type_str())),

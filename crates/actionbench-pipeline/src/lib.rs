@@ -40,7 +40,7 @@ mod stage_key;
 mod stat_cache;
 
 pub use cache::{Cache, GcReport};
-pub use engine::{Engine, gc_project, RunOptions, StageOutcome, StageReport, StageState, StageStatus};
+pub use engine::{Engine, RunOptions, StageOutcome, StageReport, StageState, StageStatus, gc_project};
 pub use error::{Error, Result};
 pub use explain::Reason;
 pub use inputs::{InputFile, ResolvedInput};

@@ -137,8 +137,7 @@ pub fn find_project_root(start: &Path) -> Result<PathBuf> {
 }
 
 fn valid_stage_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 impl PipelineDef {
@@ -169,14 +168,9 @@ impl PipelineDef {
             (root, path)
         };
         let source = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let display_path = path
-            .strip_prefix(&root)
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| path.display().to_string());
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let display_path =
+            path.strip_prefix(&root).map(|p| p.display().to_string()).unwrap_or_else(|_| path.display().to_string());
         Self::parse(&name, &root, &path, &display_path, &source)
     }
 
@@ -264,7 +258,9 @@ impl PipelineDef {
                             return Err(def_err(
                                 line,
                                 format!("`{field}` belongs to built-in stages; this stage is a `cmd`"),
-                                Some("A command stage lists what its key depends on in `deps` and what it writes in `outs`"),
+                                Some(
+                                    "A command stage lists what its key depends on in `deps` and what it writes in `outs`",
+                                ),
                             ));
                         }
                     }
@@ -276,10 +272,18 @@ impl PipelineDef {
                     let mut outs = Vec::new();
                     for out in entries(raw.outs) {
                         if out.stage_ref().is_some() {
-                            return Err(def_err(out.line, format!("`outs` entry `{}` names a stage; outs are paths", out.text), None));
+                            return Err(def_err(
+                                out.line,
+                                format!("`outs` entry `{}` names a stage; outs are paths", out.text),
+                                None,
+                            ));
                         }
                         let path = ProjectPath::new(&out.text).map_err(|e| {
-                            def_err(out.line, format!("bad `outs` entry: {e}"), Some("Outputs are written inside the project; use a relative path"))
+                            def_err(
+                                out.line,
+                                format!("bad `outs` entry: {e}"),
+                                Some("Outputs are written inside the project; use a relative path"),
+                            )
                         })?;
                         outs.push((path, out.line));
                     }
@@ -315,10 +319,7 @@ impl PipelineDef {
     }
 }
 
-fn check_input_paths(
-    entries: &[Entry],
-    def_err: &dyn Fn(usize, String, Option<&str>) -> Error,
-) -> Result<()> {
+fn check_input_paths(entries: &[Entry], def_err: &dyn Fn(usize, String, Option<&str>) -> Error) -> Result<()> {
     for entry in entries {
         if let Some(stage) = entry.stage_ref() {
             if !valid_stage_name(stage) {
@@ -389,7 +390,10 @@ mod tests {
         let err = parse("[stages.a]\ncmd = \"true\"\nparams = { x = 1 }\n").unwrap_err();
         assert!(err.to_string().contains("`params` belongs to built-in stages"), "{err}");
         let err = parse("[stages.a]\ncmd = \"true\"\nouts = [\"../x\"]\n").unwrap_err();
-        assert_eq!(err.to_string(), "pipelines/p.toml:3: stage `a`: bad `outs` entry: `../x` leaves the project directory (`..` is not allowed)");
+        assert_eq!(
+            err.to_string(),
+            "pipelines/p.toml:3: stage `a`: bad `outs` entry: `../x` leaves the project directory (`..` is not allowed)"
+        );
         let err = parse("[stages.a]\nuses = \"k\"\ninputs = [\n  \"ok\",\n  \"a/../../etc\",\n]\n").unwrap_err();
         assert!(err.to_string().starts_with("pipelines/p.toml:5: stage `a`: bad input"), "{err}");
         let err = parse("[stages.a]\ndescription = \"x\"\n").unwrap_err();

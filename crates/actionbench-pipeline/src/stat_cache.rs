@@ -62,11 +62,7 @@ impl StatCache {
                 let body = bytes.strip_prefix(MAGIC.as_slice())?;
                 postcard::from_bytes::<Vec<(Vec<u8>, StatEntry)>>(body).ok()
             })
-            .map(|list| {
-                list.into_iter()
-                    .map(|(p, e)| (PathBuf::from(std::ffi::OsString::from_vec(p)), e))
-                    .collect()
-            })
+            .map(|list| list.into_iter().map(|(p, e)| (PathBuf::from(std::ffi::OsString::from_vec(p)), e)).collect())
             .unwrap_or_default();
         Self { file: file.to_path_buf(), entries: Mutex::new(entries), dirty: Mutex::new(false) }
     }
@@ -78,8 +74,7 @@ impl StatCache {
             return Ok(());
         }
         let entries = self.entries.lock().expect("stat cache lock poisoned");
-        let mut list: Vec<(&[u8], &StatEntry)> =
-            entries.iter().map(|(p, e)| (p.as_os_str().as_bytes(), e)).collect();
+        let mut list: Vec<(&[u8], &StatEntry)> = entries.iter().map(|(p, e)| (p.as_os_str().as_bytes(), e)).collect();
         list.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut bytes = MAGIC.to_vec();
         bytes.extend(postcard::to_stdvec(&list).map_err(|e| Error::Internal(format!("stat cache: {e}")))?);

@@ -7,7 +7,10 @@ pub(crate) fn run(format: OutputFormat) -> anyhow::Result<ExitCode> {
     let mut rows = Vec::new();
     for name in registry.names() {
         let kind = registry.get(name).expect("listed names exist");
-        let defaults = kind.canonical_params(&toml::Table::new()).map(|t| t.to_string()).unwrap_or_else(|e| format!("(required: {e})"));
+        let defaults = kind
+            .canonical_params(&toml::Table::new())
+            .map(|t| t.to_string())
+            .unwrap_or_else(|e| format!("(required: {e})"));
         rows.push((name, kind.implementation_version(), defaults.trim().replace('\n', "; ")));
     }
     match format {

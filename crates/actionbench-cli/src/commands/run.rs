@@ -25,10 +25,8 @@ pub(crate) struct RunArgs {
 
 pub(crate) fn run(args: &RunArgs, format: OutputFormat, progress: &Progress) -> anyhow::Result<ExitCode> {
     let engine = super::open_engine(&args.pipeline)?;
-    let jobs = args
-        .jobs
-        .map(usize::from)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs =
+        args.jobs.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let opts = RunOptions { targets: args.stages.clone(), force: args.force, dry_run: args.dry_run, jobs };
     let reports = engine.run(&opts, progress)?;
     progress.clear();

@@ -44,7 +44,12 @@ pub(crate) fn run(args: &StatusArgs, format: OutputFormat) -> anyhow::Result<Exi
             let mut table = TextTable::new(["stage", "state", "key", "reasons"]);
             for s in &statuses {
                 let reasons: Vec<String> = s.reasons.iter().map(ToString::to_string).collect();
-                table.push(vec![s.stage.clone(), state(s.state).into(), s.key.map(|k| k.to_hex()).unwrap_or_default(), reasons.join("; ")]);
+                table.push(vec![
+                    s.stage.clone(),
+                    state(s.state).into(),
+                    s.key.map(|k| k.to_hex()).unwrap_or_default(),
+                    reasons.join("; "),
+                ]);
             }
             table.print(format)?;
         }

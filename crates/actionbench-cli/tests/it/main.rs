@@ -1,1 +1,9 @@
-//! CLI integration tests.
+//! CLI integration tests: the `actionbench` binary run in temporary projects.
+//! One test binary for the crate (link time matters on two cores).
+
+mod concurrency;
+mod crash;
+mod errors;
+mod harness;
+mod run_order;
+mod status;

@@ -1,0 +1,104 @@
+//! A temporary project and a runner for the `actionbench` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub(crate) struct Project {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Self {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The `run --format json` document as (stage, status) pairs.
+    pub(crate) fn statuses(&self) -> Vec<(String, String)> {
+        let doc: serde_json::Value = serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr));
+        doc.as_array()
+            .expect("a JSON array")
+            .iter()
+            .map(|e| (e["stage"].as_str().unwrap().to_string(), e["status"].as_str().unwrap().to_string()))
+            .collect()
+    }
+}
+
+pub(crate) fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+pub(crate) fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_actionbench")
+}
+
+impl Project {
+    pub(crate) fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
+        Project { dir }
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub(crate) fn write(&self, rel: &str, text: &str) -> &Self {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+        self
+    }
+
+    pub(crate) fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.args(args).current_dir(self.root()).env("ACTIONBENCH_NO_PROGRESS", "1").env_remove("ACTIONBENCH_CACHE_DIR");
+        cmd
+    }
+
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("run actionbench"))
+    }
+
+    /// Runs and expects success.
+    pub(crate) fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "actionbench {args:?} failed:\nstdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+        r
+    }
+
+    /// Lines of the marker log written by the test stages.
+    pub(crate) fn log(&self) -> Vec<String> {
+        std::fs::read_to_string(self.path("log.txt")).unwrap_or_default().lines().map(str::to_string).collect()
+    }
+
+    pub(crate) fn clear_log(&self) {
+        let _ = std::fs::remove_file(self.path("log.txt"));
+    }
+}
+
+/// Runs a closure with insta writing to the project-level `snapshots/cli/`.
+pub(crate) fn with_snapshots(f: impl FnOnce()) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../../snapshots/cli"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(f);
+}

@@ -1,0 +1,63 @@
+# Installs what the build and the tests need, only when missing (idempotent,
+# quiet). Sourced by scripts/test, scripts/demo and scripts/bench.
+
+# Debian packages: pkg-config and libclang for ffmpeg-sys-next's build
+# script, the FFmpeg (libav*) development files it links against.
+ACTIONBENCH_APT_PACKAGES=(
+  pkg-config clang libclang-dev
+  libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libavdevice-dev libswscale-dev libswresample-dev
+)
+
+ab_apt_missing() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  echo "${missing[@]:-}"
+}
+
+ab_install_apt() {
+  local missing
+  missing=$(ab_apt_missing "$@")
+  [ -z "$missing" ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "setup: installing Debian packages: $missing" >&2
+  $sudo apt-get update -qq >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# Python packages the tests use (scripts/requirements-test.txt), installed
+# only when one is missing.
+ab_install_python() {
+  local req="$1"
+  local wanted
+  wanted=$(grep -v '^\s*#' "$req" | grep -v '^\s*$' || true)
+  [ -z "$wanted" ] && return 0
+  if ! python3 - "$req" <<'PY' 2>/dev/null
+import sys, importlib.metadata as md
+import re
+for line in open(sys.argv[1]):
+    line = line.split('#')[0].strip()
+    if not line:
+        continue
+    name = re.split(r'[<>=!~\[ ]', line)[0]
+    md.version(name)
+PY
+  then
+    echo "setup: installing Python test packages from $req" >&2
+    python3 -m pip install --quiet --disable-pip-version-check -r "$req"
+  fi
+}
+
+ab_setup() {
+  ab_install_apt "${ACTIONBENCH_APT_PACKAGES[@]}"
+  ab_install_python "$(dirname "${BASH_SOURCE[0]}")/../requirements-test.txt"
+  # CI keeps its cargo target dir outside the clone, so fresh clones reuse
+  # earlier builds.
+  if [ "${CI:-}" = "true" ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then
+    export CARGO_TARGET_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/actionbench/target"
+  fi
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(pwd)/target}"
+}
