@@ -10,24 +10,27 @@
 //!     journal/<id>/       backups of a command stage's outputs while it runs
 //!     logs/<pipeline>/<stage>.log   output of the last run of a command stage
 //!     tmp/                work directories, renamed into `stages/` when complete
-//!     stat-cache.bin      (path, size, mtime, inode) -> content hash
+//!     snapshots/<id>.bin  per input: every file's stat and hash (fast no-op checks)
 //! ```
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use actionbench_core::Fingerprint;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::reporter::Reporter;
+use crate::snapshot::Snapshots;
 
 /// The cache directory of a project.
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
     layout: PathBuf,
+    snapshots: Arc<Snapshots>,
 }
 
 /// Writes `bytes` to `path` atomically: a sibling temp file, fsync, rename.
@@ -90,7 +93,7 @@ impl Cache {
     /// Opens (creating if needed) the cache at `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
         let layout = dir.join(format!("v{}", crate::CACHE_LAYOUT_VERSION));
-        for sub in ["stages", "trees", "journal", "logs", "tmp"] {
+        for sub in ["stages", "trees", "journal", "logs", "tmp", "snapshots"] {
             let d = layout.join(sub);
             std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
         }
@@ -98,7 +101,8 @@ impl Cache {
         if !tag.exists() {
             write_atomic(&tag, b"Signature: 8a477f597d28d172789f06886806bc55\n# This directory is the actionbench cache; see https://bford.info/cachedir/\n")?;
         }
-        Ok(Self { dir: dir.to_path_buf(), layout })
+        let snapshots = Arc::new(Snapshots::new(layout.join("snapshots")));
+        Ok(Self { dir: dir.to_path_buf(), layout, snapshots })
     }
 
     /// The cache directory.
@@ -111,8 +115,9 @@ impl Cache {
         self.layout.join("stages").join(key.to_hex())
     }
 
-    pub(crate) fn stat_cache_path(&self) -> PathBuf {
-        self.layout.join("stat-cache.bin")
+    /// Per-input snapshots (stat + hash of every file) for fast no-op checks.
+    pub(crate) fn snapshots(&self) -> &Snapshots {
+        &self.snapshots
     }
 
     pub(crate) fn log_path(&self, pipeline: &str, stage: &str) -> PathBuf {

@@ -15,13 +15,12 @@ use crate::command::{probe_tool, run_shell};
 use crate::error::{Error, Result};
 use crate::explain::{Reason, diff_keys};
 use crate::graph::{Graph, overlaps};
-use crate::inputs::{InputError, ResolvedInput, hash_new_tree, resolve_path_entry};
+use crate::inputs::{InputError, ResolvedInput, glob_pattern, hash_new_tree, is_glob, resolve_path_entry};
 use crate::kind::{Registry, StageContext};
 use crate::lock_file::{LockFile, LockedStage};
 use crate::pipeline_file::{Entry, PipelineDef, StageBody};
 use crate::reporter::Reporter;
 use crate::stage_key::StageKey;
-use crate::stat_cache::StatCache;
 
 /// Version of the command-stage semantics (environment, journal, hashing of
 /// outs): part of every command stage's key.
@@ -118,7 +117,6 @@ pub struct Engine {
     pipeline: PipelineDef,
     registry: Registry,
     cache: Cache,
-    stats: StatCache,
     graph: Graph,
     /// Canonical params of each stage (empty for command stages).
     params: Vec<toml::Table>,
@@ -209,8 +207,7 @@ impl Engine {
         }
         let graph = Graph::build(&pipeline)?;
         let cache = Cache::open(&default_cache_dir(&pipeline.root, cache_dir))?;
-        let stats = StatCache::load(&cache.stat_cache_path());
-        Ok(Self { pipeline, registry, cache, stats, graph, params, tool_memo: Mutex::new(HashMap::new()) })
+        Ok(Self { pipeline, registry, cache, graph, params, tool_memo: Mutex::new(HashMap::new()) })
     }
 
     /// The pipeline.
@@ -267,13 +264,8 @@ impl Engine {
                 if entry.stage_ref().is_some() || self.produced_by_a_stage(entry) {
                     continue;
                 }
-                let exists = if entry.text.contains(['*', '?', '[']) {
-                    let pattern = if Path::new(&entry.text).is_absolute() {
-                        entry.text.clone()
-                    } else {
-                        format!("{}/{}", glob::Pattern::escape(&self.pipeline.root.display().to_string()), entry.text)
-                    };
-                    match glob::glob(&pattern) {
+                let exists = if is_glob(&entry.text) {
+                    match glob::glob(&glob_pattern(&self.pipeline.root, &entry.text)) {
                         Ok(mut paths) => paths.next().is_some(),
                         Err(e) => {
                             return Err(self.pipeline.error(
@@ -288,7 +280,7 @@ impl Engine {
                     self.pipeline.root.join(&entry.text).exists()
                 };
                 if !exists {
-                    let what = if entry.text.contains(['*', '?', '[']) { "matches no file" } else { "does not exist" };
+                    let what = if is_glob(&entry.text) { "matches no file" } else { "does not exist" };
                     return Err(self.pipeline.error(
                         &stage.name,
                         entry.line,
@@ -315,7 +307,7 @@ impl Engine {
     }
 
     /// The stage's key from its current inputs and its upstream keys.
-    fn compute_key(&self, i: usize, up_keys: &HashMap<usize, Fingerprint>) -> Result<KeyResult> {
+    fn compute_key(&self, i: usize, up_keys: &HashMap<usize, Fingerprint>, detail: bool) -> Result<KeyResult> {
         let stage = &self.pipeline.stages[i];
         let mut pending = Vec::new();
         let mut upstream = BTreeMap::new();
@@ -341,7 +333,7 @@ impl Engine {
                 }
                 continue;
             }
-            match resolve_path_entry(&self.pipeline.root, &entry.text, &self.stats) {
+            match resolve_path_entry(&self.pipeline.root, &entry.text, &self.cache, detail) {
                 Ok(r) => {
                     if let ResolvedInput::Files { hash, .. } = &r {
                         inputs.insert(entry.text.clone(), *hash);
@@ -435,7 +427,7 @@ impl Engine {
         let mut out = BTreeMap::new();
         if let StageBody::Command { outs, .. } = &self.pipeline.stages[i].body {
             for (o, _) in outs {
-                let hash = match resolve_path_entry(&self.pipeline.root, o.as_str(), &self.stats) {
+                let hash = match resolve_path_entry(&self.pipeline.root, o.as_str(), &self.cache, false) {
                     Ok(ResolvedInput::Files { hash, .. }) => Some(hash),
                     Ok(ResolvedInput::Stage { .. }) => None,
                     Err(InputError::Missing | InputError::NoMatch) => None,
@@ -486,17 +478,10 @@ impl Engine {
         for i in selected {
             let name = &self.pipeline.stages[i].name;
             let locked = lock.stages.get(name);
-            let (key, reasons) = match self.compute_key(i, &keys)? {
+            let (key, reasons) = match self.compute_key(i, &keys, false)? {
                 KeyResult::Pending(reasons) => (None, reasons),
-                KeyResult::Ready(key, resolved) => {
+                KeyResult::Ready(key, _) => {
                     let fp = key.fingerprint();
-                    let listings: HashMap<&str, &str> = resolved
-                        .iter()
-                        .filter_map(|r| match r {
-                            ResolvedInput::Files { entry, listing: Some(l), .. } => Some((entry.as_str(), l.as_str())),
-                            _ => None,
-                        })
-                        .collect();
                     keys.insert(i, fp);
                     let builtin_hit = matches!(self.pipeline.stages[i].body, StageBody::Builtin { .. })
                         && self.cache.stage_dir(&fp).is_dir();
@@ -504,7 +489,7 @@ impl Engine {
                         _ if builtin_hit => vec![],
                         None => vec![Reason::NeverRun],
                         Some(l) if l.key != fp => {
-                            let diff = diff_keys(l, &key, &listings, &self.cache);
+                            let diff = diff_keys(l, &key, &self.cache);
                             if diff.is_empty() { vec![Reason::KeyFormatChanged] } else { diff }
                         }
                         Some(l) => self.output_problems(i, &fp, Some(l))?,
@@ -515,7 +500,6 @@ impl Engine {
             let state = if reasons.is_empty() { StageState::Fresh } else { StageState::Stale };
             out.push(StageStatus { stage: name.clone(), state, key, reasons });
         }
-        self.stats.save()?;
         Ok(out)
     }
 
@@ -621,7 +605,6 @@ impl Engine {
             }
             Ok(())
         })?;
-        self.stats.save()?;
         Ok(selected.into_iter().filter_map(|i| done.remove(&i)).collect())
     }
 
@@ -636,7 +619,8 @@ impl Engine {
         reporter: &dyn Reporter,
     ) -> Result<(StageOutcome, Option<Fingerprint>, Option<LockedStage>)> {
         let stage = &self.pipeline.stages[i];
-        let (key, resolved) = match self.compute_key(i, up_keys)? {
+        let detail = matches!(stage.body, StageBody::Builtin { .. });
+        let (key, resolved) = match self.compute_key(i, up_keys, detail)? {
             KeyResult::Ready(k, r) => (k, r),
             KeyResult::Pending(reasons) => {
                 let why: Vec<String> = reasons.iter().map(ToString::to_string).collect();
@@ -648,11 +632,6 @@ impl Engine {
             }
         };
         let fp = key.fingerprint();
-        for input in &resolved {
-            if let ResolvedInput::Files { hash, listing: Some(listing), .. } = input {
-                self.cache.save_listing(hash, listing)?;
-            }
-        }
         match &stage.body {
             StageBody::Builtin { uses, .. } => {
                 let dir = self.cache.stage_dir(&fp);

@@ -1,7 +1,6 @@
 //! Why a stage is stale: the difference between the key recorded in the lock
 //! file and the key of now, field by field.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -183,15 +182,9 @@ fn value_text(v: &toml::Value) -> String {
 }
 
 /// Reasons why `new` differs from what ran (`old`), in a fixed order.
-///
-/// `listings` holds the current listing of each directory or glob input;
-/// the old one comes from the cache, where `run` saved it.
-pub(crate) fn diff_keys(
-    old: &LockedStage,
-    new: &StageKey,
-    listings: &HashMap<&str, &str>,
-    cache: &Cache,
-) -> Vec<Reason> {
+/// Listings of directory and glob inputs (old and new) come from the cache,
+/// where hashing saved them.
+pub(crate) fn diff_keys(old: &LockedStage, new: &StageKey, cache: &Cache) -> Vec<Reason> {
     let o = &old.definition;
     let mut reasons = Vec::new();
     if o.kind != new.kind {
@@ -225,9 +218,8 @@ pub(crate) fn diff_keys(
             (None, Some(_)) => reasons.push(Reason::InputListChanged { entry: entry.clone(), added: true }),
             (Some(_), None) => reasons.push(Reason::InputListChanged { entry: entry.clone(), added: false }),
             (Some(old_hash), Some(new_hash)) if old_hash != new_hash => {
-                let a = old_hash;
-                let (modified, added, removed) = match (cache.load_listing(a), listings.get(entry.as_str())) {
-                    (Some(la), Some(lb)) => diff_listings(&la, lb),
+                let (modified, added, removed) = match (cache.load_listing(old_hash), cache.load_listing(new_hash)) {
+                    (Some(la), Some(lb)) => diff_listings(&la, &lb),
                     _ => Default::default(),
                 };
                 reasons.push(Reason::InputChanged { entry: entry.clone(), modified, added, removed });

@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 
 use actionbench_core::Fingerprint;
 
+use rayon::prelude::*;
+
+use crate::cache::Cache;
 use crate::error::{Error, Result};
-use crate::stat_cache::{FileStat, StatCache};
+use crate::snapshot::{FileStat, Found, render_listing, walk, walk_order};
 
 /// One file of an input, with its content hash.
 #[derive(Debug, Clone)]
@@ -29,13 +32,12 @@ pub enum ResolvedInput {
     Files {
         /// The entry as written.
         entry: String,
-        /// The files, sorted by path.
+        /// The files, sorted by path. Always filled for a running stage;
+        /// left empty when only the hash was asked for (`status`).
         files: Vec<InputFile>,
         /// Content hash of the entry: the file's hash for a single file,
-        /// the hash of the sorted listing (`hash  path` lines) otherwise.
+        /// the hash of the sorted `hash  path` listing otherwise.
         hash: Fingerprint,
-        /// The listing, for a directory or a glob (kept for `status` diffs).
-        listing: Option<String>,
     },
     /// `@stage`: the outputs of another stage.
     Stage {
@@ -63,41 +65,46 @@ impl From<Error> for InputError {
     }
 }
 
-fn is_glob(entry: &str) -> bool {
+pub(crate) fn is_glob(entry: &str) -> bool {
     entry.contains(['*', '?', '['])
 }
 
-/// A listed file: display path, absolute path, stat.
-type Listed = (String, PathBuf, FileStat);
+/// The absolute glob pattern of a (relative or absolute) glob entry.
+pub(crate) fn glob_pattern(root: &Path, entry: &str) -> String {
+    if Path::new(entry).is_absolute() {
+        entry.to_string()
+    } else {
+        format!("{}/{}", glob::Pattern::escape(&root.display().to_string()), entry)
+    }
+}
 
-/// Lists the files of a path entry (file, directory or glob) with their
-/// stats, sorted by display path; the flag says whether the entry is a tree
-/// (directory or glob) rather than a single file.
-pub(crate) fn list_files(root: &Path, entry: &str) -> std::result::Result<(Vec<Listed>, bool), InputError> {
+/// The files of a path entry, sorted by `rel`, and whether the entry is a
+/// tree (directory or glob) rather than one file. `rel` is relative to the
+/// directory for a directory entry, to the project for a glob (absolute for
+/// files outside it), and the file name for a file entry.
+pub(crate) fn list_files(root: &Path, entry: &str) -> std::result::Result<(Vec<Found>, bool), InputError> {
     let abs_entry = root.join(entry);
-    let rel_display = |p: &Path| -> String {
-        p.strip_prefix(root).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string())
-    };
     if is_glob(entry) {
-        let pattern = if Path::new(entry).is_absolute() {
-            entry.to_string()
-        } else {
-            format!("{}/{}", glob::Pattern::escape(&root.display().to_string()), entry)
-        };
-        let paths = glob::glob(&pattern).map_err(|e| InputError::BadGlob(e.to_string()))?;
+        let paths = glob::glob(&glob_pattern(root, entry)).map_err(|e| InputError::BadGlob(e.to_string()))?;
         let mut out = Vec::new();
         for path in paths {
             let path = path.map_err(|e| {
                 let p = e.path().to_path_buf();
                 InputError::Other(Error::io(p, e.into()))
             })?;
-            walk(&path, &mut |p, stat| out.push((rel_display(p), p.to_path_buf(), stat)))?;
+            let rel = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+            let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+            if meta.is_dir() {
+                out.extend(walk(&path)?.into_iter().map(|f| Found { rel: format!("{rel}/{}", f.rel), ..f }));
+            } else if meta.is_file() {
+                out.push(Found { rel, path, stat: FileStat::of(&meta) });
+            }
         }
         if out.is_empty() {
             return Err(InputError::NoMatch);
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out.dedup_by(|a, b| a.0 == b.0);
+        out.sort_unstable_by(|a, b| walk_order(&a.rel, &b.rel));
+        out.dedup_by(|a, b| a.rel == b.rel);
         return Ok((out, true));
     }
     let meta = match std::fs::metadata(&abs_entry) {
@@ -106,73 +113,46 @@ pub(crate) fn list_files(root: &Path, entry: &str) -> std::result::Result<(Vec<L
         Err(e) => return Err(Error::io(&abs_entry, e).into()),
     };
     if meta.is_file() {
-        return Ok((vec![(rel_display(&abs_entry), abs_entry, FileStat::of(&meta))], false));
+        let rel = abs_entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        return Ok((vec![Found { rel, path: abs_entry, stat: FileStat::of(&meta) }], false));
     }
-    let mut out = Vec::new();
-    walk(&abs_entry, &mut |p, stat| out.push((rel_display(p), p.to_path_buf(), stat)))?;
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok((out, true))
+    Ok((walk(&abs_entry)?, true))
 }
 
-/// All files at or below `path` (following symbolic links, so a dataset
-/// can be linked into the project).
-fn walk(path: &Path, visit: &mut dyn FnMut(&Path, FileStat)) -> std::result::Result<(), InputError> {
-    for item in walkdir::WalkDir::new(path).follow_links(true) {
-        let item = item.map_err(|e| {
-            let p = e.path().map(Path::to_path_buf).unwrap_or_else(|| path.to_path_buf());
-            match e.into_io_error() {
-                Some(io) => InputError::Other(Error::io(p, io)),
-                None => InputError::Other(Error::io(p, std::io::Error::other("symbolic link loop"))),
-            }
-        })?;
-        if item.file_type().is_file() {
-            let meta = item.metadata().map_err(|e| {
-                InputError::Other(Error::io(
-                    item.path(),
-                    e.into_io_error().unwrap_or_else(|| std::io::Error::other("stat failed")),
-                ))
-            })?;
-            visit(item.path(), FileStat::of(&meta));
-        }
-    }
-    Ok(())
-}
-
-/// Resolves and hashes a path entry.
+/// Resolves and hashes a path entry. With `detail`, fills in the files
+/// (stages need them); without, only the hash is computed (`status`).
 pub(crate) fn resolve_path_entry(
     root: &Path,
     entry: &str,
-    stats: &StatCache,
+    cache: &Cache,
+    detail: bool,
 ) -> std::result::Result<ResolvedInput, InputError> {
-    let (listed, is_tree) = list_files(root, entry)?;
-    let pairs: Vec<(PathBuf, FileStat)> = listed.iter().map(|(_, p, s)| (p.clone(), *s)).collect();
-    let hashes = stats.hashes(&pairs)?;
-    let base = root.join(entry);
-    let files: Vec<InputFile> = listed
-        .into_iter()
-        .zip(hashes)
-        .map(|((display, path, stat), hash)| InputFile { display, path, hash, size: stat.size })
-        .collect();
-    if !is_tree {
-        let hash = files[0].hash;
-        return Ok(ResolvedInput::Files { entry: entry.to_string(), files, hash, listing: None });
+    let id = root.join(entry).display().to_string();
+    // Read the old snapshot while the walk runs.
+    let (listed, snapshot) = rayon::join(|| list_files(root, entry), || cache.snapshots().read(&id));
+    let (found, is_tree) = listed?;
+    let hashed = cache.snapshots().hash(&id, &found, &snapshot)?;
+    let hash = if is_tree { hashed.tree_hash } else { hashed.hashes[0] };
+    if is_tree && let Some(listing) = &hashed.listing {
+        cache.save_listing(&hash, listing)?;
     }
-    // Directory listings are relative to the directory (so the hash does not
-    // depend on where the project lives); glob listings to the project.
-    let mut listing = String::with_capacity(files.len() * 96);
-    for f in &files {
-        let name = if is_glob(entry) {
-            f.display.clone()
-        } else {
-            f.path.strip_prefix(&base).map(|p| p.display().to_string()).unwrap_or_else(|_| f.display.clone())
+    let files = if detail {
+        let shown = |f: &Found| -> String {
+            if is_glob(entry) || !is_tree {
+                f.path.strip_prefix(root).unwrap_or(&f.path).display().to_string()
+            } else {
+                format!("{}/{}", entry.trim_end_matches('/'), f.rel)
+            }
         };
-        listing.push_str(&f.hash.to_hex());
-        listing.push_str("  ");
-        listing.push_str(&name);
-        listing.push('\n');
-    }
-    let hash = Fingerprint::of_bytes(listing.as_bytes());
-    Ok(ResolvedInput::Files { entry: entry.to_string(), files, hash, listing: Some(listing) })
+        found
+            .iter()
+            .zip(hashed.hashes)
+            .map(|(f, hash)| InputFile { display: shown(f), path: f.path.clone(), hash, size: f.stat.size })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(ResolvedInput::Files { entry: entry.to_string(), files, hash })
 }
 
 /// Differences between two listings (`hash  path` lines): modified, added,
@@ -202,29 +182,14 @@ pub(crate) fn diff_listings(old: &str, new: &str) -> (Vec<String>, Vec<String>, 
 
 /// Hash of a directory this process just wrote (a stage's work directory):
 /// the listing of every file below it except `skip`, hashed in parallel
-/// without the stat cache (the directory is about to be renamed).
+/// without snapshots (the directory is about to be renamed).
 pub(crate) fn hash_new_tree(dir: &Path, skip: &str) -> Result<(Fingerprint, String)> {
-    use rayon::prelude::*;
-    let mut files = Vec::new();
-    for item in walkdir::WalkDir::new(dir).sort_by_file_name() {
-        let item = item
-            .map_err(|e| Error::io(dir, e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk failed"))))?;
-        if item.file_type().is_file() {
-            let rel = item.path().strip_prefix(dir).map(|p| p.display().to_string()).unwrap_or_default();
-            if rel != skip {
-                files.push((rel, item.path().to_path_buf()));
-            }
-        }
-    }
-    files.sort();
-    let hashes: Vec<Fingerprint> = files
+    let found: Vec<Found> = walk(dir)?.into_iter().filter(|f| f.rel != skip).collect();
+    let hashes: Vec<Fingerprint> = found
         .par_iter()
-        .map(|(_, p)| actionbench_core::hash_file(p).map_err(|e| Error::io(p, e)))
+        .map(|f| actionbench_core::hash_file(&f.path).map_err(|e| Error::io(&f.path, e)))
         .collect::<Result<_>>()?;
-    let mut listing = String::new();
-    for ((rel, _), h) in files.iter().zip(hashes) {
-        listing.push_str(&format!("{}  {rel}\n", h.to_hex()));
-    }
+    let listing = render_listing(found.iter().map(|f| f.rel.as_str()).zip(hashes.iter()));
     Ok((Fingerprint::of_bytes(listing.as_bytes()), listing))
 }
 
@@ -248,20 +213,19 @@ mod tests {
         std::fs::write(root.join("d/a.csv"), "1").unwrap();
         std::fs::write(root.join("d/sub/b.csv"), "2").unwrap();
         std::fs::write(root.join("d/c.txt"), "3").unwrap();
-        let stats = StatCache::load(&root.join("s.bin"));
-        let ResolvedInput::Files { files, listing, .. } = resolve_path_entry(root, "d", &stats).unwrap() else {
-            panic!()
+        let cache = Cache::open(&root.join("cache")).unwrap();
+        let files = |entry: &str| match resolve_path_entry(root, entry, &cache, true) {
+            Ok(ResolvedInput::Files { files, hash, .. }) => {
+                (files.into_iter().map(|f| f.display).collect::<Vec<_>>(), hash)
+            }
+            other => panic!("{other:?}"),
         };
-        assert_eq!(files.iter().map(|f| f.display.as_str()).collect::<Vec<_>>(), ["d/a.csv", "d/c.txt", "d/sub/b.csv"]);
-        assert!(listing.unwrap().contains("  sub/b.csv\n"));
-        let ResolvedInput::Files { files, .. } = resolve_path_entry(root, "d/*.csv", &stats).unwrap() else { panic!() };
-        assert_eq!(files.len(), 1);
-        let ResolvedInput::Files { hash, listing, .. } = resolve_path_entry(root, "d/c.txt", &stats).unwrap() else {
-            panic!()
-        };
-        assert_eq!(hash, Fingerprint::of_bytes(b"3"));
-        assert!(listing.is_none());
-        assert!(matches!(resolve_path_entry(root, "nope", &stats), Err(InputError::Missing)));
-        assert!(matches!(resolve_path_entry(root, "d/*.mp4", &stats), Err(InputError::NoMatch)));
+        let (shown, hash) = files("d");
+        assert_eq!(shown, ["d/a.csv", "d/c.txt", "d/sub/b.csv"]);
+        assert!(cache.load_listing(&hash).unwrap().contains("  sub/b.csv\n"), "the listing is saved for diffs");
+        assert_eq!(files("d/*.csv").0, ["d/a.csv"]);
+        assert_eq!(files("d/c.txt"), (vec!["d/c.txt".to_string()], Fingerprint::of_bytes(b"3")));
+        assert!(matches!(resolve_path_entry(root, "nope", &cache, false), Err(InputError::Missing)));
+        assert!(matches!(resolve_path_entry(root, "d/*.mp4", &cache, false), Err(InputError::NoMatch)));
     }
 }

@@ -36,8 +36,8 @@ mod kind;
 mod lock_file;
 mod pipeline_file;
 mod reporter;
+mod snapshot;
 mod stage_key;
-mod stat_cache;
 
 pub use cache::{Cache, GcReport};
 pub use engine::{Engine, RunOptions, StageOutcome, StageReport, StageState, StageStatus, gc_project};

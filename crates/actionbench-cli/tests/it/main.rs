@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod crash;
+mod depcheck;
 mod errors;
 mod harness;
 mod run_order;

@@ -1,0 +1,67 @@
+//! The crate DAG (README's crate map, DESIGN.md): each crate may depend only
+//! on the workspace crates listed for it, and heavy dependencies stay in
+//! their corner. A new crate must be added here on purpose.
+
+use std::collections::BTreeMap;
+
+/// Workspace crate -> the workspace crates it may depend on.
+const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
+    ("actionbench-core", &[]),
+    ("actionbench-pipeline", &["actionbench-core"]),
+    ("actionbench-formats", &["actionbench-core"]),
+    ("actionbench-metrics", &["actionbench-core"]),
+    ("actionbench-stages", &["actionbench-core", "actionbench-pipeline", "actionbench-formats", "actionbench-metrics"]),
+    (
+        "actionbench-cli",
+        &[
+            "actionbench-core",
+            "actionbench-pipeline",
+            "actionbench-stages",
+            "actionbench-formats",
+            "actionbench-metrics",
+        ],
+    ),
+];
+
+/// Heavy or terminal-facing external crates -> the only workspace crates
+/// allowed to name them.
+const CORNERS: &[(&str, &[&str])] = &[
+    ("datafusion", &["actionbench-sql"]),
+    ("burn", &["actionbench-loader", "actionbench-models", "actionbench-train"]),
+    ("burn-cuda", &["actionbench-train"]),
+    ("indicatif", &["actionbench-cli"]),
+    ("ffmpeg-next", &["actionbench-video"]),
+];
+
+#[test]
+fn crate_dependencies_follow_the_dag() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run cargo metadata");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED_INTERNAL.iter().copied().collect();
+    let mut problems = Vec::new();
+    for package in meta["packages"].as_array().unwrap() {
+        let name = package["name"].as_str().unwrap();
+        let Some(ok_internal) = allowed.get(name) else {
+            problems.push(format!("`{name}` is not in the DAG table of depcheck.rs: add it with its allowed edges"));
+            continue;
+        };
+        for dep in package["dependencies"].as_array().unwrap() {
+            let dep_name = dep["name"].as_str().unwrap();
+            let dev = dep["kind"].as_str() == Some("dev");
+            if dep_name.starts_with("actionbench-") && !dev && !ok_internal.contains(&dep_name) {
+                problems.push(format!("`{name}` depends on `{dep_name}`, which the DAG does not allow"));
+            }
+            if let Some((_, owners)) = CORNERS.iter().find(|(c, _)| *c == dep_name)
+                && !owners.contains(&name)
+            {
+                problems.push(format!("`{name}` depends on `{dep_name}`, which belongs in {owners:?} only"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "crate DAG violations:\n{}", problems.join("\n"));
+}
