@@ -78,11 +78,12 @@ pub(crate) fn glob_pattern(root: &Path, entry: &str) -> String {
     }
 }
 
-/// The files of a path entry, sorted by `rel`, and whether the entry is a
-/// tree (directory or glob) rather than one file. `rel` is relative to the
-/// directory for a directory entry, to the project for a glob (absolute for
-/// files outside it), and the file name for a file entry.
-pub(crate) fn list_files(root: &Path, entry: &str) -> std::result::Result<(Vec<Found>, bool), InputError> {
+/// The files of a path entry in walk order, the directory their `rel` paths
+/// are relative to, and whether the entry is a tree (directory or glob)
+/// rather than one file. The base is the directory itself for a directory
+/// entry, the project root for a glob (whose files outside the project keep
+/// absolute paths), and the parent directory for a file entry.
+pub(crate) fn list_files(root: &Path, entry: &str) -> std::result::Result<(Vec<Found>, PathBuf, bool), InputError> {
     let abs_entry = root.join(entry);
     if is_glob(entry) {
         let paths = glob::glob(&glob_pattern(root, entry)).map_err(|e| InputError::BadGlob(e.to_string()))?;
@@ -97,7 +98,7 @@ pub(crate) fn list_files(root: &Path, entry: &str) -> std::result::Result<(Vec<F
             if meta.is_dir() {
                 out.extend(walk(&path)?.into_iter().map(|f| Found { rel: format!("{rel}/{}", f.rel), ..f }));
             } else if meta.is_file() {
-                out.push(Found { rel, path, stat: FileStat::of(&meta) });
+                out.push(Found { rel, stat: FileStat::of(&meta) });
             }
         }
         if out.is_empty() {
@@ -105,7 +106,7 @@ pub(crate) fn list_files(root: &Path, entry: &str) -> std::result::Result<(Vec<F
         }
         out.sort_unstable_by(|a, b| walk_order(&a.rel, &b.rel));
         out.dedup_by(|a, b| a.rel == b.rel);
-        return Ok((out, true));
+        return Ok((out, root.to_path_buf(), true));
     }
     let meta = match std::fs::metadata(&abs_entry) {
         Ok(m) => m,
@@ -114,9 +115,10 @@ pub(crate) fn list_files(root: &Path, entry: &str) -> std::result::Result<(Vec<F
     };
     if meta.is_file() {
         let rel = abs_entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        return Ok((vec![Found { rel, path: abs_entry, stat: FileStat::of(&meta) }], false));
+        let base = abs_entry.parent().map(Path::to_path_buf).unwrap_or_default();
+        return Ok((vec![Found { rel, stat: FileStat::of(&meta) }], base, false));
     }
-    Ok((walk(&abs_entry)?, true))
+    Ok((walk(&abs_entry)?, abs_entry, true))
 }
 
 /// Resolves and hashes a path entry. With `detail`, fills in the files
@@ -130,24 +132,21 @@ pub(crate) fn resolve_path_entry(
     let id = root.join(entry).display().to_string();
     // Read the old snapshot while the walk runs.
     let (listed, snapshot) = rayon::join(|| list_files(root, entry), || cache.snapshots().read(&id));
-    let (found, is_tree) = listed?;
-    let hashed = cache.snapshots().hash(&id, &found, &snapshot)?;
+    let (found, base, is_tree) = listed?;
+    let hashed = cache.snapshots().hash(&id, &base, &found, &snapshot)?;
     let hash = if is_tree { hashed.tree_hash } else { hashed.hashes[0] };
     if is_tree && let Some(listing) = &hashed.listing {
         cache.save_listing(&hash, listing)?;
     }
     let files = if detail {
-        let shown = |f: &Found| -> String {
-            if is_glob(entry) || !is_tree {
-                f.path.strip_prefix(root).unwrap_or(&f.path).display().to_string()
-            } else {
-                format!("{}/{}", entry.trim_end_matches('/'), f.rel)
-            }
-        };
         found
             .iter()
             .zip(hashed.hashes)
-            .map(|(f, hash)| InputFile { display: shown(f), path: f.path.clone(), hash, size: f.stat.size })
+            .map(|(f, hash)| {
+                let path = base.join(&f.rel);
+                let display = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+                InputFile { display, path, hash, size: f.stat.size }
+            })
             .collect()
     } else {
         Vec::new()
@@ -187,7 +186,10 @@ pub(crate) fn hash_new_tree(dir: &Path, skip: &str) -> Result<(Fingerprint, Stri
     let found: Vec<Found> = walk(dir)?.into_iter().filter(|f| f.rel != skip).collect();
     let hashes: Vec<Fingerprint> = found
         .par_iter()
-        .map(|f| actionbench_core::hash_file(&f.path).map_err(|e| Error::io(&f.path, e)))
+        .map(|f| {
+            let path = dir.join(&f.rel);
+            actionbench_core::hash_file(&path).map_err(|e| Error::io(&path, e))
+        })
         .collect::<Result<_>>()?;
     let listing = render_listing(found.iter().map(|f| f.rel.as_str()).zip(hashes.iter()));
     Ok((Fingerprint::of_bytes(listing.as_bytes()), listing))

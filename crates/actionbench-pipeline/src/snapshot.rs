@@ -39,11 +39,11 @@ impl FileStat {
     }
 }
 
-/// A file found by a walk: path relative to the entry, absolute path, stat.
+/// A file found by a walk: its path relative to a base directory (the
+/// absolute path is `base.join(rel)`, built only when needed) and its stat.
 #[derive(Debug, Clone)]
 pub(crate) struct Found {
     pub(crate) rel: String,
-    pub(crate) path: PathBuf,
     pub(crate) stat: FileStat,
 }
 
@@ -75,7 +75,7 @@ pub(crate) fn walk(dir: &Path) -> Result<Vec<Found>> {
 }
 
 enum Item {
-    File(std::fs::DirEntry, PathBuf, String),
+    File(std::fs::DirEntry, String),
     Dir(PathBuf, String),
 }
 
@@ -91,42 +91,41 @@ fn walk_dir(dir: &Path, prefix: &str, depth: usize) -> Result<Vec<Found>> {
     let mut items = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let rel = if prefix.is_empty() { name.into_owned() } else { format!("{prefix}/{name}") };
-        let path = entry.path();
-        let file_type = entry.file_type().map_err(|e| Error::io(&path, e))?;
+        let name = entry.file_name().into_string().unwrap_or_else(|n| n.to_string_lossy().into_owned());
+        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let file_type = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
         if file_type.is_dir() {
-            items.push(Item::Dir(path, rel));
+            items.push(Item::Dir(entry.path(), rel));
         } else if file_type.is_file() {
-            items.push(Item::File(entry, path, rel));
+            items.push(Item::File(entry, rel));
         } else if file_type.is_symlink() {
+            let path = entry.path();
             let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
             if meta.is_dir() {
                 items.push(Item::Dir(path, rel));
             } else if meta.is_file() {
-                items.push(Item::File(entry, path, rel));
+                items.push(Item::File(entry, rel));
             }
         }
     }
     items.sort_unstable_by(|a, b| {
-        let (Item::File(_, _, ra) | Item::Dir(_, ra)) = a;
-        let (Item::File(_, _, rb) | Item::Dir(_, rb)) = b;
+        let (Item::File(_, ra) | Item::Dir(_, ra)) = a;
+        let (Item::File(_, rb) | Item::Dir(_, rb)) = b;
         ra.cmp(rb)
     });
     let chunks: Vec<Chunk> = items
         .into_par_iter()
         .map(|item| match item {
-            Item::File(entry, path, rel) => {
+            Item::File(entry, rel) => {
                 // `DirEntry::metadata` stats relative to the open directory
                 // (no path lookup); links need `fs::metadata` to follow them.
                 let meta = if entry.file_type().is_ok_and(|t| t.is_symlink()) {
-                    std::fs::metadata(&path)
+                    std::fs::metadata(entry.path())
                 } else {
                     entry.metadata()
                 };
-                let meta = meta.map_err(|e| Error::io(&path, e))?;
-                Ok(Chunk::One(Found { rel, path, stat: FileStat::of(&meta) }))
+                let meta = meta.map_err(|e| Error::io(entry.path(), e))?;
+                Ok(Chunk::One(Found { rel, stat: FileStat::of(&meta) }))
             }
             Item::Dir(path, rel) => walk_dir(&path, &rel, depth + 1).map(Chunk::Many),
         })
@@ -181,7 +180,8 @@ impl Snapshots {
     /// Hashes the files `found` (sorted by `rel`) of the entry identified by
     /// `id`, reusing the snapshot's hashes for files whose stat is unchanged,
     /// and updates the snapshot when anything changed.
-    pub(crate) fn hash(&self, id: &str, found: &[Found], bytes: &[u8]) -> Result<Hashed> {
+    /// `base.join(rel)` is each file's path.
+    pub(crate) fn hash(&self, id: &str, base: &Path, found: &[Found], bytes: &[u8]) -> Result<Hashed> {
         let file = self.file_for(id);
         let old: Option<(Fingerprint, Vec<Record<'_>>)> = bytes
             .strip_prefix(MAGIC.as_slice())
@@ -193,7 +193,7 @@ impl Snapshots {
         if let Some((_, records)) = &old {
             let mut r = 0;
             for (i, f) in found.iter().enumerate() {
-                while r < records.len() && walk_order(records[r].0, &f.rel).is_lt() {
+                while r < records.len() && records[r].0 != f.rel && walk_order(records[r].0, &f.rel).is_lt() {
                     r += 1;
                 }
                 if let Some(&(rel, size, mtime_ns, ino, racy, hash)) = records.get(r)
@@ -215,8 +215,8 @@ impl Snapshots {
         let fresh: Vec<(usize, Fingerprint, i64)> = misses
             .par_iter()
             .map(|&i| {
-                let path = &found[i].path;
-                let hash = hash_file(path).map_err(|e| Error::io(path, e))?;
+                let path = base.join(&found[i].rel);
+                let hash = hash_file(&path).map_err(|e| Error::io(&path, e))?;
                 Ok((i, hash, now_ns()))
             })
             .collect::<Result<_>>()?;
@@ -265,19 +265,19 @@ mod tests {
         let snaps = Snapshots::new(dir.path().join("snaps"));
         let found = walk(&data).unwrap();
         assert_eq!(found.iter().map(|f| f.rel.as_str()).collect::<Vec<_>>(), ["a.txt", "sub/b.txt"]);
-        let first = snaps.hash("d", &found, &snaps.read("d")).unwrap();
+        let first = snaps.hash("d", &data, &found, &snaps.read("d")).unwrap();
         assert_eq!(first.hashes[0], Fingerprint::of_bytes(b"one"));
         assert!(first.listing.is_some(), "a first hash builds the listing");
 
         // Second time: a hit, no listing rebuilt, same tree hash.
-        let second = snaps.hash("d", &walk(&data).unwrap(), &snaps.read("d")).unwrap();
+        let second = snaps.hash("d", &data, &walk(&data).unwrap(), &snaps.read("d")).unwrap();
         assert!(second.listing.is_none());
         assert_eq!(second.tree_hash, first.tree_hash);
 
         // A change of content (and so of mtime) is seen; so is a new file.
         std::fs::write(data.join("a.txt"), "ONE!").unwrap();
         std::fs::write(data.join("c.txt"), "three").unwrap();
-        let third = snaps.hash("d", &walk(&data).unwrap(), &snaps.read("d")).unwrap();
+        let third = snaps.hash("d", &data, &walk(&data).unwrap(), &snaps.read("d")).unwrap();
         assert_ne!(third.tree_hash, first.tree_hash);
         assert_eq!(third.hashes[0], Fingerprint::of_bytes(b"ONE!"));
         assert_eq!(third.hashes.len(), 3);
@@ -307,7 +307,7 @@ mod tests {
         let snaps = Snapshots::new(dir.path().join("snaps"));
         std::fs::create_dir_all(dir.path().join("snaps")).unwrap();
         std::fs::write(snaps.file_for("d"), b"absnap02\xff\xff").unwrap();
-        let h = snaps.hash("d", &walk(&data).unwrap(), &snaps.read("d")).unwrap();
+        let h = snaps.hash("d", &data, &walk(&data).unwrap(), &snaps.read("d")).unwrap();
         assert_eq!(h.hashes, [Fingerprint::of_bytes(b"one")]);
     }
 }
