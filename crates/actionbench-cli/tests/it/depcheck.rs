@@ -10,7 +10,11 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
     ("actionbench-pipeline", &["actionbench-core"]),
     ("actionbench-formats", &["actionbench-core"]),
     ("actionbench-metrics", &["actionbench-core"]),
-    ("actionbench-stages", &["actionbench-core", "actionbench-pipeline", "actionbench-formats", "actionbench-metrics"]),
+    ("actionbench-shards", &["actionbench-core"]),
+    (
+        "actionbench-stages",
+        &["actionbench-core", "actionbench-pipeline", "actionbench-formats", "actionbench-metrics", "actionbench-shards"],
+    ),
     (
         "actionbench-cli",
         &[

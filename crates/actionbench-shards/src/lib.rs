@@ -1,0 +1,26 @@
+//! Parquet shards: the storage format of every canonical table.
+//!
+//! A [`ShardWriter`] splits record batches (already in their final,
+//! deterministic row order) into Parquet files of at most `target_rows`
+//! rows, zstd-compressed, with a fixed `created_by` and the producing stage
+//! key in the file's key-value metadata, so the same rows give
+//! byte-identical files. It then writes a [`ShardIndex`] (`_index.json`:
+//! rows, bytes, blake3 and key range of every shard). Readers verify each
+//! file against the index before decoding it: a flipped bit is an error,
+//! not a silently wrong number.
+//!
+//! Tensor columns use Arrow's canonical extension types
+//! (`arrow.fixed_shape_tensor`, `arrow.variable_shape_tensor`) so pyarrow,
+//! DuckDB and Polars read them; [`tensor`] builds them.
+#![warn(missing_docs)]
+
+mod error;
+mod index;
+mod reader;
+pub mod tensor;
+mod writer;
+
+pub use error::{Error, Result};
+pub use index::{INDEX_FILE, ShardIndex, WrittenShard};
+pub use reader::{read_all, read_shard};
+pub use writer::{CREATED_BY, STAGE_KEY_METADATA, ShardWriter, ShardWriterOptions};

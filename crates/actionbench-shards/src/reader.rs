@@ -1,0 +1,29 @@
+use std::path::Path;
+
+use arrow::array::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::error::{Error, Result};
+use crate::index::{ShardIndex, WrittenShard, verify_shard};
+
+/// Reads one shard after checking its size and blake3 against the index.
+pub fn read_shard(dir: &Path, shard: &WrittenShard) -> Result<Vec<RecordBatch>> {
+    let path = dir.join(&shard.file);
+    let bytes = bytes::Bytes::from(verify_shard(dir, shard)?);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .and_then(|b| b.build())
+        .map_err(|source| Error::Parquet { path: path.clone(), source })?;
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| Error::Arrow { context: format!("Reading `{}`", path.display()), source })
+}
+
+/// Reads every shard of a directory, in order, verifying each.
+pub fn read_all(dir: &Path) -> Result<Vec<RecordBatch>> {
+    let index = ShardIndex::read(dir)?;
+    let mut out = Vec::new();
+    for shard in &index.shards {
+        out.extend(read_shard(dir, shard)?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,3 @@
+//! Shard writer and reader: determinism, index checks, tensor columns.
+
+mod shards;
