@@ -41,6 +41,9 @@ enum Command {
     Gc(commands::gc::GcArgs),
     /// List the built-in stage kinds.
     Kinds,
+    /// Evaluate predictions with the official protocols (AVA frame-mAP, MPJPE, top-k).
+    #[command(subcommand)]
+    Eval(commands::eval::EvalCommand),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Status(args) => commands::status::run(args, cli.format),
         Command::Gc(args) => commands::gc::run(args, cli.format, &progress),
         Command::Kinds => commands::kinds::run(cli.format),
+        Command::Eval(cmd) => commands::eval::run(cmd, cli.format).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

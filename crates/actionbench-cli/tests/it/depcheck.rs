@@ -13,7 +13,13 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
     ("actionbench-shards", &["actionbench-core"]),
     (
         "actionbench-stages",
-        &["actionbench-core", "actionbench-pipeline", "actionbench-formats", "actionbench-metrics", "actionbench-shards"],
+        &[
+            "actionbench-core",
+            "actionbench-pipeline",
+            "actionbench-formats",
+            "actionbench-metrics",
+            "actionbench-shards",
+        ],
     ),
     (
         "actionbench-cli",
