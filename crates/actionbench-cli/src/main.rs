@@ -37,6 +37,8 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Say which stages are stale and why.
     Status(commands::status::StatusArgs),
+    /// Query the project's tables, shard indexes and metrics with SQL.
+    Sql(commands::sql::SqlArgs),
     /// Remove cache entries no lock file refers to.
     Gc(commands::gc::GcArgs),
     /// List the built-in stage kinds.
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Run(args) => commands::run::run(args, cli.format, &progress),
         Command::Status(args) => commands::status::run(args, cli.format),
+        Command::Sql(args) => commands::sql::run(args, cli.format),
         Command::Gc(args) => commands::gc::run(args, cli.format, &progress),
         Command::Kinds => commands::kinds::run(cli.format),
         Command::Eval(cmd) => commands::eval::run(cmd, cli.format).map(|()| ExitCode::SUCCESS),

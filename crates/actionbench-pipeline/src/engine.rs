@@ -777,7 +777,7 @@ pub fn gc_project(root: &Path, cache_dir: Option<PathBuf>, dry_run: bool, report
 
 /// The cache directory: the one given, else `ACTIONBENCH_CACHE_DIR`, else
 /// `.actionbench/` in the project root.
-fn default_cache_dir(root: &Path, given: Option<PathBuf>) -> PathBuf {
+pub fn default_cache_dir(root: &Path, given: Option<PathBuf>) -> PathBuf {
     given
         .or_else(|| std::env::var_os(EnvVars::ACTIONBENCH_CACHE_DIR).map(PathBuf::from))
         .unwrap_or_else(|| root.join(".actionbench"))

@@ -40,7 +40,9 @@ mod snapshot;
 mod stage_key;
 
 pub use cache::{Cache, GcReport};
-pub use engine::{Engine, RunOptions, StageOutcome, StageReport, StageState, StageStatus, gc_project};
+pub use engine::{
+    Engine, RunOptions, StageOutcome, StageReport, StageState, StageStatus, default_cache_dir, gc_project,
+};
 pub use error::{Error, Result};
 pub use explain::Reason;
 pub use inputs::{InputFile, ResolvedInput};

@@ -5,13 +5,23 @@
 //! the binary hands that registry to the engine.
 #![warn(missing_docs)]
 
+mod eval_stages;
+pub mod evaluation;
 mod files_manifest;
+mod shard_parquet;
+mod tables;
 
+pub use eval_stages::{EvalAva, EvalClassify, EvalPose};
 pub use files_manifest::FilesManifest;
+pub use shard_parquet::ShardParquet;
 
 /// Every built-in kind.
 pub fn registry() -> actionbench_pipeline::Registry {
     let mut registry = actionbench_pipeline::Registry::new();
     registry.register(FilesManifest);
+    registry.register(ShardParquet);
+    registry.register(EvalAva);
+    registry.register(EvalPose);
+    registry.register(EvalClassify);
     registry
 }

@@ -6,20 +6,18 @@
 //! * `eval classify`: top-k and mean class accuracy of class scores, with
 //!   multi-view aggregation and cumulative accuracy over several tasks.
 //!
-//! Reading is `actionbench-formats`, arithmetic is `actionbench-metrics`;
-//! this module only wires files to metrics and prints.
+//! Reading files and computing the numbers is `actionbench_stages::evaluation`
+//! (shared with the `eval.*` stages); this module parses arguments and prints.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use actionbench_formats::ava::{AvaCsvRow, AvaDialect, AvaTimestamp};
-use actionbench_formats::label_map::LabelMapKind;
-use actionbench_formats::scores::ScoreTable;
-use actionbench_metrics::ava::{AvaAnnotation, AvaBox, AvaClass, AvaProtocol, AvaReport, AvaRow, FrameKey};
-use actionbench_metrics::classification::{ScoreMatrix, ViewAggregation};
-use actionbench_metrics::multitask::TaskOutcome;
+use actionbench_metrics::ava::{AvaProtocol, AvaReport};
+use actionbench_metrics::classification::ViewAggregation;
 use actionbench_metrics::pose::PoseReport;
-use anyhow::{Context, Result, anyhow, bail};
+use actionbench_stages::evaluation::{
+    ClassifyOptions, ClassifyResult, evaluate_ava_files, evaluate_classify_files, evaluate_pose_files,
+};
+use anyhow::Result;
 use serde_json::{Map, Value, json};
 
 use crate::output::{OutputFormat, TextTable, print_json};
@@ -119,93 +117,35 @@ pub(crate) struct ClassifyArgs {
 /// Runs one `eval` subcommand and prints its result.
 pub(crate) fn run(cmd: &EvalCommand, format: OutputFormat) -> Result<()> {
     match cmd {
-        EvalCommand::Ava(args) => print_ava(&evaluate_ava_files(args)?, format),
-        EvalCommand::Pose(args) => print_pose(&evaluate_pose_files(args)?, format),
-        EvalCommand::Classify(args) => print_classify(&evaluate_classify_files(args)?, format),
+        EvalCommand::Ava(args) => print_ava(&ava_report(args)?, format),
+        EvalCommand::Pose(args) => print_pose(&pose_report(args)?, format),
+        EvalCommand::Classify(args) => print_classify(&classify_result(args)?, format),
     }
 }
 
-/// Turns a reader error into an anyhow error with its `hint:` line.
-fn read_error(e: actionbench_formats::Error) -> anyhow::Error {
-    match e.hint() {
-        Some(hint) => {
-            let hint = hint.to_string();
-            anyhow!("{e}\n\nhint: {hint}")
-        }
-        None => anyhow::Error::new(e),
-    }
+fn ava_report(args: &AvaArgs) -> Result<AvaReport> {
+    let protocol = match args.protocol {
+        ProtocolArg::V2019 => AvaProtocol::V2019,
+        ProtocolArg::V2020 => AvaProtocol::V2020,
+    };
+    evaluate_ava_files(&args.gt, &args.pred, &args.labelmap, args.exclusions.as_deref(), protocol)
+}
+
+fn pose_report(args: &PoseArgs) -> Result<PoseReport> {
+    evaluate_pose_files(&args.pred, &args.gt, args.actions.as_deref())
+}
+
+fn classify_result(args: &ClassifyArgs) -> Result<ClassifyResult> {
+    let aggregate = match args.aggregate {
+        AggregateArg::Softmax => ViewAggregation::MeanSoftmax,
+        AggregateArg::Logits => ViewAggregation::MeanLogits,
+    };
+    let opts = ClassifyOptions { topk: args.topk.clone(), views: args.views, aggregate };
+    evaluate_classify_files(&args.pred, &args.gt, &opts)
 }
 
 fn show(path: &Path) -> String {
     path.display().to_string()
-}
-
-// ---------------------------------------------------------------- AVA
-
-fn frame_key(video_id: &str, t: AvaTimestamp) -> FrameKey {
-    match t {
-        AvaTimestamp::Seconds(s) => FrameKey::from_seconds(video_id, s),
-        AvaTimestamp::Decimal(s) => FrameKey::from_decimal_seconds(video_id, s),
-    }
-}
-
-fn ava_row(row: &AvaCsvRow) -> AvaRow {
-    AvaRow {
-        frame: frame_key(&row.video_id, row.timestamp),
-        annotation: row.bbox.map(|b| AvaAnnotation {
-            bbox: AvaBox { x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2 },
-            action_id: b.action_id,
-            score: b.score.unwrap_or(1.0),
-        }),
-    }
-}
-
-fn evaluate_ava_files(args: &AvaArgs) -> Result<AvaReport> {
-    let (protocol, dialect) = match args.protocol {
-        ProtocolArg::V2019 => (AvaProtocol::V2019, AvaDialect::Activitynet2019),
-        ProtocolArg::V2020 => (AvaProtocol::V2020, AvaDialect::Activitynet2020),
-    };
-    if protocol == AvaProtocol::V2020 && args.exclusions.is_some() {
-        bail!(
-            "`--exclusions` is not part of the 2020 protocol\n\nhint: Use `--protocol 2019` with an exclusions file, or mark evaluated frames without boxes with `video_id,timestamp` rows in the ground truth"
-        );
-    }
-    let map = actionbench_formats::label_map::read_label_map(&args.labelmap).map_err(read_error)?;
-    if map.kind == LabelMapKind::NamePerLine {
-        bail!(
-            "`{}`: expected class ids (pbtxt `item {{ name: \"…\" id: N }}` blocks or `id: name` lines), found one name per line\n\nhint: AVA class ids start at 1 and must be written in the label map",
-            show(&args.labelmap)
-        );
-    }
-    let classes: Vec<AvaClass> = map.entries.iter().map(|e| AvaClass { id: e.id, name: e.name.clone() }).collect();
-    let read = |path: &Path| -> Result<Vec<AvaRow>> {
-        let rows = actionbench_formats::ava::read_ava_csv(path, dialect).map_err(read_error)?;
-        Ok(rows.iter().map(ava_row).collect())
-    };
-    let gt = read(&args.gt)?;
-    let pred = read(&args.pred)?;
-    let excluded: Vec<FrameKey> = match &args.exclusions {
-        Some(path) => actionbench_formats::ava::read_ava_exclusions(path, dialect)
-            .map_err(read_error)?
-            .iter()
-            .map(|e| frame_key(&e.video_id, e.timestamp))
-            .collect(),
-        None => Vec::new(),
-    };
-    actionbench_metrics::ava::evaluate_ava(protocol, &classes, &gt, &pred, &excluded)
-        .map_err(|e| {
-            let hint = match e {
-                actionbench_metrics::Error::ClassIdNotPositive { .. } => {
-                    Some(format!("\n\nhint: Check `{}`; AVA label maps number classes from 1", show(&args.labelmap)))
-                }
-                actionbench_metrics::Error::InvalidGroundTruthBox { .. } => {
-                    Some("\n\nhint: Boxes are `x1,y1,x2,y2` with x1 <= x2 and y1 <= y2".into())
-                }
-                _ => None,
-            };
-            anyhow!("{e}{}", hint.unwrap_or_default())
-        })
-        .with_context(|| format!("Failed to evaluate `{}` against `{}`", show(&args.pred), show(&args.gt)))
 }
 
 fn ava_json(report: &AvaReport) -> Value {
@@ -244,69 +184,6 @@ fn print_ava(report: &AvaReport, format: OutputFormat) -> Result<()> {
 
 // ---------------------------------------------------------------- pose
 
-fn read_poses(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
-    let a = actionbench_formats::npy::read_npy(path).map_err(read_error)?;
-    if a.shape.len() != 3 || a.shape[2] != 3 {
-        bail!("`{}`: expected an array of shape [frames, joints, 3], found shape {:?}", show(path), a.shape);
-    }
-    if let Some(i) = a.data.iter().position(|v| !v.is_finite()) {
-        let (frame, rest) = (i / (a.shape[1] * 3), i % (a.shape[1] * 3));
-        bail!(
-            "`{}`: frame {frame}, joint {}, axis {}: expected a finite coordinate, found {}",
-            show(path),
-            rest / 3,
-            rest % 3,
-            a.data[i]
-        );
-    }
-    Ok((a.shape, a.data))
-}
-
-fn read_actions(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("Failed to read `{}`", show(path)))?;
-    let mut names: Vec<String> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l).to_string()).collect();
-    if names.last().is_some_and(String::is_empty) {
-        names.pop();
-    }
-    if let Some(i) = names.iter().position(|n| n.trim().is_empty()) {
-        bail!("`{}` line {}: expected an action name, found an empty line", show(path), i + 1);
-    }
-    Ok(names)
-}
-
-fn evaluate_pose_files(args: &PoseArgs) -> Result<PoseReport> {
-    let (pred_shape, pred) = read_poses(&args.pred)?;
-    let (gt_shape, gt) = read_poses(&args.gt)?;
-    if pred_shape != gt_shape {
-        bail!(
-            "`{}` has shape {:?} but `{}` has shape {:?}; expected the same [frames, joints, 3]",
-            show(&args.pred),
-            pred_shape,
-            show(&args.gt),
-            gt_shape
-        );
-    }
-    let frames = gt_shape[0];
-    let actions = match &args.actions {
-        Some(path) => {
-            let names = read_actions(path)?;
-            if names.len() != frames {
-                bail!(
-                    "`{}` has {} action names but `{}` has {frames} frames; expected one name per frame",
-                    show(path),
-                    names.len(),
-                    show(&args.gt)
-                );
-            }
-            Some(names)
-        }
-        None => None,
-    };
-    actionbench_metrics::pose::evaluate_poses(&pred, &gt, gt_shape[1], actions.as_deref())
-        .map_err(|e| anyhow!("{e}"))
-        .with_context(|| format!("Failed to evaluate `{}`", show(&args.pred)))
-}
-
 fn pose_json(report: &PoseReport) -> Value {
     let per_action: Map<String, Value> = report
         .per_action
@@ -339,173 +216,6 @@ fn print_pose(report: &PoseReport, format: OutputFormat) -> Result<()> {
 }
 
 // ---------------------------------------------------------------- classify
-
-/// Results of one `--pred` file.
-#[derive(Debug)]
-struct TaskResult {
-    pred: PathBuf,
-    report: actionbench_metrics::classification::ClassificationReport,
-}
-
-/// Results of `eval classify`.
-#[derive(Debug)]
-struct ClassifyResult {
-    tasks: Vec<TaskResult>,
-    /// `(k, pooled accuracy)` over all tasks.
-    pooled: Vec<(usize, f64)>,
-}
-
-/// Sample ids (one per aggregated sample) of a score table read with `views`.
-fn block_ids(table: &ScoreTable, views: usize, path: &Path) -> Result<Option<Vec<String>>> {
-    let Some(ids) = &table.ids else {
-        return Ok(None);
-    };
-    let mut out = Vec::with_capacity(ids.len() / views);
-    for (b, block) in ids.chunks(views).enumerate() {
-        if let Some(other) = block.iter().find(|id| **id != block[0]) {
-            bail!(
-                "`{}` row {}: sample `{other}` inside the {views} views of sample `{}`\n\nhint: Put the {views} views of each sample on consecutive rows",
-                show(path),
-                b * views + block.iter().position(|id| id == other).unwrap_or(0),
-                block[0]
-            );
-        }
-        out.push(block[0].clone());
-    }
-    Ok(Some(out))
-}
-
-fn labels_for_task(
-    table: &ScoreTable,
-    ids: Option<&[String]>,
-    views: usize,
-    pred: &Path,
-    gt: Option<&Path>,
-    samples: usize,
-) -> Result<Vec<usize>> {
-    let classes = table.classes;
-    let check = |label: i64, place: &dyn Fn() -> String| -> Result<usize> {
-        usize::try_from(label).ok().filter(|&l| l < classes).ok_or_else(|| {
-            anyhow!("{}: label {label} is not a class index of `{}` (0..{classes})", place(), show(pred))
-        })
-    };
-    let Some(gt) = gt else {
-        let Some(labels) = &table.labels else {
-            bail!(
-                "`{}` has no `label` column and no `--gt` file was given\n\nhint: Pass the true classes with `--gt LABELS`",
-                show(pred)
-            );
-        };
-        return labels
-            .chunks(views)
-            .enumerate()
-            .map(|(s, block)| check(block[0], &|| format!("`{}` sample {s}", show(pred))))
-            .collect();
-    };
-    let list = actionbench_formats::scores::read_labels(gt).map_err(read_error)?;
-    match (ids, &list.ids) {
-        (Some(ids), Some(gt_ids)) => {
-            let mut by_id: HashMap<&str, (i64, u64)> = HashMap::new();
-            for ((id, &label), &line) in gt_ids.iter().zip(&list.labels).zip(&list.lines) {
-                if by_id.insert(id, (label, line)).is_some() {
-                    bail!("`{}` line {line}: sample `{id}` is listed twice", show(gt));
-                }
-            }
-            if by_id.len() != ids.len() {
-                bail!(
-                    "`{}` labels {} samples but `{}` scores {}\n\nhint: Evaluate predictions and labels of the same samples",
-                    show(gt),
-                    by_id.len(),
-                    show(pred),
-                    ids.len()
-                );
-            }
-            ids.iter()
-                .map(|id| {
-                    let (label, line) = by_id
-                        .get(id.as_str())
-                        .copied()
-                        .ok_or_else(|| anyhow!("sample `{id}` of `{}` has no label in `{}`", show(pred), show(gt)))?;
-                    check(label, &|| format!("`{}` line {line}", show(gt)))
-                })
-                .collect()
-        }
-        _ => {
-            if list.labels.len() != samples {
-                bail!(
-                    "`{}` has {} labels but `{}` has {samples} samples ({} rows / {views} views)",
-                    show(gt),
-                    list.labels.len(),
-                    show(pred),
-                    samples * views
-                );
-            }
-            list.labels
-                .iter()
-                .zip(&list.lines)
-                .map(|(&label, &line)| check(label, &|| format!("`{}` line {line}", show(gt))))
-                .collect()
-        }
-    }
-}
-
-fn evaluate_classify_files(args: &ClassifyArgs) -> Result<ClassifyResult> {
-    if !args.gt.is_empty() && args.gt.len() != args.pred.len() {
-        bail!(
-            "{} `--pred` files but {} `--gt` files; expected one labels file per score file",
-            args.pred.len(),
-            args.gt.len()
-        );
-    }
-    if args.topk.is_empty() || args.topk.contains(&0) {
-        bail!("`--topk` takes positive integers, for example `--topk 1,5`");
-    }
-    if args.views == 0 {
-        bail!("`--views` must be at least 1");
-    }
-    let how = match args.aggregate {
-        AggregateArg::Softmax => ViewAggregation::MeanSoftmax,
-        AggregateArg::Logits => ViewAggregation::MeanLogits,
-    };
-    let mut tasks = Vec::new();
-    for (i, pred) in args.pred.iter().enumerate() {
-        let table = actionbench_formats::scores::read_scores(pred).map_err(read_error)?;
-        let rows = table.rows();
-        if rows % args.views != 0 {
-            bail!("`{}` has {rows} rows, not a multiple of `--views {}`", show(pred), args.views);
-        }
-        let matrix = ScoreMatrix::new(table.scores.clone(), rows, table.classes)
-            .map_err(|e| anyhow!("`{}`: {e}", show(pred)))?;
-        let scores = actionbench_metrics::classification::aggregate_views(&matrix, args.views, how)
-            .map_err(|e| anyhow!("`{}`: {e}", show(pred)))?;
-        let ids = block_ids(&table, args.views, pred)?;
-        let labels = labels_for_task(
-            &table,
-            ids.as_deref(),
-            args.views,
-            pred,
-            args.gt.get(i).map(PathBuf::as_path),
-            scores.rows(),
-        )?;
-        let report = actionbench_metrics::classification::evaluate_classification(&scores, &labels, &args.topk)
-            .map_err(|e| anyhow!("`{}`: {e}", show(pred)))?;
-        tasks.push(TaskResult { pred: pred.clone(), report });
-    }
-    let mut pooled = Vec::new();
-    for (j, &k) in args.topk.iter().enumerate() {
-        let outcomes: Vec<TaskOutcome> = tasks
-            .iter()
-            .map(|t| TaskOutcome {
-                name: show(&t.pred),
-                correct: t.report.correct[j].1 as u64,
-                total: t.report.samples as u64,
-            })
-            .collect();
-        let r = actionbench_metrics::multitask::cumulative_accuracy(&outcomes).map_err(|e| anyhow!("{e}"))?;
-        pooled.push((k, r.cumulative));
-    }
-    Ok(ClassifyResult { tasks, pooled })
-}
 
 fn top_k_json(top_k: &[(usize, f64)]) -> Value {
     Value::Object(top_k.iter().map(|(k, a)| (k.to_string(), json!(a))).collect())
@@ -582,7 +292,7 @@ mod tests {
     #[test]
     fn ava_on_the_real_fixture_prints_the_published_numbers() {
         for protocol in [ProtocolArg::V2019, ProtocolArg::V2020] {
-            let report = evaluate_ava_files(&fixture_args(protocol)).unwrap();
+            let report = ava_report(&fixture_args(protocol)).unwrap();
             let v = ava_json(&report);
             assert!((v["mAP"].as_f64().unwrap() - 0.09385522).abs() < 5e-9);
             assert!((v["per_class"]["1"].as_f64().unwrap() - 0.17045455).abs() < 5e-9);
@@ -604,7 +314,7 @@ mod tests {
             exclusions: Some(dir.join("ava_excluded_timestamps_sample.csv")),
             protocol: ProtocolArg::V2019,
         };
-        let v = ava_json(&evaluate_ava_files(&args).unwrap());
+        let v = ava_json(&ava_report(&args).unwrap());
         assert_eq!(v, json!({ "mAP": 1.0, "per_class": { "12": 1.0, "17": 1.0, "79": 1.0, "80": null } }));
     }
 
@@ -624,9 +334,9 @@ mod tests {
             exclusions: None,
             protocol,
         };
-        let v = ava_json(&evaluate_ava_files(&args(ProtocolArg::V2019)).unwrap());
+        let v = ava_json(&ava_report(&args(ProtocolArg::V2019)).unwrap());
         assert_eq!(v, json!({ "mAP": 0.5, "per_class": { "1": 0.5, "2": null } }));
-        let v = ava_json(&evaluate_ava_files(&args(ProtocolArg::V2020)).unwrap());
+        let v = ava_json(&ava_report(&args(ProtocolArg::V2020)).unwrap());
         assert_eq!(v["mAP"], json!(1.0));
     }
 
@@ -637,11 +347,11 @@ mod tests {
         let bad = dir.path().join("pred.csv");
         std::fs::write(&bad, "v,902,0.1,0.1,0.5,0.5,1,0.9\nv,902,0.1,0.1,0.5\n").unwrap();
         args.pred = bad;
-        let err = format!("{:#}", evaluate_ava_files(&args).unwrap_err());
+        let err = format!("{:#}", ava_report(&args).unwrap_err());
         assert!(err.contains("pred.csv` line 2: expected 7 or 8 columns"), "{err}");
         let mut args = fixture_args(ProtocolArg::V2020);
         args.exclusions = Some(dir.path().join("ex.csv"));
-        let err = format!("{:#}", evaluate_ava_files(&args).unwrap_err());
+        let err = format!("{:#}", ava_report(&args).unwrap_err());
         assert!(err.contains("hint:"), "{err}");
     }
 
@@ -656,14 +366,14 @@ mod tests {
         std::fs::write(&g, write_npy_bytes(&[2, 4, 3], &gt, NpyDtype::Float64)).unwrap();
         std::fs::write(&a, "Walking 1\nEating\n").unwrap();
         let args = PoseArgs { pred: p, gt: g, actions: Some(a) };
-        let v = pose_json(&evaluate_pose_files(&args).unwrap());
+        let v = pose_json(&pose_report(&args).unwrap());
         assert!((v["mpjpe"].as_f64().unwrap() - 5.0).abs() < 1e-12);
         assert!(v["p_mpjpe"].as_f64().unwrap() < 1e-9);
         assert!((v["per_action"]["Walking"]["mpjpe"].as_f64().unwrap() - 5.0).abs() < 1e-12);
     }
 
     fn classify(pred: Vec<PathBuf>, gt: Vec<PathBuf>, views: usize) -> Result<ClassifyResult> {
-        evaluate_classify_files(&ClassifyArgs { pred, gt, topk: vec![1, 2], views, aggregate: AggregateArg::Logits })
+        classify_result(&ClassifyArgs { pred, gt, topk: vec![1, 2], views, aggregate: AggregateArg::Logits })
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub(crate) mod eval;
 pub(crate) mod gc;
 pub(crate) mod kinds;
 pub(crate) mod run;
+pub(crate) mod sql;
 pub(crate) mod status;
 
 use std::path::PathBuf;

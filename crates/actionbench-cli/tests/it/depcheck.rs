@@ -11,6 +11,7 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
     ("actionbench-formats", &["actionbench-core"]),
     ("actionbench-metrics", &["actionbench-core"]),
     ("actionbench-shards", &["actionbench-core"]),
+    ("actionbench-sql", &["actionbench-core", "actionbench-pipeline", "actionbench-shards"]),
     (
         "actionbench-stages",
         &[
@@ -29,6 +30,8 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
             "actionbench-stages",
             "actionbench-formats",
             "actionbench-metrics",
+            "actionbench-shards",
+            "actionbench-sql",
         ],
     ),
 ];

@@ -7,4 +7,5 @@ mod depcheck;
 mod errors;
 mod harness;
 mod run_order;
+mod sql;
 mod status;

@@ -1,0 +1,26 @@
+//! SQL over an actionbench project, with DataFusion.
+//!
+//! [`SqlSession::open`] registers every table the project has:
+//!
+//! - `PIPELINE.STAGE`: the output table of each stage recorded in
+//!   `pipelines/PIPELINE.lock` (Parquet shards with a `_index.json`, or a
+//!   single CSV such as `files.manifest` writes); a stage that writes more
+//!   than one table adds `PIPELINE.STAGE_SUB` for each sub-directory;
+//! - `actionbench.stages`: one row per stage (pipeline, stage, kind, key,
+//!   rows, location);
+//! - `actionbench.shards`: one row per shard file (rows, bytes, blake3, key
+//!   range), from the shard indexes;
+//! - `actionbench.metrics`: every `metrics` table written by evaluation or
+//!   training stages, in one long-format table.
+//!
+//! DataFusion is async; the tokio runtime lives here, so callers stay
+//! synchronous. DataFusion compiles only in this crate.
+#![warn(missing_docs)]
+
+mod error;
+mod output;
+mod session;
+
+pub use error::{Error, Result};
+pub use output::{render_csv, render_json, render_table};
+pub use session::{SqlSession, TableInfo};

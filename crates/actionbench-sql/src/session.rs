@@ -1,0 +1,392 @@
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actionbench_core::Fingerprint;
+use actionbench_pipeline::{Cache, LockFile, default_cache_dir};
+use actionbench_shards::{INDEX_FILE, ShardIndex};
+use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
+use datafusion::common::TableReference;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
+
+use crate::error::{Error, Result};
+
+/// A table registered in the session.
+#[derive(Debug, Clone)]
+pub struct TableInfo {
+    /// Schema (the pipeline name, or `actionbench`).
+    pub schema: String,
+    /// Table name.
+    pub name: String,
+    /// `parquet` (a shard directory), `parquet-file`, `csv` or `memory`.
+    pub format: &'static str,
+    /// Where its files are (empty for memory tables).
+    pub location: PathBuf,
+}
+
+/// A DataFusion session over every table of a project.
+pub struct SqlSession {
+    runtime: tokio::runtime::Runtime,
+    ctx: SessionContext,
+    tables: Vec<TableInfo>,
+}
+
+/// A table found in the project before registration.
+struct Found {
+    pipeline: String,
+    name: String,
+    path: PathBuf,
+    format: &'static str,
+}
+
+/// Rows of `actionbench.stages` and `actionbench.shards`.
+#[derive(Default)]
+struct Catalog {
+    stages: Vec<[String; 6]>,
+    shards: Vec<(String, String, String, String, u64, u64, String, String, String)>,
+}
+
+impl SqlSession {
+    /// Registers the tables of the project at `root` (cache: `cache_dir`,
+    /// `ACTIONBENCH_CACHE_DIR` or `.actionbench/`). Shard files are checked
+    /// against their index (size always; blake3 when their stat changed since
+    /// the last check), so a corrupt shard is an error, not a wrong number.
+    pub fn open(root: &Path, cache_dir: Option<PathBuf>) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Output(format!("cannot start the query runtime: {e}")))?;
+        let config = SessionConfig::new().with_information_schema(true);
+        let ctx = SessionContext::new_with_config(config);
+        let cache = Cache::open(&default_cache_dir(root, cache_dir))?;
+        let mut session = Self { runtime, ctx, tables: Vec::new() };
+        let (found, catalog) = discover(root, &cache)?;
+        let mut verified = Verified::load(cache.dir());
+        for table in &found {
+            if table.format == "parquet" {
+                let index = ShardIndex::read(&table.path)?;
+                verified.check(&table.path, &index)?;
+            }
+            session.register(table)?;
+        }
+        verified.save(cache.dir());
+        session.register_catalog(catalog)?;
+        let metrics: Vec<&Found> = found.iter().filter(|t| t.name.ends_with("_metrics")).collect();
+        session.register_metrics(&metrics)?;
+        Ok(session)
+    }
+
+    fn schema_provider(&self, schema: &str) -> Result<()> {
+        let catalog = self.ctx.catalog("datafusion").expect("the default catalog exists");
+        if catalog.schema(schema).is_none() {
+            catalog
+                .register_schema(schema, Arc::new(MemorySchemaProvider::new()) as Arc<dyn SchemaProvider>)
+                .map_err(|e| Error::Register { table: schema.into(), path: PathBuf::new(), message: e.to_string() })?;
+        }
+        Ok(())
+    }
+
+    fn register(&mut self, t: &Found) -> Result<()> {
+        self.schema_provider(&t.pipeline)?;
+        let reference = TableReference::partial(t.pipeline.as_str(), t.name.as_str());
+        let location = t.path.display().to_string();
+        let err = |e: datafusion::error::DataFusionError| Error::Register {
+            table: format!("{}.{}", t.pipeline, t.name),
+            path: t.path.clone(),
+            message: e.strip_backtrace(),
+        };
+        self.runtime
+            .block_on(async {
+                match t.format {
+                    "csv" => self.ctx.register_csv(reference, &location, CsvReadOptions::new()).await,
+                    _ => self.ctx.register_parquet(reference, &location, ParquetReadOptions::default()).await,
+                }
+            })
+            .map_err(err)?;
+        self.tables.push(TableInfo {
+            schema: t.pipeline.clone(),
+            name: t.name.clone(),
+            format: t.format,
+            location: t.path.clone(),
+        });
+        Ok(())
+    }
+
+    fn register_memory(&mut self, name: &str, batch: RecordBatch) -> Result<()> {
+        self.schema_provider("actionbench")?;
+        let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(|e| Error::Register {
+            table: name.into(),
+            path: PathBuf::new(),
+            message: e.strip_backtrace(),
+        })?;
+        self.ctx
+            .register_table(TableReference::partial("actionbench", name), Arc::new(table))
+            .map_err(|e| Error::Register { table: name.into(), path: PathBuf::new(), message: e.strip_backtrace() })?;
+        self.tables.push(TableInfo {
+            schema: "actionbench".into(),
+            name: name.into(),
+            format: "memory",
+            location: PathBuf::new(),
+        });
+        Ok(())
+    }
+
+    fn register_catalog(&mut self, c: Catalog) -> Result<()> {
+        let text = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+        let col = |i: usize| c.stages.iter().map(|r| r[i].clone()).collect::<Vec<_>>();
+        let schema = Arc::new(Schema::new(
+            ["pipeline", "stage", "kind", "key", "table_name", "location"]
+                .iter()
+                .map(|n| Field::new(*n, DataType::Utf8, false))
+                .collect::<Vec<_>>(),
+        ));
+        let stages = RecordBatch::try_new(schema, (0..6).map(|i| text(col(i))).collect())
+            .map_err(|e| Error::Output(e.to_string()))?;
+        self.register_memory("stages", stages)?;
+
+        let s = &c.shards;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("pipeline", DataType::Utf8, false),
+            Field::new("stage", DataType::Utf8, false),
+            Field::new("table_name", DataType::Utf8, false),
+            Field::new("file", DataType::Utf8, false),
+            Field::new("rows", DataType::UInt64, false),
+            Field::new("bytes", DataType::UInt64, false),
+            Field::new("blake3", DataType::Utf8, false),
+            Field::new("key_min", DataType::Utf8, true),
+            Field::new("key_max", DataType::Utf8, true),
+        ]));
+        let opt = |v: Vec<String>| -> ArrayRef {
+            Arc::new(StringArray::from(v.into_iter().map(|x| (!x.is_empty()).then_some(x)).collect::<Vec<_>>()))
+        };
+        let shards = RecordBatch::try_new(
+            schema,
+            vec![
+                text(s.iter().map(|r| r.0.clone()).collect()),
+                text(s.iter().map(|r| r.1.clone()).collect()),
+                text(s.iter().map(|r| r.2.clone()).collect()),
+                text(s.iter().map(|r| r.3.clone()).collect()),
+                Arc::new(UInt64Array::from(s.iter().map(|r| r.4).collect::<Vec<_>>())),
+                Arc::new(UInt64Array::from(s.iter().map(|r| r.5).collect::<Vec<_>>())),
+                text(s.iter().map(|r| r.6.clone()).collect()),
+                opt(s.iter().map(|r| r.7.clone()).collect()),
+                opt(s.iter().map(|r| r.8.clone()).collect()),
+            ],
+        )
+        .map_err(|e| Error::Output(e.to_string()))?;
+        self.register_memory("shards", shards)
+    }
+
+    /// `actionbench.metrics`: every stage's long-format `metrics` table in
+    /// one view (empty, with the same columns, when there is none yet).
+    fn register_metrics(&mut self, tables: &[&Found]) -> Result<()> {
+        if tables.is_empty() {
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("run_id", DataType::Utf8, false),
+                Field::new("pipeline", DataType::Utf8, false),
+                Field::new("stage", DataType::Utf8, false),
+                Field::new("split", DataType::Utf8, false),
+                Field::new("metric", DataType::Utf8, false),
+                Field::new("value", DataType::Float64, true),
+                Field::new("step", DataType::Int64, true),
+            ]));
+            return self.register_memory("metrics", RecordBatch::new_empty(schema));
+        }
+        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let selects: Vec<String> =
+            tables.iter().map(|t| format!("SELECT * FROM {}.{}", quote(&t.pipeline), quote(&t.name))).collect();
+        let sql = format!("CREATE VIEW actionbench.metrics AS {}", selects.join(" UNION ALL "));
+        self.query(&sql)?;
+        self.tables.push(TableInfo {
+            schema: "actionbench".into(),
+            name: "metrics".into(),
+            format: "memory",
+            location: PathBuf::new(),
+        });
+        Ok(())
+    }
+
+    /// The registered tables.
+    pub fn tables(&self) -> &[TableInfo] {
+        &self.tables
+    }
+
+    /// Runs a query and returns its batches.
+    pub fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        self.runtime.block_on(async {
+            let frame = self.ctx.sql(sql).await.map_err(Error::query)?;
+            frame.collect().await.map_err(Error::query)
+        })
+    }
+}
+
+/// The tables of every pipeline's lock file, and the catalog rows.
+fn discover(root: &Path, cache: &Cache) -> Result<(Vec<Found>, Catalog)> {
+    let mut found = Vec::new();
+    let mut catalog = Catalog::default();
+    let dir = root.join("pipelines");
+    let mut locks: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| actionbench_pipeline::Error::io(&dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "lock"))
+        .collect();
+    locks.sort();
+    for lock_path in locks {
+        let pipeline = lock_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let lock = LockFile::read(&lock_path)?;
+        for (stage, locked) in &lock.stages {
+            let def = &locked.definition;
+            let mut tables: Vec<(String, PathBuf)> = Vec::new();
+            if def.kind == "cmd" {
+                let candidates: Vec<PathBuf> =
+                    def.outs.iter().map(|o| root.join(o)).filter(|p| table_format(p).is_some()).collect();
+                for p in &candidates {
+                    let name = if candidates.len() == 1 {
+                        stage.clone()
+                    } else {
+                        format!("{stage}_{}", p.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default())
+                    };
+                    tables.push((name, p.clone()));
+                }
+            } else {
+                let out = cache.stage_dir(&locked.key);
+                if table_format(&out).is_some() {
+                    tables.push((stage.clone(), out.clone()));
+                }
+                if let Ok(entries) = std::fs::read_dir(&out) {
+                    let mut subs: Vec<PathBuf> = entries
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.join(INDEX_FILE).is_file())
+                        .collect();
+                    subs.sort();
+                    for sub in subs {
+                        let name =
+                            format!("{stage}_{}", sub.file_name().map(|s| s.to_string_lossy()).unwrap_or_default());
+                        tables.push((name, sub));
+                    }
+                }
+            }
+            let names: Vec<String> = tables.iter().map(|(n, _)| n.clone()).collect();
+            catalog.stages.push([
+                pipeline.clone(),
+                stage.clone(),
+                def.kind.clone(),
+                locked.key.to_hex(),
+                names.join(","),
+                tables.first().map(|(_, p)| p.display().to_string()).unwrap_or_default(),
+            ]);
+            for (name, path) in tables {
+                let format = table_format(&path).expect("filtered above");
+                if format == "parquet" {
+                    let index = ShardIndex::read(&path)?;
+                    for s in &index.shards {
+                        catalog.shards.push((
+                            pipeline.clone(),
+                            stage.clone(),
+                            name.clone(),
+                            s.file.clone(),
+                            s.rows,
+                            s.bytes,
+                            s.blake3.to_hex(),
+                            s.key_min.clone().unwrap_or_default(),
+                            s.key_max.clone().unwrap_or_default(),
+                        ));
+                    }
+                }
+                found.push(Found { pipeline: pipeline.clone(), name, path, format });
+            }
+        }
+    }
+    Ok((found, catalog))
+}
+
+/// Whether `path` holds a table: a shard directory, a `.parquet` or a `.csv`.
+fn table_format(path: &Path) -> Option<&'static str> {
+    if path.join(INDEX_FILE).is_file() {
+        return Some("parquet");
+    }
+    if path.is_file() {
+        return match path.extension().and_then(|e| e.to_str()) {
+            Some("parquet") => Some("parquet-file"),
+            Some("csv") => Some("csv"),
+            _ => None,
+        };
+    }
+    // A built-in stage directory with exactly one CSV (e.g. `files.manifest`).
+    let csvs: Vec<PathBuf> = std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    (csvs.len() == 1).then_some("csv")
+}
+
+/// Shards whose blake3 matched their index, by stat, so a query checks a
+/// file's bytes only once after it changes.
+struct Verified {
+    seen: BTreeMap<String, (u64, i64, u64, String)>,
+    dirty: bool,
+}
+
+const VERIFIED_FILE: &str = "v1/sql-verified.json";
+
+impl Verified {
+    fn load(cache_dir: &Path) -> Self {
+        let seen = std::fs::read(cache_dir.join(VERIFIED_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        Self { seen, dirty: false }
+    }
+
+    fn check(&mut self, dir: &Path, index: &ShardIndex) -> Result<()> {
+        for shard in &index.shards {
+            let path = dir.join(&shard.file);
+            let meta = std::fs::metadata(&path)
+                .map_err(|source| actionbench_shards::Error::Io { path: path.clone(), source })?;
+            if meta.len() != shard.bytes {
+                return Err(actionbench_shards::Error::Corrupt {
+                    path,
+                    what: "size",
+                    expected: shard.bytes.to_string(),
+                    found: meta.len().to_string(),
+                }
+                .into());
+            }
+            let stat =
+                (meta.len(), meta.mtime() * 1_000_000_000 + meta.mtime_nsec(), meta.ino(), shard.blake3.to_hex());
+            let key = path.display().to_string();
+            if self.seen.get(&key) == Some(&stat) {
+                continue;
+            }
+            let bytes =
+                std::fs::read(&path).map_err(|source| actionbench_shards::Error::Io { path: path.clone(), source })?;
+            let found = Fingerprint::of_bytes(&bytes);
+            if found != shard.blake3 {
+                return Err(actionbench_shards::Error::Corrupt {
+                    path,
+                    what: "blake3 checksum",
+                    expected: shard.blake3.to_hex(),
+                    found: found.to_hex(),
+                }
+                .into());
+            }
+            self.seen.insert(key, stat);
+            self.dirty = true;
+        }
+        Ok(())
+    }
+
+    fn save(&self, cache_dir: &Path) {
+        if self.dirty
+            && let Ok(text) = serde_json::to_vec(&self.seen)
+        {
+            // Only a cache: failing to write it costs a re-check next time.
+            let _ = std::fs::write(cache_dir.join(VERIFIED_FILE), text);
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Built-in stages through the engine.
+
+mod eval;
