@@ -11,7 +11,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, FixedSizeListArray, Int32Array, ListArray, PrimitiveArray, StructArray};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{ArrowPrimitiveType, DataType, Field, Fields, Int32Type};
-use arrow_schema::extension::{FixedShapeTensor, VariableShapeTensor};
+use arrow_schema::extension::{ExtensionType, FixedShapeTensor, VariableShapeTensor};
 
 use crate::error::{Error, Result};
 
@@ -19,21 +19,44 @@ fn arrow_err(context: &str) -> impl FnOnce(arrow::error::ArrowError) -> Error + 
     move |source| Error::Arrow { context: context.to_string(), source }
 }
 
+/// Storage fields use nullable items, the layout pyarrow builds for these
+/// types: pyarrow restores an extension type from the Parquet file's Arrow
+/// schema only when the storage type matches its own exactly, while arrow-rs
+/// insists on non-nullable items. So the metadata is validated with
+/// arrow-rs's constructors but attached by hand.
+const NULLABLE_ITEMS: bool = true;
+
+/// Attaches canonical extension metadata, leaving out unset optional keys
+/// (arrow-rs writes `"dim_names": null`, which pyarrow rejects: "dim_names
+/// must be an array, got null").
+fn with_extension(field: Field, name: &str, metadata: Option<String>) -> Field {
+    let mut object = metadata
+        .and_then(|m| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&m).ok())
+        .unwrap_or_default();
+    object.retain(|_, v| !v.is_null());
+    let mut map = field.metadata().clone();
+    map.insert("ARROW:extension:name".into(), name.into());
+    map.insert("ARROW:extension:metadata".into(), serde_json::Value::Object(object).to_string());
+    field.with_metadata(map)
+}
+
 /// The field of a fixed-shape tensor column.
 pub fn fixed_shape_tensor_field(name: &str, value_type: DataType, shape: &[usize]) -> Result<Field> {
     let size = shape.iter().product::<usize>() as i32;
-    let storage = DataType::new_fixed_size_list(value_type.clone(), size, false);
+    let storage = DataType::new_fixed_size_list(value_type.clone(), size, NULLABLE_ITEMS);
     let ext = FixedShapeTensor::try_new(value_type, shape.to_vec(), None, None)
         .map_err(arrow_err("fixed_shape_tensor metadata"))?;
-    let mut field = Field::new(name, storage, false);
-    field.try_with_extension_type(ext).map_err(arrow_err("fixed_shape_tensor field"))?;
-    Ok(field)
+    Ok(with_extension(Field::new(name, storage, false), FixedShapeTensor::NAME, ext.serialize_metadata()))
 }
 
 fn variable_storage(value_type: &DataType, ndim: usize) -> DataType {
     DataType::Struct(Fields::from(vec![
-        Field::new_list("data", Field::new_list_field(value_type.clone(), false), false),
-        Field::new("shape", DataType::new_fixed_size_list(DataType::Int32, ndim as i32, false), false),
+        Field::new_list("data", Field::new_list_field(value_type.clone(), NULLABLE_ITEMS), NULLABLE_ITEMS),
+        Field::new(
+            "shape",
+            DataType::new_fixed_size_list(DataType::Int32, ndim as i32, NULLABLE_ITEMS),
+            NULLABLE_ITEMS,
+        ),
     ]))
 }
 
@@ -48,9 +71,8 @@ pub fn variable_shape_tensor_field(
 ) -> Result<Field> {
     let ext = VariableShapeTensor::try_new(value_type.clone(), ndim, dim_names, None, uniform_shape)
         .map_err(arrow_err("variable_shape_tensor metadata"))?;
-    let mut field = Field::new(name, variable_storage(&value_type, ndim), false);
-    field.try_with_extension_type(ext).map_err(arrow_err("variable_shape_tensor field"))?;
-    Ok(field)
+    let field = Field::new(name, variable_storage(&value_type, ndim), false);
+    Ok(with_extension(field, VariableShapeTensor::NAME, ext.serialize_metadata()))
 }
 
 /// Builds a fixed-shape tensor column from row-major values.
@@ -58,7 +80,7 @@ pub fn fixed_shape_tensor_array<T: ArrowPrimitiveType>(shape: &[usize], values: 
     let size = shape.iter().product::<usize>();
     let values = PrimitiveArray::<T>::from_iter_values(values);
     let array = FixedSizeListArray::try_new(
-        Arc::new(Field::new_list_field(T::DATA_TYPE, false)),
+        Arc::new(Field::new_list_field(T::DATA_TYPE, NULLABLE_ITEMS)),
         size as i32,
         Arc::new(values),
         None,
@@ -113,14 +135,14 @@ impl<T: ArrowPrimitiveType> VariableShapeTensorBuilder<T> {
     /// The storage array (a struct of `data` and `shape`).
     pub fn finish(self) -> Result<ArrayRef> {
         let data = ListArray::try_new(
-            Arc::new(Field::new_list_field(T::DATA_TYPE, false)),
+            Arc::new(Field::new_list_field(T::DATA_TYPE, NULLABLE_ITEMS)),
             OffsetBuffer::new(self.offsets.into()),
             Arc::new(PrimitiveArray::<T>::from_iter_values(self.values)),
             None,
         )
         .map_err(arrow_err("variable_shape_tensor data"))?;
         let shape = FixedSizeListArray::try_new(
-            Arc::new(Field::new_list_field(DataType::Int32, false)),
+            Arc::new(Field::new_list_field(DataType::Int32, NULLABLE_ITEMS)),
             self.ndim as i32,
             Arc::new(Int32Array::from(self.shapes)),
             None,

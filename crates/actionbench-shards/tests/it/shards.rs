@@ -8,7 +8,7 @@ use actionbench_shards::{Error, ShardIndex, ShardWriter, ShardWriterOptions, rea
 use arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Float32Type, Schema};
 
-fn batch(start: usize, n: usize) -> RecordBatch {
+pub(crate) fn batch(start: usize, n: usize) -> RecordBatch {
     let ids: Vec<String> = (start..start + n).map(|i| format!("S{i:05}")).collect();
     let frames: Vec<i64> = (start..start + n).map(|i| (i % 7 + 1) as i64).collect();
     let mut joints = VariableShapeTensorBuilder::<Float32Type>::new(2);
@@ -32,7 +32,7 @@ fn batch(start: usize, n: usize) -> RecordBatch {
     .unwrap()
 }
 
-fn schema() -> Arc<Schema> {
+pub(crate) fn schema() -> Arc<Schema> {
     Arc::new(Schema::new(vec![
         Field::new("sample_id", DataType::Utf8, false),
         Field::new("num_frames", DataType::Int64, false),
@@ -48,7 +48,7 @@ fn schema() -> Arc<Schema> {
     ]))
 }
 
-fn write(dir: &std::path::Path) -> ShardIndex {
+pub(crate) fn write(dir: &std::path::Path) -> ShardIndex {
     let options = ShardWriterOptions {
         target_rows: 1000,
         row_group_rows: 256,
@@ -81,6 +81,11 @@ fn shards_are_cut_indexed_and_read_back() {
     let joints_field = b.schema().field_with_name("joints").unwrap().clone();
     assert_eq!(joints_field.extension_type_name(), Some("arrow.variable_shape_tensor"));
     assert_eq!(b.schema().field_with_name("center").unwrap().extension_type_name(), Some("arrow.fixed_shape_tensor"));
+    assert_eq!(b.schema().field_with_name("center").unwrap().extension_type_metadata(), Some(r#"{"shape":[2]}"#));
+    assert_eq!(
+        joints_field.extension_type_metadata(),
+        Some(r#"{"dim_names":["frame","xyz"],"uniform_shape":[null,3]}"#)
+    );
     let (shape, values) =
         variable_shape_tensor_row::<Float32Type>(b.column_by_name("joints").unwrap().as_ref(), 5).unwrap();
     assert_eq!(shape, [6, 3]);
