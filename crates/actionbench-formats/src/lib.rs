@@ -14,8 +14,17 @@
 //! | module | formats |
 //! | --- | --- |
 //! | [`ava`] | AVA ground-truth/detection CSVs, excluded-timestamp lists |
+//! | [`ava_proposals`] | mmaction2 AVA proposal pickles |
 //! | [`label_map`] | pbtxt (`item`/`label` blocks), `id: name`, one name per line |
-//! | [`npy`] | `.npy` float32/float64, versions 1.0–3.0, C or Fortran order |
+//! | [`npy`] | `.npy` arrays (any plain dtype, object arrays), versions 1.0–3.0, C or Fortran order |
+//! | [`npz`] | `.npz` archives of `.npy` members |
+//! | [`pickle`] | a safe pickle reader (protocols 0–5): data only, never code |
+//! | [`joblib`] | joblib files, plain or zlib/gzip-compressed (PHALP, LART) |
+//! | [`value`] | the value tree pickles decode into ([`value::PyValue`], [`value::NdArray`]) |
+//! | [`ntu`] | NTU RGB+D `.skeleton` files, sample names, missing lists, official splits |
+//! | [`kinetics_skeleton`] | ST-GCN Kinetics-skeleton JSON |
+//! | [`pyskl`] | mmaction2 / pyskl skeleton annotation pickles |
+//! | [`h36m`] | VideoPose3D Human3.6M `.npz` files |
 //! | [`scores`] | class-score tables (CSV; Parquet with feature `parquet`) and label lists |
 //!
 //! Feature `parquet` (default) enables Parquet score tables through the
@@ -23,12 +32,21 @@
 #![warn(missing_docs)]
 
 pub mod ava;
+pub mod ava_proposals;
 mod error;
+pub mod h36m;
+pub mod joblib;
+pub mod kinetics_skeleton;
 pub mod label_map;
 pub mod npy;
+pub mod npz;
+pub mod ntu;
+pub mod pickle;
+pub mod pyskl;
 pub mod scores;
 #[cfg(feature = "parquet")]
 mod scores_parquet;
+pub mod value;
 
 pub use error::{Error, Result};
 #[cfg(feature = "parquet")]

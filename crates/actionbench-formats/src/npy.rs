@@ -1,4 +1,7 @@
-//! numpy `.npy` arrays of little-endian float32 or float64.
+//! numpy `.npy` arrays: [`parse_npy`] reads float32/float64 into f64 values
+//! (what the evaluators take); [`parse_npy_array`] reads any plain dtype
+//! and object arrays (pickled payload, decoded by the safe pickle reader)
+//! into an [`NdArray`].
 //!
 //! Layout (numpy `format.py`): the magic `\x93NUMPY`, a major and minor
 //! version byte, the header length (u16 for version 1.0, u32 for 2.0 and
@@ -11,6 +14,8 @@
 use std::path::Path;
 
 use crate::error::{Error, Result, read_bytes};
+use crate::pickle::{PickleOptions, parse_pickle_at};
+use crate::value::{ArrayData, Dtype, DtypeKind, NdArray, PyValue, fortran_to_c_bytes, swap_to_little};
 
 /// Element type of the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,8 +201,9 @@ fn dtype(descr: &str, path: &Path, offset: u64) -> Result<NpyDtype> {
     }
 }
 
-/// Parses `.npy` bytes; `path` is only used in error messages.
-pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<NpyArray> {
+/// Reads the magic, version and header dict: the header, the offset of the
+/// header text and the offset of the data.
+fn read_header(bytes: &[u8], path: &Path) -> Result<(Header, usize, usize)> {
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(Error::bytes(path, 0, "not a .npy file (missing the `\\x93NUMPY` magic)"));
     }
@@ -228,6 +234,72 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<NpyArray> {
     }
     let header =
         Literal { text: &bytes[header_start..data_start], pos: 0, base: header_start as u64, path }.header()?;
+    Ok((header, header_start, data_start))
+}
+
+/// Parses a `.npy` file of any plain dtype (bool, integers, floats incl.
+/// float16, complex, fixed-width text and bytes, datetimes) or of dtype
+/// object (`|O`: the elements are a pickle after the header, decoded by
+/// the safe pickle reader with `options`). Big-endian data is swapped and
+/// Fortran order transposed, so the result is C-ordered little-endian.
+pub fn parse_npy_array(bytes: &[u8], path: &Path, options: PickleOptions) -> Result<NdArray> {
+    let (header, header_start, data_start) = read_header(bytes, path)?;
+    let dtype = Dtype::from_code(&header.descr)
+        .ok_or_else(|| Error::bytes(path, header_start as u64, format!("dtype `{}` is not supported", header.descr)))?;
+    let count = header
+        .shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| Error::bytes(path, header_start as u64, "the array shape is too large"))?;
+    if dtype.kind == DtypeKind::Object {
+        let (value, _) = parse_pickle_at(bytes, data_start, path, options)?;
+        let array = match value {
+            PyValue::Array(a) => a,
+            other => {
+                return Err(Error::bytes(
+                    path,
+                    data_start as u64,
+                    format!("the pickled payload of an object array is a {}, not an array", other.type_name()),
+                ));
+            }
+        };
+        if array.shape != header.shape {
+            return Err(Error::bytes(
+                path,
+                data_start as u64,
+                format!("the pickled array has shape {:?}, the header says {:?}", array.shape, header.shape),
+            ));
+        }
+        return Ok(array);
+    }
+    let needed = count
+        .checked_mul(dtype.itemsize)
+        .ok_or_else(|| Error::bytes(path, header_start as u64, "the array shape is too large"))?;
+    let available = bytes.len() - data_start;
+    if available < needed {
+        return Err(Error::bytes(
+            path,
+            data_start as u64,
+            format!("expected {needed} bytes of array data for shape {:?}, found {available}", header.shape),
+        ));
+    }
+    let mut raw = bytes[data_start..data_start + needed].to_vec();
+    if dtype.big_endian {
+        swap_to_little(&mut raw, dtype.swap_unit());
+    }
+    let raw = if header.fortran_order { fortran_to_c_bytes(&raw, &header.shape, dtype.itemsize) } else { raw };
+    Ok(NdArray { dtype: Dtype { big_endian: false, ..dtype }, shape: header.shape, data: ArrayData::Raw(raw) })
+}
+
+/// Reads a `.npy` file of any supported dtype (see [`parse_npy_array`]).
+pub fn read_npy_array(path: &Path, options: PickleOptions) -> Result<NdArray> {
+    parse_npy_array(&read_bytes(path)?, path, options)
+}
+
+/// Parses `.npy` bytes of float32/float64 into f64 values; `path` is only
+/// used in error messages.
+pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<NpyArray> {
+    let (header, header_start, data_start) = read_header(bytes, path)?;
     let dtype = dtype(&header.descr, path, header_start as u64)?;
     let count = header
         .shape

@@ -43,11 +43,24 @@ struct Found {
     format: &'static str,
 }
 
+/// One row of `actionbench.shards`.
+struct ShardRow {
+    pipeline: String,
+    stage: String,
+    table: String,
+    file: String,
+    rows: u64,
+    bytes: u64,
+    blake3: String,
+    key_min: String,
+    key_max: String,
+}
+
 /// Rows of `actionbench.stages` and `actionbench.shards`.
 #[derive(Default)]
 struct Catalog {
     stages: Vec<[String; 6]>,
-    shards: Vec<(String, String, String, String, u64, u64, String, String, String)>,
+    shards: Vec<ShardRow>,
 }
 
 impl SqlSession {
@@ -166,15 +179,15 @@ impl SqlSession {
         let shards = RecordBatch::try_new(
             schema,
             vec![
-                text(s.iter().map(|r| r.0.clone()).collect()),
-                text(s.iter().map(|r| r.1.clone()).collect()),
-                text(s.iter().map(|r| r.2.clone()).collect()),
-                text(s.iter().map(|r| r.3.clone()).collect()),
-                Arc::new(UInt64Array::from(s.iter().map(|r| r.4).collect::<Vec<_>>())),
-                Arc::new(UInt64Array::from(s.iter().map(|r| r.5).collect::<Vec<_>>())),
-                text(s.iter().map(|r| r.6.clone()).collect()),
-                opt(s.iter().map(|r| r.7.clone()).collect()),
-                opt(s.iter().map(|r| r.8.clone()).collect()),
+                text(s.iter().map(|r| r.pipeline.clone()).collect()),
+                text(s.iter().map(|r| r.stage.clone()).collect()),
+                text(s.iter().map(|r| r.table.clone()).collect()),
+                text(s.iter().map(|r| r.file.clone()).collect()),
+                Arc::new(UInt64Array::from(s.iter().map(|r| r.rows).collect::<Vec<_>>())),
+                Arc::new(UInt64Array::from(s.iter().map(|r| r.bytes).collect::<Vec<_>>())),
+                text(s.iter().map(|r| r.blake3.clone()).collect()),
+                opt(s.iter().map(|r| r.key_min.clone()).collect()),
+                opt(s.iter().map(|r| r.key_max.clone()).collect()),
             ],
         )
         .map_err(|e| Error::Output(e.to_string()))?;
@@ -284,17 +297,17 @@ fn discover(root: &Path, cache: &Cache) -> Result<(Vec<Found>, Catalog)> {
                 if format == "parquet" {
                     let index = ShardIndex::read(&path)?;
                     for s in &index.shards {
-                        catalog.shards.push((
-                            pipeline.clone(),
-                            stage.clone(),
-                            name.clone(),
-                            s.file.clone(),
-                            s.rows,
-                            s.bytes,
-                            s.blake3.to_hex(),
-                            s.key_min.clone().unwrap_or_default(),
-                            s.key_max.clone().unwrap_or_default(),
-                        ));
+                        catalog.shards.push(ShardRow {
+                            pipeline: pipeline.clone(),
+                            stage: stage.clone(),
+                            table: name.clone(),
+                            file: s.file.clone(),
+                            rows: s.rows,
+                            bytes: s.bytes,
+                            blake3: s.blake3.to_hex(),
+                            key_min: s.key_min.clone().unwrap_or_default(),
+                            key_max: s.key_max.clone().unwrap_or_default(),
+                        });
                     }
                 }
                 found.push(Found { pipeline: pipeline.clone(), name, path, format });

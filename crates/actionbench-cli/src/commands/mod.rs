@@ -2,6 +2,7 @@
 
 pub(crate) mod eval;
 pub(crate) mod gc;
+pub(crate) mod inspect;
 pub(crate) mod kinds;
 pub(crate) mod run;
 pub(crate) mod sql;

@@ -6,6 +6,7 @@ mod crash;
 mod depcheck;
 mod errors;
 mod harness;
+mod inspect;
 mod run_order;
 mod sql;
 mod status;

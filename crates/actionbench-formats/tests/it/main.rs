@@ -1,8 +1,14 @@
 //! Integration tests of actionbench-formats on the real fixtures in
-//! `shared/fixtures/real/`, numpy-written `.npy` files and generated tables.
+//! `shared/fixtures/real/`, numpy-written `.npy`/`.npz`, Python-written
+//! pickles and joblib files, and generated tables.
 
 mod ava;
+mod h36m;
+mod joblib;
 mod label_map;
 mod npy;
+mod ntu;
+mod pickle;
+mod pyskl;
 mod scores;
 mod support;

@@ -1,5 +1,6 @@
 use std::path::Path;
 
+use actionbench_formats::npy::{NpyDtype, write_npy_bytes};
 use actionbench_pipeline::{Engine, NoopReporter, PipelineDef, RunOptions};
 use actionbench_sql::{Error, SqlSession, render_csv, render_json, render_table};
 use arrow::array::{AsArray, RecordBatch};
@@ -111,20 +112,7 @@ fn evaluation_metrics_are_gathered_in_one_table() {
     std::fs::create_dir_all(root.join("pipelines")).unwrap();
     std::fs::create_dir_all(root.join("data")).unwrap();
     // Two poses 5 apart: MPJPE 5, P-MPJPE 0.
-    let npy = |data: &[f64]| {
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        let mut header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2, 3), }".to_string();
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        bytes.extend((header.len() as u16).to_le_bytes());
-        bytes.extend(header.as_bytes());
-        for v in data {
-            bytes.extend(v.to_le_bytes());
-        }
-        bytes
-    };
+    let npy = |data: &[f64]| write_npy_bytes(&[1, 2, 3], data, NpyDtype::Float64);
     std::fs::write(root.join("data/gt.npy"), npy(&[0.0, 0.0, 0.0, 1.0, 2.0, 2.0])).unwrap();
     std::fs::write(root.join("data/pred.npy"), npy(&[3.0, 4.0, 0.0, 4.0, 6.0, 2.0])).unwrap();
     std::fs::write(

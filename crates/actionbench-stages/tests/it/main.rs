@@ -1,3 +1,4 @@
 //! Built-in stages through the engine.
 
 mod eval;
+mod ingest;

@@ -1,0 +1,187 @@
+//! `actionbench inspect` on the real fixtures, generated files and bad input.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::harness::Project;
+
+fn shared_dir() -> PathBuf {
+    match std::env::var_os("ACTIONBENCH_SHARED_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    }
+}
+
+fn real(rel: &str) -> String {
+    shared_dir().join("fixtures/real").join(rel).display().to_string()
+}
+
+fn formats_fixture(rel: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../actionbench-formats/tests/fixtures")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+fn json(p: &Project, args: &[&str]) -> Value {
+    let mut all = vec!["inspect"];
+    all.extend_from_slice(args);
+    all.extend(["--format", "json"]);
+    let r = p.ok(&all);
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", r.stdout))
+}
+
+#[test]
+fn inspect_phalp_joblib_and_pyskl_pickles() {
+    let p = Project::new();
+    let v = json(&p, &[&real("phalp/gt_tracks.pkl")]);
+    let frames = v.as_object().unwrap();
+    assert_eq!(frames.len(), 263);
+    let bbox = &v["000001.jpg"]["gt_bbox"];
+    assert_eq!(bbox["dtype"], "float32");
+    assert_eq!(bbox["shape"], serde_json::json!([5, 4]));
+    assert_eq!(bbox["data"][0], 587.50494);
+    assert_eq!(bbox["data"].as_array().unwrap().len(), 20);
+    assert_eq!(v["000001.jpg"]["extra_data"]["gt_track_id"]["data"], serde_json::json!([1, 2, 3, 4, 5]));
+
+    let v = json(&p, &[&real("skeleton_pkl/mmaction2_main/sample.pkl")]);
+    let first = &v["annotations"][0];
+    assert_eq!(first["frame_dir"], "jf7RDuUTrsQ");
+    assert_eq!(first["img_shape"], serde_json::json!([320, 570]));
+    assert_eq!(first["frame_inds"]["dtype"], "int16");
+    assert_eq!(first["valid"]["0.5"], 150);
+
+    // The outline for people abbreviates long containers.
+    let r = p.ok(&["inspect", &real("skeleton_pkl/mmaction2_0.x/sample.pkl"), "--max-items", "2"]);
+    assert!(r.stdout.contains("list (100 items)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("\"box_score\": ndarray float16 [260] [0.95410156, 0.7426758, … 258 more]"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("… 98 more"));
+
+    let v = json(&p, &[&real("ava/mmaction2_ava_dataset/ava_proposals_sample.pkl")]);
+    assert_eq!(v["_-Z6wFjXtGQ,0902"]["shape"], serde_json::json!([3, 5]));
+}
+
+#[test]
+fn inspect_refuses_malicious_and_truncated_pickles() {
+    let p = Project::new();
+    let marker = p.path("PWNED");
+    let command = format!("touch {}", marker.display());
+    let mut evil = b"\x80\x04\x8c\x02os\x8c\x06system\x93X".to_vec();
+    evil.extend((command.len() as u32).to_le_bytes());
+    evil.extend(command.as_bytes());
+    evil.extend(b"\x85R.");
+    std::fs::write(p.path("evil.pkl"), &evil).unwrap();
+    let r = p.run(&["inspect", "evil.pkl"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.starts_with("error: `evil.pkl` byte 14: the pickle refers to `os.system`"), "{}", r.stderr);
+    assert!(r.stderr.contains("\nhint: "), "{}", r.stderr);
+    let v = json(&p, &["evil.pkl", "--lenient"]);
+    assert_eq!(v["opaque"], "os.system");
+    assert_eq!(v["args"][0], command);
+    assert!(!marker.exists());
+
+    let bytes = std::fs::read(real("phalp/gt_tracks.pkl")).unwrap();
+    std::fs::write(p.path("cut.pkl"), &bytes[..3000]).unwrap();
+    let r = p.run(&["inspect", "cut.pkl"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr.trim_end(),
+        "error: `cut.pkl` byte 2976: truncated joblib array: dtype int64 shape [4] needs 32 bytes, 24 left"
+    );
+}
+
+fn skeleton_text() -> String {
+    let mut s = String::from("2\r\n1\r\n72057594037931101 0 1 2 1 3 0 0.5 -0.25 2\r\n25\r\n");
+    for j in 0..25 {
+        writeln!(s, "{} 0.5 3 256 212 960 540 1 0 0 0 2\r", j as f32 / 10.0).unwrap();
+    }
+    s.push_str("0\r\n");
+    s
+}
+
+#[test]
+fn inspect_skeleton_files() {
+    let p = Project::new();
+    p.write("S001C002P003R002A013.skeleton", &skeleton_text());
+    let v = json(&p, &["S001C002P003R002A013.skeleton"]);
+    assert_eq!(v["sample"]["label"], 12);
+    assert_eq!(v["num_frames"], 2);
+    let body = &v["frames"][0]["bodies"][0];
+    assert_eq!(body["body_id"].as_u64(), Some(72057594037931101));
+    assert_eq!(body["position"]["shape"], serde_json::json!([25, 3]));
+    assert_eq!(body["position"]["data"][3], 0.1);
+    assert_eq!(v["frames"][1]["bodies"], serde_json::json!([]));
+
+    let bad = skeleton_text().replacen("0.5 3 256", "0.5 x 256", 1);
+    p.write("S001C002P003R002A014.skeleton", &bad);
+    let r = p.run(&["inspect", "S001C002P003R002A014.skeleton"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stderr.trim_end(), "error: `S001C002P003R002A014.skeleton` line 5: field 3 (z): `x` is not a number");
+}
+
+#[test]
+fn inspect_npz_csv_label_maps_and_lists() {
+    let p = Project::new();
+    let v = json(&p, &[&formats_fixture("h36m/data_3d_h36m_tiny.npz")]);
+    assert_eq!(v["positions_3d"]["S1"]["Walking"]["shape"], serde_json::json!([5, 32, 3]));
+    let v = json(&p, &[&real("ava/mmaction2_ava_dataset/ava_sample.csv")]);
+    assert_eq!(v[0]["video_id"], "0f39OWEqJ24");
+    let v = json(&p, &[&real("ava/activitynet_labelmap/ava_action_list_v2.1_for_activitynet_2018.pbtxt.txt")]);
+    assert_eq!(v.as_array().unwrap().len(), 60);
+    let v = json(&p, &[&real("ntu/mmaction2/NTU_RGBD120_samples_with_missing_skeletons.txt")]);
+    assert_eq!(v["samples"].as_array().unwrap().len(), 535);
+    let v = json(&p, &[&real("ntu/mmaction2/label_map_ntu60.txt")]);
+    assert_eq!(v[59]["name"], "walking apart from each other");
+    let r = p.ok(&["inspect", &real("ntu/mmaction2/label_map_ntu60.txt"), "--format", "csv"]);
+    assert!(r.stdout.starts_with("path,value\n/0/id,0\n/0/name,drink water\n"), "{}", r.stdout);
+
+    let r = p.run(&["inspect", &real("video/mmaction2/test.mp4")]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("is not supported yet"), "{}", r.stderr);
+    let r = p.run(&["inspect", "missing.pkl"]);
+    assert_eq!((r.code, r.stderr.trim_end()), (1, "error: `missing.pkl` does not exist"));
+}
+
+#[test]
+fn inspect_parquet_shards_written_by_ingest_ntu() {
+    let p = Project::new();
+    p.write("data/S001C002P003R002A013.skeleton", &skeleton_text());
+    p.write(
+        "pipelines/n.toml",
+        "[stages.ntu]\nuses = \"ingest.ntu\"\ninputs = [\"data\"]\nparams = { dataset = \"ntu60\" }\n",
+    );
+    p.ok(&["run", "n"]);
+    let shard = walk(p.root()).into_iter().find(|f| f.ends_with("part-00000.parquet")).expect("a shard");
+    let v = json(&p, &[&shard.display().to_string()]);
+    assert_eq!(v["checksum_verified"], true);
+    assert_eq!(v["num_rows"], 1);
+    let row = &v["rows"][0];
+    assert_eq!(row["sample_id"], "S001C002P003R002A013");
+    assert_eq!(row["xview"], "train");
+    assert_eq!(row["joints"]["dtype"], "float32");
+    assert_eq!(row["joints"]["shape"], serde_json::json!([2, 1, 25, 3]));
+    assert_eq!(row["body_ids"]["data"][0].as_u64(), Some(72057594037931101));
+    let schema = v["schema"].as_array().unwrap();
+    assert!(schema.iter().any(|f| f["name"] == "joints" && f["type"] == "arrow.variable_shape_tensor"), "{schema:?}");
+    assert!(v["metadata"]["actionbench.stage_key"].is_string());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -1,0 +1,510 @@
+//! NTU RGB+D 60/120 skeletons (docs/formats.md §1): `.skeleton` text
+//! files, sample names `SsssCcccPpppRrrrAaaa`, the lists of samples with
+//! missing skeletons, and the official benchmark splits.
+//!
+//! Grammar (one record per line, fields separated by any whitespace, `\n`
+//! or `\r\n` line ends, blank lines ignored):
+//!
+//! ```text
+//! frameCount
+//! per frame:  bodyCount                       (0 allowed)
+//!   per body: 10 body fields                  (bodyID is a u64, kept exact)
+//!             jointCount                      (25)
+//!             jointCount × 12 joint fields
+//! ```
+//!
+//! Every error names the file and the 1-based line, says which record was
+//! expected and what was found. Nothing after the last frame is allowed.
+
+use std::fmt;
+use std::path::Path;
+
+use crate::error::{Error, Result, read_bytes, read_text};
+
+/// Joints per body in NTU RGB+D (Kinect v2).
+pub const NTU_JOINTS: usize = 25;
+
+/// Names of the 25 joints in file order (Kinect v2).
+pub const NTU_JOINT_NAMES: [&str; NTU_JOINTS] = [
+    "SpineBase",
+    "SpineMid",
+    "Neck",
+    "Head",
+    "ShoulderLeft",
+    "ElbowLeft",
+    "WristLeft",
+    "HandLeft",
+    "ShoulderRight",
+    "ElbowRight",
+    "WristRight",
+    "HandRight",
+    "HipLeft",
+    "KneeLeft",
+    "AnkleLeft",
+    "FootLeft",
+    "HipRight",
+    "KneeRight",
+    "AnkleRight",
+    "FootRight",
+    "SpineShoulder",
+    "HandTipLeft",
+    "ThumbLeft",
+    "HandTipRight",
+    "ThumbRight",
+];
+
+/// The fields of a sample name `SsssCcccPpppRrrrAaaa`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NtuSampleName {
+    /// Setup number (`S`).
+    pub setup: u16,
+    /// Camera id 1–3 (`C`).
+    pub camera: u16,
+    /// Performer id (`P`).
+    pub subject: u16,
+    /// Replication 1–2 (`R`).
+    pub replication: u16,
+    /// Action class, 1-based (`A`).
+    pub action: u16,
+}
+
+impl NtuSampleName {
+    /// Parses a 20-character stem such as `S001C002P003R002A013`.
+    pub fn parse(stem: &str) -> Option<Self> {
+        let b = stem.as_bytes();
+        if b.len() != 20 {
+            return None;
+        }
+        let field = |at: usize, letter: u8| -> Option<u16> {
+            if b[at] != letter || !b[at + 1..at + 4].iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            stem[at + 1..at + 4].parse().ok()
+        };
+        Some(Self {
+            setup: field(0, b'S')?,
+            camera: field(4, b'C')?,
+            subject: field(8, b'P')?,
+            replication: field(12, b'R')?,
+            action: field(16, b'A')?,
+        })
+    }
+
+    /// Parses the stem of a file name (`…/S001C002P003R002A013.skeleton`).
+    pub fn from_path(path: &Path) -> Option<Self> {
+        Self::parse(path.file_stem()?.to_str()?)
+    }
+
+    /// The 0-based label all reference code uses (`action − 1`).
+    pub fn label(&self) -> u16 {
+        self.action.saturating_sub(1)
+    }
+}
+
+impl fmt::Display for NtuSampleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "S{:03}C{:03}P{:03}R{:03}A{:03}",
+            self.setup, self.camera, self.subject, self.replication, self.action
+        )
+    }
+}
+
+/// The two releases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NtuDataset {
+    /// NTU RGB+D 60: setups 1–17, actions 1–60, subjects 1–40.
+    Ntu60,
+    /// NTU RGB+D 120: setups 1–32, actions 1–120, subjects 1–106.
+    Ntu120,
+}
+
+impl NtuDataset {
+    /// `ntu60` / `ntu120`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ntu60 => "ntu60",
+            Self::Ntu120 => "ntu120",
+        }
+    }
+
+    /// Whether a sample name is within this release's ranges.
+    pub fn contains(self, s: &NtuSampleName) -> bool {
+        let (setups, actions, subjects) = match self {
+            Self::Ntu60 => (17, 60, 40),
+            Self::Ntu120 => (32, 120, 106),
+        };
+        (1..=setups).contains(&s.setup)
+            && (1..=3).contains(&s.camera)
+            && (1..=subjects).contains(&s.subject)
+            && (1..=2).contains(&s.replication)
+            && (1..=actions).contains(&s.action)
+    }
+
+    /// The two official benchmarks of the release.
+    pub fn benchmarks(self) -> [NtuBenchmark; 2] {
+        match self {
+            Self::Ntu60 => [NtuBenchmark::Ntu60XSub, NtuBenchmark::Ntu60XView],
+            Self::Ntu120 => [NtuBenchmark::Ntu120XSub, NtuBenchmark::Ntu120XSet],
+        }
+    }
+}
+
+/// Training subjects of NTU60 cross-subject (all others are test).
+pub const NTU60_XSUB_TRAIN_SUBJECTS: [u16; 20] =
+    [1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38];
+
+/// Training subjects of NTU120 cross-subject: the NTU60 ones plus 33 more.
+pub const NTU120_XSUB_TRAIN_SUBJECTS: [u16; 53] = [
+    1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38, 45, 46, 47, 49, 50, 52, 53, 54, 55, 56,
+    57, 58, 59, 70, 74, 78, 80, 81, 82, 83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100, 103,
+];
+
+/// The official benchmarks (docs/formats.md §1.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NtuBenchmark {
+    /// NTU60 cross-subject: 20 training subjects.
+    Ntu60XSub,
+    /// NTU60 cross-view: cameras 2 and 3 train, camera 1 test.
+    Ntu60XView,
+    /// NTU120 cross-subject: 53 training subjects.
+    Ntu120XSub,
+    /// NTU120 cross-setup: even setups train, odd setups test.
+    Ntu120XSet,
+}
+
+impl NtuBenchmark {
+    /// Column / split-name prefix: `xsub`, `xview`, `xset` (as in the
+    /// pyskl split names `xsub_train`…).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ntu60XSub | Self::Ntu120XSub => "xsub",
+            Self::Ntu60XView => "xview",
+            Self::Ntu120XSet => "xset",
+        }
+    }
+
+    /// `"train"` or `"val"` for a sample.
+    pub fn split(self, s: &NtuSampleName) -> &'static str {
+        let train = match self {
+            Self::Ntu60XSub => NTU60_XSUB_TRAIN_SUBJECTS.contains(&s.subject),
+            Self::Ntu60XView => s.camera == 2 || s.camera == 3,
+            Self::Ntu120XSub => NTU120_XSUB_TRAIN_SUBJECTS.contains(&s.subject),
+            Self::Ntu120XSet => s.setup.is_multiple_of(2),
+        };
+        if train { "train" } else { "val" }
+    }
+}
+
+/// NTU60 cross-subject split of a sample: `"train"` or `"val"`.
+pub fn ntu60_xsub_split(s: &NtuSampleName) -> &'static str {
+    NtuBenchmark::Ntu60XSub.split(s)
+}
+
+/// NTU60 cross-view split of a sample: `"train"` or `"val"`.
+pub fn ntu60_xview_split(s: &NtuSampleName) -> &'static str {
+    NtuBenchmark::Ntu60XView.split(s)
+}
+
+/// NTU120 cross-subject split of a sample: `"train"` or `"val"`.
+pub fn ntu120_xsub_split(s: &NtuSampleName) -> &'static str {
+    NtuBenchmark::Ntu120XSub.split(s)
+}
+
+/// NTU120 cross-setup split of a sample: `"train"` or `"val"`.
+pub fn ntu120_xset_split(s: &NtuSampleName) -> &'static str {
+    NtuBenchmark::Ntu120XSet.split(s)
+}
+
+/// One joint (12 fields).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NtuJoint {
+    /// x, y, z in metres, Kinect camera space.
+    pub position: [f32; 3],
+    /// depthX, depthY: pixels in the 512×424 depth frame.
+    pub depth: [f32; 2],
+    /// colorX, colorY: pixels in the 1920×1080 colour frame.
+    pub color: [f32; 2],
+    /// Orientation quaternion W, X, Y, Z.
+    pub orientation: [f32; 4],
+    /// 0 not tracked, 1 inferred, 2 tracked.
+    pub tracking_state: i32,
+}
+
+/// One body of a frame (10 fields and its joints).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NtuBody {
+    /// Kinect tracking id (exceeds f64 precision: kept as u64).
+    pub body_id: u64,
+    /// Clipped-edges bit mask.
+    pub clipped_edges: i32,
+    /// Left-hand confidence.
+    pub hand_left_confidence: i32,
+    /// Left-hand state.
+    pub hand_left_state: i32,
+    /// Right-hand confidence.
+    pub hand_right_confidence: i32,
+    /// Right-hand state.
+    pub hand_right_state: i32,
+    /// `isRestricted`.
+    pub is_restricted: i32,
+    /// leanX, leanY.
+    pub lean: [f32; 2],
+    /// Body tracking state.
+    pub tracking_state: i32,
+    /// The joints, in file order.
+    pub joints: Vec<NtuJoint>,
+}
+
+/// One frame: its bodies in file order (possibly none).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NtuFrame {
+    /// The bodies.
+    pub bodies: Vec<NtuBody>,
+}
+
+/// A decoded `.skeleton` file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NtuSkeleton {
+    /// The frames.
+    pub frames: Vec<NtuFrame>,
+}
+
+impl NtuSkeleton {
+    /// The largest number of bodies in one frame.
+    pub fn max_bodies(&self) -> usize {
+        self.frames.iter().map(|f| f.bodies.len()).max().unwrap_or(0)
+    }
+}
+
+const MAX_FIELDS: usize = 12;
+
+/// Whitespace-tokenised records, one per non-blank line.
+struct Records<'a> {
+    rest: &'a [u8],
+    line: u64,
+    path: &'a Path,
+}
+
+struct Record<'a> {
+    line: u64,
+    count: usize,
+    fields: [&'a str; MAX_FIELDS],
+}
+
+impl<'a> Records<'a> {
+    /// The next non-blank line (`None` at the end of the file).
+    fn next(&mut self) -> Result<Option<Record<'a>>> {
+        while !self.rest.is_empty() {
+            let end = self.rest.iter().position(|&b| b == b'\n').unwrap_or(self.rest.len());
+            let raw = &self.rest[..end];
+            self.rest = self.rest.get(end + 1..).unwrap_or_default();
+            self.line += 1;
+            let text = std::str::from_utf8(raw).map_err(|_| Error::line(self.path, self.line, "not ASCII text"))?;
+            let mut record = Record { line: self.line, count: 0, fields: [""; MAX_FIELDS] };
+            for tok in text.split_ascii_whitespace() {
+                if record.count < MAX_FIELDS {
+                    record.fields[record.count] = tok;
+                }
+                record.count += 1;
+            }
+            if record.count > 0 {
+                return Ok(Some(record));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The next record, which must exist and have `n` fields.
+    fn expect(&mut self, n: usize, what: &str) -> Result<Record<'a>> {
+        match self.next()? {
+            Some(r) if r.count == n => Ok(r),
+            Some(r) => Err(Error::line(
+                self.path,
+                r.line,
+                format!("expected {what} ({n} field{}), found {} fields", if n == 1 { "" } else { "s" }, r.count),
+            )),
+            None => Err(Error::line(
+                self.path,
+                self.line + 1,
+                format!("unexpected end of file: expected {what} (the file is truncated)"),
+            )
+            .with_hint("Re-extract the file from the NTU RGB+D archive")),
+        }
+    }
+}
+
+impl Record<'_> {
+    fn parse<T: std::str::FromStr>(&self, i: usize, name: &str, kind: &str, path: &Path) -> Result<T> {
+        let tok = self.fields[i];
+        tok.parse()
+            .map_err(|_| Error::line(path, self.line, format!("field {} ({name}): `{tok}` is not {kind}", i + 1)))
+    }
+
+    fn f32(&self, i: usize, name: &str, path: &Path) -> Result<f32> {
+        self.parse(i, name, "a number", path)
+    }
+
+    fn int(&self, i: usize, name: &str, path: &Path) -> Result<i32> {
+        self.parse(i, name, "an integer", path)
+    }
+
+    fn count(&self, name: &str, path: &Path) -> Result<usize> {
+        self.parse(0, name, "a non-negative integer", path)
+    }
+}
+
+const BODY_FIELDS: [&str; 10] = [
+    "bodyID",
+    "clippedEdges",
+    "handLeftConfidence",
+    "handLeftState",
+    "handRightConfidence",
+    "handRightState",
+    "isRestricted",
+    "leanX",
+    "leanY",
+    "trackingState",
+];
+
+const JOINT_FIELDS: [&str; 12] = [
+    "x",
+    "y",
+    "z",
+    "depthX",
+    "depthY",
+    "colorX",
+    "colorY",
+    "orientationW",
+    "orientationX",
+    "orientationY",
+    "orientationZ",
+    "trackingState",
+];
+
+/// Parses the bytes of a `.skeleton` file; `path` is used in errors.
+pub fn parse_ntu_skeleton(bytes: &[u8], path: &Path) -> Result<NtuSkeleton> {
+    let mut r = Records { rest: bytes, line: 0, path };
+    let header = match r.next()? {
+        Some(h) => h,
+        None => {
+            return Err(Error::line(path, 1, "the file is empty: expected the frame count"));
+        }
+    };
+    if header.count != 1 {
+        return Err(Error::line(
+            path,
+            header.line,
+            format!("expected the frame count (1 field), found {} fields", header.count),
+        ));
+    }
+    let frame_count = header.count("frameCount", path)?;
+    let mut frames = Vec::with_capacity(frame_count.min(1 << 12));
+    for f in 0..frame_count {
+        let what = format!("the body count of frame {} of {frame_count}", f + 1);
+        let body_count = r.expect(1, &what)?.count("bodyCount", path)?;
+        let mut bodies = Vec::with_capacity(body_count.min(8));
+        for b in 0..body_count {
+            let info = r.expect(10, &format!("body {} of frame {}: the body line", b + 1, f + 1))?;
+            let body_id: u64 = info.parse(0, BODY_FIELDS[0], "an unsigned 64-bit integer", path)?;
+            let ints: [i32; 6] = [
+                info.int(1, BODY_FIELDS[1], path)?,
+                info.int(2, BODY_FIELDS[2], path)?,
+                info.int(3, BODY_FIELDS[3], path)?,
+                info.int(4, BODY_FIELDS[4], path)?,
+                info.int(5, BODY_FIELDS[5], path)?,
+                info.int(6, BODY_FIELDS[6], path)?,
+            ];
+            let lean = [info.f32(7, BODY_FIELDS[7], path)?, info.f32(8, BODY_FIELDS[8], path)?];
+            let tracking_state = info.int(9, BODY_FIELDS[9], path)?;
+            let jc = r.expect(1, &format!("body {} of frame {}: the joint count", b + 1, f + 1))?;
+            let joint_count = jc.count("jointCount", path)?;
+            if joint_count != NTU_JOINTS {
+                return Err(Error::line(
+                    path,
+                    jc.line,
+                    format!("expected {NTU_JOINTS} joints (Kinect v2), found a joint count of {joint_count}"),
+                ));
+            }
+            let mut joints = Vec::with_capacity(NTU_JOINTS);
+            for j in 0..joint_count {
+                let line =
+                    r.expect(12, &format!("joint {} of body {} in frame {}: the joint line", j + 1, b + 1, f + 1))?;
+                let mut v = [0f32; 11];
+                for (i, slot) in v.iter_mut().enumerate() {
+                    *slot = line.f32(i, JOINT_FIELDS[i], path)?;
+                }
+                joints.push(NtuJoint {
+                    position: [v[0], v[1], v[2]],
+                    depth: [v[3], v[4]],
+                    color: [v[5], v[6]],
+                    orientation: [v[7], v[8], v[9], v[10]],
+                    tracking_state: line.int(11, JOINT_FIELDS[11], path)?,
+                });
+            }
+            bodies.push(NtuBody {
+                body_id,
+                clipped_edges: ints[0],
+                hand_left_confidence: ints[1],
+                hand_left_state: ints[2],
+                hand_right_confidence: ints[3],
+                hand_right_state: ints[4],
+                is_restricted: ints[5],
+                lean,
+                tracking_state,
+                joints,
+            });
+        }
+        frames.push(NtuFrame { bodies });
+    }
+    if let Some(extra) = r.next()? {
+        return Err(Error::line(
+            path,
+            extra.line,
+            format!("unexpected content after the last of {frame_count} frames"),
+        )
+        .with_hint("The frame count on line 1 may be wrong"));
+    }
+    Ok(NtuSkeleton { frames })
+}
+
+/// Reads a `.skeleton` file.
+pub fn read_ntu_skeleton(path: &Path) -> Result<NtuSkeleton> {
+    parse_ntu_skeleton(&read_bytes(path)?, path)
+}
+
+/// The sample names of a missing-skeleton list: lines that are a 20-char
+/// sample name (surrounding whitespace ignored); other lines — the prose
+/// header of the official NTURGB-D copies, blank lines — are skipped.
+pub fn parse_ntu_missing_list(text: &str) -> Vec<NtuSampleName> {
+    text.lines().filter_map(|l| NtuSampleName::parse(l.trim())).collect()
+}
+
+/// Reads a missing-skeleton list (bare, or with the official prose header).
+pub fn read_ntu_missing_list(path: &Path) -> Result<Vec<NtuSampleName>> {
+    Ok(parse_ntu_missing_list(&read_text(path)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        let n = NtuSampleName::parse("S001C002P003R002A013").unwrap();
+        assert_eq!((n.setup, n.camera, n.subject, n.replication, n.action), (1, 2, 3, 2, 13));
+        assert_eq!(n.label(), 12);
+        assert_eq!(n.to_string(), "S001C002P003R002A013");
+        for bad in [
+            "S001C002P003R002A01",
+            "S001C002P003R002A0134",
+            "X001C002P003R002A013",
+            "S001C00xP003R002A013",
+            "S001C002P003R002A+13",
+        ] {
+            assert!(NtuSampleName::parse(bad).is_none(), "{bad}");
+        }
+        assert_eq!(NtuSampleName::from_path(Path::new("a/S017C003P020R002A060.skeleton")).unwrap().action, 60);
+    }
+}

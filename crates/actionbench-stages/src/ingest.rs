@@ -1,0 +1,247 @@
+//! What the `ingest.*` kinds share: finding their source files, the
+//! `on-error` policy and its `rejects` table, shard writing, an order-keeping
+//! parallel map, and the `_ingest.json` summary.
+//!
+//! Output layout of every ingest stage (`ctx.out_dir`):
+//!
+//! ```text
+//! part-00000.parquet …   the table, rows sorted by `sample_id`
+//! _index.json            its shard index
+//! _ingest.json           counts: rows, rejected, dropped (missing lists), ignored files
+//! rejects/               with `on-error = "skip"`: sample, file, line, message
+//! ```
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actionbench_pipeline::{ResolvedInput, StageContext};
+use actionbench_shards::{ShardWriter, ShardWriterOptions};
+use arrow::array::{RecordBatch, StringArray, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use serde::{Deserialize, Serialize};
+
+pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
+
+/// What to do with a sample that cannot be read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum OnError {
+    /// Stop the stage with the reader's error (file and position).
+    #[default]
+    Fail,
+    /// Leave the sample out and record it in the `rejects` table.
+    Skip,
+}
+
+pub(crate) fn default_rows_per_shard() -> usize {
+    1000
+}
+
+/// A source file: the path shown to people (project-relative when inside
+/// the project) and the path to read.
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    pub(crate) display: String,
+    pub(crate) path: PathBuf,
+}
+
+impl Source {
+    /// The path used in error messages.
+    pub(crate) fn shown(&self) -> &Path {
+        Path::new(&self.display)
+    }
+
+    /// The file name without its extension.
+    pub(crate) fn stem(&self) -> String {
+        self.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Every input file that `accept` takes (files, directories and globs, and
+/// the files of `@stage` outputs), sorted by shown path, without
+/// duplicates; also the number of files not taken.
+pub(crate) fn collect_sources(
+    ctx: &StageContext<'_>,
+    accept: impl Fn(&Path) -> bool,
+) -> Result<(Vec<Source>, usize), BoxError> {
+    let mut out = Vec::new();
+    let mut ignored = 0;
+    for input in ctx.inputs {
+        match input {
+            ResolvedInput::Files { files, .. } => {
+                for f in files {
+                    if accept(&f.path) {
+                        out.push(Source { display: f.display.clone(), path: f.path.clone() });
+                    } else {
+                        ignored += 1;
+                    }
+                }
+            }
+            ResolvedInput::Stage { paths, .. } => {
+                let mut found = Vec::new();
+                for p in paths {
+                    if p.is_dir() {
+                        walk(p, &mut found).map_err(|e| format!("Failed to list `{}`: {e}", p.display()))?;
+                    } else if p.is_file() {
+                        found.push(p.clone());
+                    }
+                }
+                for path in found {
+                    if accept(&path) {
+                        let display = path.strip_prefix(ctx.root).unwrap_or(&path).display().to_string();
+                        out.push(Source { display, path });
+                    } else {
+                        ignored += 1;
+                    }
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.display.cmp(&b.display));
+    out.dedup_by(|a, b| a.path == b.path);
+    Ok((out, ignored))
+}
+
+/// The file a path param names (e.g. `missing-list = "data/missing.txt"`),
+/// which must also be one of the stage's `inputs`, so that its content is
+/// part of the stage key.
+pub(crate) fn param_file(ctx: &StageContext<'_>, param: &str, value: &str) -> Result<Source, BoxError> {
+    for input in ctx.inputs {
+        if let ResolvedInput::Files { entry, files, .. } = input
+            && entry == value
+        {
+            return match files.as_slice() {
+                [one] => Ok(Source { display: one.display.clone(), path: one.path.clone() }),
+                _ => Err(format!(
+                    "param `{param}` names `{value}`, which holds {} files; it must be one file",
+                    files.len()
+                )
+                .into()),
+            };
+        }
+    }
+    Err(format!(
+        "param `{param}` names `{value}`, which is not in the stage's `inputs`; add it there so its content is part of the stage key"
+    )
+    .into())
+}
+
+/// A sample left out under `on-error = "skip"`.
+#[derive(Debug, Clone)]
+pub(crate) struct Reject {
+    pub(crate) sample: String,
+    pub(crate) file: String,
+    pub(crate) line: Option<u64>,
+    pub(crate) message: String,
+}
+
+impl Reject {
+    /// From a reader error (the line is kept in its own column for text
+    /// formats; byte offsets stay in the message).
+    pub(crate) fn from_error(sample: &str, source: &Source, err: &actionbench_formats::Error) -> Self {
+        let line = match err {
+            actionbench_formats::Error::Line { line, .. } => Some(*line),
+            _ => None,
+        };
+        Self { sample: sample.to_string(), file: source.display.clone(), line, message: err.to_string() }
+    }
+
+    /// From any other message.
+    pub(crate) fn other(sample: &str, source: &Source, message: impl Into<String>) -> Self {
+        Self { sample: sample.to_string(), file: source.display.clone(), line: None, message: message.into() }
+    }
+}
+
+/// Options of the main table and of `rejects/`.
+pub(crate) fn writer_options(ctx: &StageContext<'_>, key_column: &str, rows_per_shard: usize) -> ShardWriterOptions {
+    ShardWriterOptions {
+        target_rows: rows_per_shard.max(1),
+        row_group_rows: (rows_per_shard / 8).clamp(16, 1024),
+        stage_key: Some(ctx.key.to_hex()),
+        key_column: Some(key_column.to_string()),
+        ..Default::default()
+    }
+}
+
+/// Opens the writer of the main table (`ctx.out_dir`).
+pub(crate) fn table_writer(
+    ctx: &StageContext<'_>,
+    schema: SchemaRef,
+    rows_per_shard: usize,
+) -> Result<ShardWriter, BoxError> {
+    Ok(ShardWriter::new(ctx.out_dir, schema, writer_options(ctx, "sample_id", rows_per_shard))?)
+}
+
+/// Writes `rejects/` (sorted by sample, then file).
+pub(crate) fn write_rejects(ctx: &StageContext<'_>, mut rejects: Vec<Reject>) -> Result<(), BoxError> {
+    rejects.sort_by(|a, b| (&a.sample, &a.file).cmp(&(&b.sample, &b.file)));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("sample", DataType::Utf8, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("line", DataType::UInt64, true),
+        Field::new("message", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.sample.as_str()))),
+            Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.file.as_str()))),
+            Arc::new(UInt64Array::from(rejects.iter().map(|r| r.line).collect::<Vec<_>>())),
+            Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.message.as_str()))),
+        ],
+    )?;
+    let mut writer = ShardWriter::new(&ctx.out_dir.join("rejects"), schema, writer_options(ctx, "sample", 10_000))?;
+    writer.write(&batch)?;
+    writer.finish()?;
+    Ok(())
+}
+
+/// Writes `_ingest.json` (pretty, keys in the given order).
+pub(crate) fn write_summary(ctx: &StageContext<'_>, summary: serde_json::Value) -> Result<(), BoxError> {
+    let mut text = serde_json::to_string_pretty(&summary)?;
+    text.push('\n');
+    let path = ctx.out_dir.join("_ingest.json");
+    std::fs::write(&path, text).map_err(|e| format!("Failed to write `{}`: {e}", path.display()))?;
+    Ok(())
+}
+
+/// `f` over `items` on all cores, results in input order.
+pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
+    if workers == 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("an ingest worker panicked")).collect()
+    })
+}
+
+/// Reads a source file.
+pub(crate) fn read_source(source: &Source) -> Result<Vec<u8>, actionbench_formats::Error> {
+    std::fs::read(&source.path)
+        .map_err(|e| actionbench_formats::Error::Io { path: source.shown().to_path_buf(), source: e })
+}
+
+/// A reader error as a stage error, with its hint on a `hint:` line.
+pub(crate) fn with_hint(err: actionbench_formats::Error) -> BoxError {
+    match err.hint() {
+        Some(hint) => format!("{err}\n\nhint: {hint}").into(),
+        None => Box::new(err),
+    }
+}
