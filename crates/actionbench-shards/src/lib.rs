@@ -24,3 +24,19 @@ pub use error::{Error, Result};
 pub use index::{INDEX_FILE, ShardIndex, WrittenShard};
 pub use reader::{read_all, read_shard};
 pub use writer::{CREATED_BY, STAGE_KEY_METADATA, ShardWriter, ShardWriterOptions};
+
+/// Columns of the long-format `metrics` table that evaluation and training
+/// stages write and `actionbench sql` gathers into `actionbench.metrics`:
+/// `run_id, pipeline, stage, split, metric, value, step`.
+pub fn metrics_schema() -> arrow::datatypes::SchemaRef {
+    use arrow::datatypes::{DataType, Field, Schema};
+    std::sync::Arc::new(Schema::new(vec![
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("pipeline", DataType::Utf8, false),
+        Field::new("stage", DataType::Utf8, false),
+        Field::new("split", DataType::Utf8, false),
+        Field::new("metric", DataType::Utf8, false),
+        Field::new("value", DataType::Float64, true),
+        Field::new("step", DataType::Int64, true),
+    ]))
+}

@@ -198,16 +198,7 @@ impl SqlSession {
     /// one view (empty, with the same columns, when there is none yet).
     fn register_metrics(&mut self, tables: &[&Found]) -> Result<()> {
         if tables.is_empty() {
-            let schema = Arc::new(Schema::new(vec![
-                Field::new("run_id", DataType::Utf8, false),
-                Field::new("pipeline", DataType::Utf8, false),
-                Field::new("stage", DataType::Utf8, false),
-                Field::new("split", DataType::Utf8, false),
-                Field::new("metric", DataType::Utf8, false),
-                Field::new("value", DataType::Float64, true),
-                Field::new("step", DataType::Int64, true),
-            ]));
-            return self.register_memory("metrics", RecordBatch::new_empty(schema));
+            return self.register_memory("metrics", RecordBatch::new_empty(actionbench_shards::metrics_schema()));
         }
         let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         let selects: Vec<String> =

@@ -119,24 +119,9 @@ pub(crate) fn collect_sources(
 /// which must also be one of the stage's `inputs`, so that its content is
 /// part of the stage key.
 pub(crate) fn param_file(ctx: &StageContext<'_>, param: &str, value: &str) -> Result<Source, BoxError> {
-    for input in ctx.inputs {
-        if let ResolvedInput::Files { entry, files, .. } = input
-            && entry == value
-        {
-            return match files.as_slice() {
-                [one] => Ok(Source { display: one.display.clone(), path: one.path.clone() }),
-                _ => Err(format!(
-                    "param `{param}` names `{value}`, which holds {} files; it must be one file",
-                    files.len()
-                )
-                .into()),
-            };
-        }
-    }
-    Err(format!(
-        "param `{param}` names `{value}`, which is not in the stage's `inputs`; add it there so its content is part of the stage key"
-    )
-    .into())
+    let path = crate::tables::role_file(ctx, param, value, &[])?;
+    let display = path.strip_prefix(ctx.root).unwrap_or(&path).display().to_string();
+    Ok(Source { display, path })
 }
 
 /// A sample left out under `on-error = "skip"`.
@@ -218,18 +203,10 @@ pub(crate) fn write_summary(ctx: &StageContext<'_>, summary: serde_json::Value) 
     Ok(())
 }
 
-/// `f` over `items` on all cores, results in input order.
-pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
-    if workers == 1 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(workers);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().expect("an ingest worker panicked")).collect()
-    })
+/// `f` over `items` on all cores (rayon), results in input order.
+pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    items.par_iter().map(f).collect()
 }
 
 /// Reads a source file.

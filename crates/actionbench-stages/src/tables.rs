@@ -8,7 +8,6 @@ use std::sync::Arc;
 use actionbench_pipeline::{ResolvedInput, StageContext};
 use actionbench_shards::{ShardWriter, ShardWriterOptions};
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
 
 /// Writes `batch` as the shard table `ctx.out_dir/<name>/`.
 pub(crate) fn write_table(
@@ -33,17 +32,8 @@ pub(crate) fn write_metrics(
 ) -> Result<(), Box<dyn Error + Send + Sync>> {
     let n = rows.len();
     let text = |v: &str| -> ArrayRef { Arc::new(StringArray::from(vec![v; n])) };
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("run_id", DataType::Utf8, false),
-        Field::new("pipeline", DataType::Utf8, false),
-        Field::new("stage", DataType::Utf8, false),
-        Field::new("split", DataType::Utf8, false),
-        Field::new("metric", DataType::Utf8, false),
-        Field::new("value", DataType::Float64, true),
-        Field::new("step", DataType::Int64, true),
-    ]));
     let batch = RecordBatch::try_new(
-        schema,
+        actionbench_shards::metrics_schema(),
         vec![
             text(&ctx.key.to_hex()),
             text(ctx.pipeline),
