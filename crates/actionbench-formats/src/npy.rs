@@ -330,24 +330,7 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<NpyArray> {
 
 /// Reorders column-major values of `shape` into row-major order.
 fn fortran_to_c(values: &[f64], shape: &[usize]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(values.len());
-    let mut index = vec![0usize; shape.len()];
-    for _ in 0..values.len() {
-        // Fortran flat offset of the current C-order multi-index.
-        let mut offset = 0;
-        for d in (0..shape.len()).rev() {
-            offset = offset * shape[d] + index[d];
-        }
-        out.push(values[offset]);
-        for d in (0..shape.len()).rev() {
-            index[d] += 1;
-            if index[d] < shape[d] {
-                break;
-            }
-            index[d] = 0;
-        }
-    }
-    out
+    crate::value::fortran_offsets(shape).map(|offset| values[offset]).collect()
 }
 
 /// Reads a `.npy` file.

@@ -599,6 +599,27 @@ fn shortest_f32(v: f32) -> f64 {
     if v.is_finite() { v.to_string().parse().unwrap_or(v as f64) } else { v as f64 }
 }
 
+/// For each element in row-major (C) order, its position in column-major
+/// (Fortran) storage of `shape`: the one reordering every reader shares.
+pub(crate) fn fortran_offsets(shape: &[usize]) -> impl Iterator<Item = usize> + '_ {
+    let count: usize = shape.iter().product();
+    let mut index = vec![0usize; shape.len()];
+    (0..count).map(move |_| {
+        let mut offset = 0;
+        for d in (0..shape.len()).rev() {
+            offset = offset * shape[d] + index[d];
+        }
+        for d in (0..shape.len()).rev() {
+            index[d] += 1;
+            if index[d] < shape[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+        offset
+    })
+}
+
 /// Reorders column-major elements of `shape` (each `unit` bytes) into
 /// row-major order.
 pub(crate) fn fortran_to_c_bytes(raw: &[u8], shape: &[usize], unit: usize) -> Vec<u8> {
@@ -607,20 +628,8 @@ pub(crate) fn fortran_to_c_bytes(raw: &[u8], shape: &[usize], unit: usize) -> Ve
         return raw.to_vec();
     }
     let mut out = Vec::with_capacity(raw.len());
-    let mut index = vec![0usize; shape.len()];
-    for _ in 0..count {
-        let mut offset = 0;
-        for d in (0..shape.len()).rev() {
-            offset = offset * shape[d] + index[d];
-        }
+    for offset in fortran_offsets(shape) {
         out.extend_from_slice(&raw[offset * unit..(offset + 1) * unit]);
-        for d in (0..shape.len()).rev() {
-            index[d] += 1;
-            if index[d] < shape[d] {
-                break;
-            }
-            index[d] = 0;
-        }
     }
     out
 }
@@ -632,23 +641,7 @@ pub(crate) fn fortran_to_c_objects(values: Vec<PyValue>, shape: &[usize]) -> Vec
         return values;
     }
     let mut slots: Vec<Option<PyValue>> = values.into_iter().map(Some).collect();
-    let mut out = Vec::with_capacity(count);
-    let mut index = vec![0usize; shape.len()];
-    for _ in 0..count {
-        let mut offset = 0;
-        for d in (0..shape.len()).rev() {
-            offset = offset * shape[d] + index[d];
-        }
-        out.push(slots[offset].take().unwrap_or(PyValue::None));
-        for d in (0..shape.len()).rev() {
-            index[d] += 1;
-            if index[d] < shape[d] {
-                break;
-            }
-            index[d] = 0;
-        }
-    }
-    out
+    fortran_offsets(shape).map(|offset| slots[offset].take().unwrap_or(PyValue::None)).collect()
 }
 
 /// Swaps each `unit`-byte group of big-endian data to little-endian.
