@@ -12,6 +12,25 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
     ("actionbench-metrics", &["actionbench-core"]),
     ("actionbench-shards", &["actionbench-core"]),
     ("actionbench-sql", &["actionbench-core", "actionbench-pipeline", "actionbench-shards"]),
+    ("actionbench-synth", &["actionbench-core", "actionbench-formats", "actionbench-video"]),
+    ("actionbench-video", &["actionbench-core"]),
+    (
+        "actionbench-loader",
+        &["actionbench-core", "actionbench-pipeline", "actionbench-shards", "actionbench-sql"],
+    ),
+    ("actionbench-models", &["actionbench-core"]),
+    (
+        "actionbench-train",
+        &[
+            "actionbench-core",
+            "actionbench-pipeline",
+            "actionbench-metrics",
+            "actionbench-shards",
+            "actionbench-sql",
+            "actionbench-loader",
+            "actionbench-models",
+        ],
+    ),
     (
         "actionbench-stages",
         &[
@@ -20,6 +39,8 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
             "actionbench-formats",
             "actionbench-metrics",
             "actionbench-shards",
+            "actionbench-synth",
+            "actionbench-video",
         ],
     ),
     (
@@ -32,6 +53,9 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
             "actionbench-metrics",
             "actionbench-shards",
             "actionbench-sql",
+            "actionbench-synth",
+            "actionbench-video",
+            "actionbench-train",
         ],
     ),
 ];

@@ -1,0 +1,1 @@
+//! Arrow-batched, deterministic, resumable data loading from shards into Burn tensors.

@@ -1,0 +1,1 @@
+//! Burn models: ST-GCN and LART.

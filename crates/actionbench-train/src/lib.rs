@@ -1,0 +1,1 @@
+//! The Burn trainer: optimisers, schedules, checkpoints, multi-task losses, and the train/predict stage kinds.
