@@ -1,5 +1,5 @@
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -98,10 +98,54 @@ pub fn hash_file(path: &Path) -> std::io::Result<Fingerprint> {
     Ok(Fingerprint(*hasher.finalize().as_bytes()))
 }
 
+/// A writer that hashes and counts what passes through it, so a file's
+/// checksum is known when it is closed without reading it back.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: blake3::Hasher,
+    bytes: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        Self { inner, hasher: blake3::Hasher::new(), bytes: 0 }
+    }
+
+    /// The inner writer, the digest and the byte count of everything written.
+    pub fn finish(self) -> (W, Fingerprint, u64) {
+        (self.inner, Fingerprint(*self.hasher.finalize().as_bytes()), self.bytes)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn hashing_writer_matches_hash_of_bytes() {
+        let mut w = HashingWriter::new(Vec::new());
+        w.write_all(b"hello ").unwrap();
+        w.write_all(b"world").unwrap();
+        let (inner, fp, n) = w.finish();
+        assert_eq!(inner, b"hello world");
+        assert_eq!(n, 11);
+        assert_eq!(fp, Fingerprint::of_bytes(b"hello world"));
+    }
 
     #[test]
     fn hex_round_trip() {

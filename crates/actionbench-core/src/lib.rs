@@ -12,5 +12,5 @@ mod fingerprint;
 mod project_path;
 
 pub use env_vars::EnvVars;
-pub use fingerprint::{Fingerprint, fingerprint_of, hash_file};
+pub use fingerprint::{Fingerprint, HashingWriter, fingerprint_of, hash_file};
 pub use project_path::{PathError, ProjectPath};

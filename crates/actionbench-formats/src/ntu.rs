@@ -297,7 +297,7 @@ impl<'a> Records<'a> {
     /// The next non-blank line (`None` at the end of the file).
     fn next(&mut self) -> Result<Option<Record<'a>>> {
         while !self.rest.is_empty() {
-            let end = self.rest.iter().position(|&b| b == b'\n').unwrap_or(self.rest.len());
+            let end = memchr::memchr(b'\n', self.rest).unwrap_or(self.rest.len());
             let raw = &self.rest[..end];
             self.rest = self.rest.get(end + 1..).unwrap_or_default();
             self.line += 1;
@@ -316,19 +316,20 @@ impl<'a> Records<'a> {
         Ok(None)
     }
 
-    /// The next record, which must exist and have `n` fields.
-    fn expect(&mut self, n: usize, what: &str) -> Result<Record<'a>> {
+    /// The next record, which must exist and have `n` fields. `what` names
+    /// it in errors; it is a closure so the hot path formats nothing.
+    fn expect(&mut self, n: usize, what: impl FnOnce() -> String) -> Result<Record<'a>> {
         match self.next()? {
             Some(r) if r.count == n => Ok(r),
             Some(r) => Err(Error::line(
                 self.path,
                 r.line,
-                format!("expected {what} ({n} field{}), found {} fields", if n == 1 { "" } else { "s" }, r.count),
+                format!("expected {} ({n} field{}), found {} fields", what(), if n == 1 { "" } else { "s" }, r.count),
             )),
             None => Err(Error::line(
                 self.path,
                 self.line + 1,
-                format!("unexpected end of file: expected {what} (the file is truncated)"),
+                format!("unexpected end of file: expected {} (the file is truncated)", what()),
             )
             .with_hint("Re-extract the file from the NTU RGB+D archive")),
         }
@@ -402,11 +403,11 @@ pub fn parse_ntu_skeleton(bytes: &[u8], path: &Path) -> Result<NtuSkeleton> {
     let frame_count = header.count("frameCount", path)?;
     let mut frames = Vec::with_capacity(frame_count.min(1 << 12));
     for f in 0..frame_count {
-        let what = format!("the body count of frame {} of {frame_count}", f + 1);
-        let body_count = r.expect(1, &what)?.count("bodyCount", path)?;
+        let what = || format!("the body count of frame {} of {frame_count}", f + 1);
+        let body_count = r.expect(1, what)?.count("bodyCount", path)?;
         let mut bodies = Vec::with_capacity(body_count.min(8));
         for b in 0..body_count {
-            let info = r.expect(10, &format!("body {} of frame {}: the body line", b + 1, f + 1))?;
+            let info = r.expect(10, || format!("body {} of frame {}: the body line", b + 1, f + 1))?;
             let body_id: u64 = info.parse(0, BODY_FIELDS[0], "an unsigned 64-bit integer", path)?;
             let ints: [i32; 6] = [
                 info.int(1, BODY_FIELDS[1], path)?,
@@ -418,7 +419,7 @@ pub fn parse_ntu_skeleton(bytes: &[u8], path: &Path) -> Result<NtuSkeleton> {
             ];
             let lean = [info.f32(7, BODY_FIELDS[7], path)?, info.f32(8, BODY_FIELDS[8], path)?];
             let tracking_state = info.int(9, BODY_FIELDS[9], path)?;
-            let jc = r.expect(1, &format!("body {} of frame {}: the joint count", b + 1, f + 1))?;
+            let jc = r.expect(1, || format!("body {} of frame {}: the joint count", b + 1, f + 1))?;
             let joint_count = jc.count("jointCount", path)?;
             if joint_count != NTU_JOINTS {
                 return Err(Error::line(
@@ -430,7 +431,7 @@ pub fn parse_ntu_skeleton(bytes: &[u8], path: &Path) -> Result<NtuSkeleton> {
             let mut joints = Vec::with_capacity(NTU_JOINTS);
             for j in 0..joint_count {
                 let line =
-                    r.expect(12, &format!("joint {} of body {} in frame {}: the joint line", j + 1, b + 1, f + 1))?;
+                    r.expect(12, || format!("joint {} of body {} in frame {}: the joint line", j + 1, b + 1, f + 1))?;
                 let mut v = [0f32; 11];
                 for (i, slot) in v.iter_mut().enumerate() {
                     *slot = line.f32(i, JOINT_FIELDS[i], path)?;

@@ -1,14 +1,19 @@
 use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use actionbench_core::Fingerprint;
+use actionbench_core::HashingWriter;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int32Type, Int64Type, SchemaRef, UInt32Type, UInt64Type};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::arrow::ArrowSchemaConverter;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
+use parquet::file::writer::SerializedFileWriter;
+use rayon::prelude::*;
+use parquet::basic::{Compression, LogicalType, Type as PhysicalType, ZstdLevel};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
 
 use crate::error::{Error, Result};
 use crate::index::{ShardIndex, WrittenShard};
@@ -49,8 +54,15 @@ impl Default for ShardWriterOptions {
     }
 }
 
+type ShardFile = HashingWriter<BufWriter<File>>;
+
 struct OpenShard {
-    writer: ArrowWriter<File>,
+    writer: SerializedFileWriter<ShardFile>,
+    factory: ArrowRowGroupWriterFactory,
+    /// Slices waiting to fill the current row group.
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    row_groups: usize,
     file: String,
     rows: u64,
     key_min: Option<String>,
@@ -78,7 +90,12 @@ impl ShardWriter {
         let mut builder = WriterProperties::builder()
             .set_created_by(CREATED_BY.to_string())
             .set_compression(Compression::ZSTD(level))
-            .set_max_row_group_row_count(Some(options.row_group_rows.max(1)));
+            .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+            // Min/max per column chunk is what readers prune on; page-level
+            // statistics on tensor payloads only cost time.
+            .set_statistics_enabled(EnabledStatistics::Chunk);
+        builder = without_dictionary_for_payloads(builder, &schema)
+            .map_err(|source| Error::Parquet { path: dir.to_path_buf(), source })?;
         if let Some(key) = &options.stage_key {
             builder = builder.set_key_value_metadata(Some(vec![KeyValue::new(STAGE_KEY_METADATA.into(), key.clone())]));
         }
@@ -108,9 +125,8 @@ impl ShardWriter {
             let take = room.min(batch.num_rows() - offset);
             let slice = batch.slice(offset, take);
             let (min, max) = key_range(&slice, self.options.key_column.as_deref());
+            let row_group_rows = self.options.row_group_rows.max(1);
             let open = self.open.as_mut().expect("opened above");
-            let path = self.dir.join(&open.file);
-            open.writer.write(&slice).map_err(|source| Error::Parquet { path, source })?;
             open.rows += take as u64;
             open.key_min = match (open.key_min.take(), min) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -121,6 +137,17 @@ impl ShardWriter {
                 (a, b) => a.or(b),
             };
             offset += take;
+            // Row groups are cut at `row_group_rows` inside the slice too.
+            let mut at = 0;
+            while at < slice.num_rows() {
+                let n = (row_group_rows - open.pending_rows).min(slice.num_rows() - at);
+                open.pending.push(slice.slice(at, n));
+                open.pending_rows += n;
+                at += n;
+                if open.pending_rows == row_group_rows {
+                    open.flush_row_group(&self.dir)?;
+                }
+            }
             if open.rows as usize >= self.options.target_rows.max(1) {
                 self.close_open()?;
             }
@@ -132,24 +159,43 @@ impl ShardWriter {
         if self.open.is_none() {
             let file = format!("{}-{:05}.parquet", self.options.file_prefix, self.shards.len());
             let path = self.dir.join(&file);
-            let handle = File::create(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
-            let writer = ArrowWriter::try_new(handle, self.schema.clone(), Some(self.properties.clone()))
+            let file_handle = File::create(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+            let handle = HashingWriter::new(BufWriter::with_capacity(1 << 20, file_handle));
+            // ArrowWriter embeds the Arrow schema (extension types included)
+            // in the footer; its lower-level halves let columns encode in
+            // parallel.
+            let (writer, factory) = ArrowWriter::try_new(handle, self.schema.clone(), Some(self.properties.clone()))
+                .and_then(ArrowWriter::into_serialized_writer)
                 .map_err(|source| Error::Parquet { path, source })?;
-            self.open = Some(OpenShard { writer, file, rows: 0, key_min: None, key_max: None });
+            self.open = Some(OpenShard {
+                writer,
+                factory,
+                pending: Vec::new(),
+                pending_rows: 0,
+                row_groups: 0,
+                file,
+                rows: 0,
+                key_min: None,
+                key_max: None,
+            });
         }
         Ok(self.open.as_mut().expect("just opened"))
     }
 
     fn close_open(&mut self) -> Result<()> {
-        let Some(open) = self.open.take() else { return Ok(()) };
+        let Some(mut open) = self.open.take() else { return Ok(()) };
+        open.flush_row_group(&self.dir)?;
         let path = self.dir.join(&open.file);
-        open.writer.close().map_err(|source| Error::Parquet { path: path.clone(), source })?;
-        let bytes = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let hashing = open.writer.into_inner().map_err(|source| Error::Parquet { path: path.clone(), source })?;
+        // The checksum is taken of the bytes as they are written, so the file
+        // is not read back.
+        let (mut buffered, blake3, bytes) = hashing.finish();
+        buffered.flush().map_err(|source| Error::Io { path: path.clone(), source })?;
         self.shards.push(WrittenShard {
             file: open.file,
             rows: open.rows,
-            bytes: bytes.len() as u64,
-            blake3: Fingerprint::of_bytes(&bytes),
+            bytes,
+            blake3,
             first_row: self.rows,
             key_min: open.key_min,
             key_max: open.key_max,
@@ -169,6 +215,78 @@ impl ShardWriter {
         index.write(&self.dir)?;
         Ok(index)
     }
+}
+
+impl OpenShard {
+    /// Encodes the pending rows as one row group: each top-level column is
+    /// encoded and compressed on its own rayon task (tensor tables have
+    /// several heavy columns), then the chunks are appended in schema order,
+    /// so the bytes do not depend on the thread count.
+    fn flush_row_group(&mut self, dir: &Path) -> Result<()> {
+        if self.pending_rows == 0 {
+            return Ok(());
+        }
+        let path = dir.join(&self.file);
+        let parquet_err = |source| Error::Parquet { path: path.clone(), source };
+        let batches = std::mem::take(&mut self.pending);
+        self.pending_rows = 0;
+        let mut writers = self.factory.create_column_writers(self.row_groups).map_err(parquet_err)?;
+        let schema = batches[0].schema();
+        // Leaves per top-level field, to hand each field its own writers.
+        let mut per_field = Vec::with_capacity(schema.fields().len());
+        for (i, field) in schema.fields().iter().enumerate() {
+            let leaves = batches
+                .iter()
+                .map(|b| compute_leaves(field, b.column(i)))
+                .collect::<parquet::errors::Result<Vec<_>>>()
+                .map_err(parquet_err)?;
+            let count = leaves.first().map_or(0, Vec::len);
+            let rest = writers.split_off(count.min(writers.len()));
+            per_field.push((std::mem::replace(&mut writers, rest), leaves));
+        }
+        let chunks: Vec<Vec<ArrowColumnChunk>> = per_field
+            .into_par_iter()
+            .map(|(field_writers, leaves)| {
+                let mut field_writers = field_writers;
+                for batch_leaves in &leaves {
+                    for (writer, leaf) in field_writers.iter_mut().zip(batch_leaves) {
+                        writer.write(leaf)?;
+                    }
+                }
+                field_writers.into_iter().map(|w| w.close()).collect()
+            })
+            .collect::<parquet::errors::Result<_>>()
+            .map_err(parquet_err)?;
+        let mut row_group = self.writer.next_row_group().map_err(parquet_err)?;
+        for chunk in chunks.into_iter().flatten() {
+            chunk.append_to_row_group(&mut row_group).map_err(parquet_err)?;
+        }
+        row_group.close().map_err(parquet_err)?;
+        self.row_groups += 1;
+        Ok(())
+    }
+}
+
+/// Turns dictionary encoding off for float leaves and raw binary leaves
+/// (tensor payloads, encoded images): their values almost never repeat, so
+/// the writer would build a dictionary only to throw it away. Strings and
+/// integers (ids, labels, split names) keep it.
+fn without_dictionary_for_payloads(
+    mut builder: WriterPropertiesBuilder,
+    schema: &SchemaRef,
+) -> parquet::errors::Result<WriterPropertiesBuilder> {
+    let descriptor = ArrowSchemaConverter::new().convert(schema)?;
+    for column in descriptor.columns() {
+        let payload = match column.physical_type() {
+            PhysicalType::FLOAT | PhysicalType::DOUBLE => true,
+            PhysicalType::BYTE_ARRAY => !matches!(column.logical_type_ref(), Some(LogicalType::String)),
+            _ => false,
+        };
+        if payload {
+            builder = builder.set_column_dictionary_enabled(column.path().clone(), false);
+        }
+    }
+    Ok(builder)
 }
 
 /// Text min/max of the key column (strings and integers; other types: none).

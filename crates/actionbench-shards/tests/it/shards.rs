@@ -146,3 +146,26 @@ fn bad_tensor_rows_are_rejected() {
     assert!(b.is_empty());
     let _ = b.finish().unwrap().len();
 }
+
+#[test]
+fn bytes_do_not_depend_on_thread_count_and_row_groups_are_cut() {
+    let write_with = |threads: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let index = pool.install(|| write(dir.path()));
+        let bytes: Vec<Vec<u8>> =
+            index.shards.iter().map(|s| std::fs::read(dir.path().join(&s.file)).unwrap()).collect();
+        (dir, index, bytes)
+    };
+    let (dir, one, one_bytes) = write_with(1);
+    let (_other, four, four_bytes) = write_with(4);
+    assert_eq!(one, four);
+    assert_eq!(one_bytes, four_bytes);
+    // Row groups hold `row_group_rows` (256) rows; the second shard's rows
+    // come from two written batches, and its row groups span the boundary.
+    let file = std::fs::File::open(dir.path().join(&one.shards[1].file)).unwrap();
+    let reader = parquet::file::serialized_reader::SerializedFileReader::new(file).unwrap();
+    let meta = parquet::file::reader::FileReader::metadata(&reader);
+    let sizes: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+    assert_eq!(sizes, vec![256, 256, 256, 232]);
+}
