@@ -267,10 +267,11 @@ impl OpenShard {
     }
 }
 
-/// Turns dictionary encoding off for float leaves and raw binary leaves
-/// (tensor payloads, encoded images): their values almost never repeat, so
-/// the writer would build a dictionary only to throw it away. Strings and
-/// integers (ids, labels, split names) keep it.
+/// Turns dictionary encoding and statistics off for float leaves and raw
+/// binary leaves (tensor payloads, encoded images): their values almost
+/// never repeat, so the writer would build a dictionary only to throw it
+/// away, and min/max of a tensor's elements prunes nothing. Strings and
+/// integers (ids, labels, split names) keep both.
 fn without_dictionary_for_payloads(
     mut builder: WriterPropertiesBuilder,
     schema: &SchemaRef,
@@ -283,7 +284,9 @@ fn without_dictionary_for_payloads(
             _ => false,
         };
         if payload {
-            builder = builder.set_column_dictionary_enabled(column.path().clone(), false);
+            builder = builder
+                .set_column_dictionary_enabled(column.path().clone(), false)
+                .set_column_statistics_enabled(column.path().clone(), EnabledStatistics::None);
         }
     }
     Ok(builder)
