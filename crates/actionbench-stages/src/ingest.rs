@@ -15,6 +15,7 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use actionbench_core::Fingerprint;
 use actionbench_pipeline::{ResolvedInput, StageContext};
 use actionbench_shards::{ShardWriter, ShardWriterOptions};
 use arrow::array::{RecordBatch, StringArray, UInt64Array};
@@ -44,9 +45,17 @@ pub(crate) fn default_rows_per_shard() -> usize {
 pub(crate) struct Source {
     pub(crate) display: String,
     pub(crate) path: PathBuf,
+    /// The content hash the engine already took for the stage key (plain
+    /// file inputs), so a stage need not hash the file a second time.
+    pub(crate) known_hash: Option<Fingerprint>,
 }
 
 impl Source {
+    /// The blake3 of this source's content: the engine's, when it has one.
+    pub(crate) fn content_hash(&self, bytes: &[u8]) -> Fingerprint {
+        self.known_hash.unwrap_or_else(|| Fingerprint::of_bytes(bytes))
+    }
+
     /// The path used in error messages.
     pub(crate) fn shown(&self) -> &Path {
         Path::new(&self.display)
@@ -84,7 +93,7 @@ pub(crate) fn collect_sources(
             ResolvedInput::Files { files, .. } => {
                 for f in files {
                     if accept(&f.path) {
-                        out.push(Source { display: f.display.clone(), path: f.path.clone() });
+                        out.push(Source { display: f.display.clone(), path: f.path.clone(), known_hash: Some(f.hash) });
                     } else {
                         ignored += 1;
                     }
@@ -102,7 +111,7 @@ pub(crate) fn collect_sources(
                 for path in found {
                     if accept(&path) {
                         let display = path.strip_prefix(ctx.root).unwrap_or(&path).display().to_string();
-                        out.push(Source { display, path });
+                        out.push(Source { display, path, known_hash: None });
                     } else {
                         ignored += 1;
                     }
@@ -121,7 +130,7 @@ pub(crate) fn collect_sources(
 pub(crate) fn param_file(ctx: &StageContext<'_>, param: &str, value: &str) -> Result<Source, BoxError> {
     let path = crate::tables::role_file(ctx, param, value, &[])?;
     let display = path.strip_prefix(ctx.root).unwrap_or(&path).display().to_string();
-    Ok(Source { display, path })
+    Ok(Source { display, path, known_hash: None })
 }
 
 /// A sample left out under `on-error = "skip"`.

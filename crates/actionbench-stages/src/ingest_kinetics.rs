@@ -142,7 +142,7 @@ impl StageKind for IngestKineticsSkeleton {
             let parsed = parallel_map(chunk, |source| {
                 let bytes = read_source(source)?;
                 let video = parse_kinetics_skeleton(&bytes, source.shown())?;
-                Ok::<_, actionbench_formats::Error>((video, Fingerprint::of_bytes(&bytes)))
+                Ok::<_, actionbench_formats::Error>((video, source.content_hash(&bytes)))
             });
             let mut batch = Batch::default();
             for (source, result) in chunk.iter().zip(parsed) {

@@ -179,52 +179,9 @@ impl Columns {
         }
     }
 
-    fn push(
-        &mut self,
-        name: &NtuSampleName,
-        skeleton: &NtuSkeleton,
-        max_bodies: Option<usize>,
-        source: &Source,
-        hash: Fingerprint,
-    ) -> Result<(), BoxError> {
-        let f = skeleton.frames.len();
-        let in_file = skeleton.max_bodies();
-        let b = max_bodies.map_or(in_file, |m| in_file.min(m));
+    fn push(&mut self, name: &NtuSampleName, flat: Flat, source: &Source, hash: Fingerprint) -> Result<(), BoxError> {
+        let Flat { f, b, in_file, ids, lean, state, xyz, depth, color, orient, tracking, per_frame } = flat;
         let j = NTU_JOINTS;
-        let mut ids = vec![0u64; f * b];
-        let mut lean = vec![0f32; f * b * 2];
-        let mut state = vec![0i32; f * b * 7];
-        let mut xyz = vec![0f32; f * b * j * 3];
-        let mut depth = vec![0f32; f * b * j * 2];
-        let mut color = vec![0f32; f * b * j * 2];
-        let mut orient = vec![0f32; f * b * j * 4];
-        let mut tracking = vec![0i8; f * b * j];
-        let mut per_frame = Vec::with_capacity(f);
-        for (fi, frame) in skeleton.frames.iter().enumerate() {
-            per_frame.push(frame.bodies.len() as i32);
-            for (bi, body) in frame.bodies.iter().take(b).enumerate() {
-                let at = fi * b + bi;
-                ids[at] = body.body_id;
-                lean[at * 2..at * 2 + 2].copy_from_slice(&body.lean);
-                state[at * 7..at * 7 + 7].copy_from_slice(&[
-                    body.clipped_edges,
-                    body.hand_left_confidence,
-                    body.hand_left_state,
-                    body.hand_right_confidence,
-                    body.hand_right_state,
-                    body.is_restricted,
-                    body.tracking_state,
-                ]);
-                for (ji, joint) in body.joints.iter().enumerate() {
-                    let k = at * j + ji;
-                    xyz[k * 3..k * 3 + 3].copy_from_slice(&joint.position);
-                    depth[k * 2..k * 2 + 2].copy_from_slice(&joint.depth);
-                    color[k * 2..k * 2 + 2].copy_from_slice(&joint.color);
-                    orient[k * 4..k * 4 + 4].copy_from_slice(&joint.orientation);
-                    tracking[k] = joint.tracking_state.clamp(i8::MIN as i32, i8::MAX as i32) as i8;
-                }
-            }
-        }
         self.sample_id.push(name.to_string());
         let row = [
             name.setup as i32,
@@ -279,6 +236,70 @@ impl Columns {
         columns.push(Arc::new(StringArray::from(done.source_blake3)));
         Ok(RecordBatch::try_new(schema.clone(), columns)?)
     }
+}
+
+/// One sample's columns as flat buffers, built on a worker thread so the
+/// sequential part of ingest only copies them into the column builders.
+struct Flat {
+    f: usize,
+    b: usize,
+    in_file: usize,
+    ids: Vec<u64>,
+    lean: Vec<f32>,
+    state: Vec<i32>,
+    xyz: Vec<f32>,
+    depth: Vec<f32>,
+    color: Vec<f32>,
+    orient: Vec<f32>,
+    tracking: Vec<i8>,
+    per_frame: Vec<i32>,
+}
+
+fn flatten(skeleton: &NtuSkeleton, max_bodies: Option<usize>) -> Flat {
+    let f = skeleton.frames.len();
+    let in_file = skeleton.max_bodies();
+    let b = max_bodies.map_or(in_file, |m| in_file.min(m));
+    let j = NTU_JOINTS;
+    let mut flat = Flat {
+        f,
+        b,
+        in_file,
+        ids: vec![0u64; f * b],
+        lean: vec![0f32; f * b * 2],
+        state: vec![0i32; f * b * 7],
+        xyz: vec![0f32; f * b * j * 3],
+        depth: vec![0f32; f * b * j * 2],
+        color: vec![0f32; f * b * j * 2],
+        orient: vec![0f32; f * b * j * 4],
+        tracking: vec![0i8; f * b * j],
+        per_frame: Vec::with_capacity(f),
+    };
+    for (fi, frame) in skeleton.frames.iter().enumerate() {
+        flat.per_frame.push(frame.bodies.len() as i32);
+        for (bi, body) in frame.bodies.iter().take(b).enumerate() {
+            let at = fi * b + bi;
+            flat.ids[at] = body.body_id;
+            flat.lean[at * 2..at * 2 + 2].copy_from_slice(&body.lean);
+            flat.state[at * 7..at * 7 + 7].copy_from_slice(&[
+                body.clipped_edges,
+                body.hand_left_confidence,
+                body.hand_left_state,
+                body.hand_right_confidence,
+                body.hand_right_state,
+                body.is_restricted,
+                body.tracking_state,
+            ]);
+            for (ji, joint) in body.joints.iter().enumerate() {
+                let k = at * j + ji;
+                flat.xyz[k * 3..k * 3 + 3].copy_from_slice(&joint.position);
+                flat.depth[k * 2..k * 2 + 2].copy_from_slice(&joint.depth);
+                flat.color[k * 2..k * 2 + 2].copy_from_slice(&joint.color);
+                flat.orient[k * 4..k * 4 + 4].copy_from_slice(&joint.orientation);
+                flat.tracking[k] = joint.tracking_state.clamp(i8::MIN as i32, i8::MAX as i32) as i8;
+            }
+        }
+    }
+    flat
 }
 
 /// Samples read per parallel batch (bounds memory).
@@ -368,16 +389,28 @@ impl StageKind for IngestNtu {
         let mut columns = Columns::new(dataset);
         let total = samples.len() as u64;
         let mut rows = 0u64;
+        // While chunk i is parsed on the pool, the batch of chunk i − 1 is
+        // encoded: the two halves of ingest overlap, and rows stay in order.
+        let mut pending: Option<RecordBatch> = None;
         for (i, chunk) in samples.chunks(CHUNK).enumerate() {
-            let parsed = parallel_map(chunk, |(_, source)| {
-                let bytes = read_source(source)?;
-                let skeleton = parse_ntu_skeleton(&bytes, source.shown())?;
-                Ok::<_, actionbench_formats::Error>((skeleton, Fingerprint::of_bytes(&bytes)))
-            });
+            let (written, parsed) = rayon::join(
+                || pending.take().map(|batch| writer.write(&batch)).transpose(),
+                || {
+                    parallel_map(chunk, |(_, source)| {
+                        let bytes = read_source(source)?;
+                        let skeleton = parse_ntu_skeleton(&bytes, source.shown())?;
+                        Ok::<_, actionbench_formats::Error>((
+                            flatten(&skeleton, p.max_bodies),
+                            source.content_hash(&bytes),
+                        ))
+                    })
+                },
+            );
+            written?;
             for ((name, source), result) in chunk.iter().zip(parsed) {
                 match result {
-                    Ok((skeleton, hash)) => {
-                        columns.push(name, &skeleton, p.max_bodies, source, hash)?;
+                    Ok((flat, hash)) => {
+                        columns.push(name, flat, source, hash)?;
                         rows += 1;
                     }
                     Err(e) => match p.on_error {
@@ -387,9 +420,12 @@ impl StageKind for IngestNtu {
                 }
             }
             if !columns.sample_id.is_empty() {
-                writer.write(&columns.take_batch(&schema)?)?;
+                pending = Some(columns.take_batch(&schema)?);
             }
             ctx.progress(((i + 1) * CHUNK).min(samples.len()) as u64, Some(total));
+        }
+        if let Some(batch) = pending {
+            writer.write(&batch)?;
         }
         writer.finish()?;
         let rejected = rejects.len();
