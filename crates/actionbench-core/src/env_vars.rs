@@ -9,6 +9,9 @@ impl EnvVars {
     pub const ACTIONBENCH_NO_PROGRESS: &'static str = "ACTIONBENCH_NO_PROGRESS";
     /// The common convention to disable colour; also hides progress bars.
     pub const NO_COLOR: &'static str = "NO_COLOR";
+    /// The most bytes a compressed input (zlib/gzip joblib) may inflate to,
+    /// in bytes (default 4 GiB): a guard against compression bombs.
+    pub const ACTIONBENCH_MAX_DECOMPRESSED_BYTES: &'static str = "ACTIONBENCH_MAX_DECOMPRESSED_BYTES";
     /// Set by the engine for a command stage: the stage's name.
     pub const ACTIONBENCH_STAGE: &'static str = "ACTIONBENCH_STAGE";
     /// Set by the engine for a command stage: the pipeline's name.

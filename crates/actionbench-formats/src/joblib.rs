@@ -67,9 +67,34 @@ pub fn parse_joblib(bytes: &[u8], path: &Path, options: PickleOptions) -> Result
     })
 }
 
-fn decompress(mut reader: impl Read, path: &Path, name: &str) -> Result<Vec<u8>> {
+/// Default cap on a decompressed stream (see [`max_decompressed_bytes`]).
+const DEFAULT_MAX_DECOMPRESSED: u64 = 4 << 30;
+
+/// The most bytes a compressed file may inflate to: a small file must not
+/// be able to exhaust memory (a "compression bomb"). Raised with
+/// `ACTIONBENCH_MAX_DECOMPRESSED_BYTES`.
+pub fn max_decompressed_bytes() -> u64 {
+    std::env::var(actionbench_core::EnvVars::ACTIONBENCH_MAX_DECOMPRESSED_BYTES)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_MAX_DECOMPRESSED)
+}
+
+fn decompress(reader: impl Read, path: &Path, name: &str) -> Result<Vec<u8>> {
+    decompress_capped(reader, path, name, max_decompressed_bytes())
+}
+
+fn decompress_capped(reader: impl Read, path: &Path, name: &str, limit: u64) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    match reader.read_to_end(&mut out) {
+    match reader.take(limit.saturating_add(1)).read_to_end(&mut out) {
+        Ok(n) if n as u64 > limit => {
+            Err(Error::bytes(path, 0, format!("the {name} stream inflates to more than {limit} bytes")).with_hint(
+                format!(
+                    "This guards against compression bombs; if the file is genuine, raise {}",
+                    actionbench_core::EnvVars::ACTIONBENCH_MAX_DECOMPRESSED_BYTES
+                ),
+            ))
+        }
         Ok(_) => Ok(out),
         Err(e) => Err(Error::bytes(
             path,
@@ -82,4 +107,24 @@ fn decompress(mut reader: impl Read, path: &Path, name: &str) -> Result<Vec<u8>>
 /// Reads a joblib file (plain or compressed).
 pub fn read_joblib(path: &Path, options: PickleOptions) -> Result<PyValue> {
     parse_joblib(&read_bytes(path)?, path, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_stream_inflating_past_the_cap_is_refused() {
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&vec![0u8; 1 << 20]).unwrap();
+        let small = enc.finish().unwrap();
+        assert!(small.len() < 4096, "a megabyte of zeros compresses to a few bytes");
+        let path = Path::new("bomb.pkl");
+        let err = decompress_capped(flate2::read::ZlibDecoder::new(&small[..]), path, "zlib", 1000).unwrap_err();
+        let text = format!("{err}");
+        assert!(text.contains("bomb.pkl") && text.contains("more than 1000 bytes"), "{text}");
+        let ok = decompress_capped(flate2::read::ZlibDecoder::new(&small[..]), path, "zlib", 1 << 20).unwrap();
+        assert_eq!(ok.len(), 1 << 20);
+    }
 }
