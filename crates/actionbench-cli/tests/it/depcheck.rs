@@ -19,6 +19,7 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
         &["actionbench-core", "actionbench-pipeline", "actionbench-shards", "actionbench-sql"],
     ),
     ("actionbench-models", &["actionbench-core"]),
+    ("actionbench-leaderboard", &["actionbench-core"]),
     (
         "actionbench-train",
         &[
@@ -56,6 +57,7 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
             "actionbench-synth",
             "actionbench-video",
             "actionbench-train",
+            "actionbench-leaderboard",
         ],
     ),
 ];
@@ -68,6 +70,7 @@ const CORNERS: &[(&str, &[&str])] = &[
     ("burn-cuda", &["actionbench-train"]),
     ("indicatif", &["actionbench-cli"]),
     ("ffmpeg-next", &["actionbench-video"]),
+    ("plotters", &["actionbench-leaderboard"]),
 ];
 
 #[test]
