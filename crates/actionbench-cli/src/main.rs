@@ -46,6 +46,9 @@ enum Command {
     /// Evaluate predictions with the official protocols (AVA frame-mAP, MPJPE, top-k).
     #[command(subcommand)]
     Eval(commands::eval::EvalCommand),
+    /// Run, check and show the regression-checked leaderboard (`benchmarks/`).
+    #[command(subcommand)]
+    Leaderboard(commands::leaderboard::LeaderboardCommand),
     /// Decode a file (pickle, joblib, npy/npz, .skeleton, AVA CSV, label map, Parquet) and print it.
     Inspect(commands::inspect::InspectArgs),
 }
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Gc(args) => commands::gc::run(args, cli.format, &progress),
         Command::Kinds => commands::kinds::run(cli.format),
         Command::Eval(cmd) => commands::eval::run(cmd, cli.format).map(|()| ExitCode::SUCCESS),
+        Command::Leaderboard(cmd) => commands::leaderboard::run(cmd, cli.format, &progress),
         Command::Inspect(args) => commands::inspect::run(args, cli.format).map(|()| ExitCode::SUCCESS),
     };
     match result {

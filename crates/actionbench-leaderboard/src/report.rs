@@ -117,27 +117,33 @@ pub fn draw(plot: &Plot, path: &Path) -> Result<()> {
         }
         Plot::Bars { y_label, bars, .. } => {
             let (_, y1) = bounds(bars.iter().map(|b| b.1).chain([0.0]));
-            let n = bars.len().max(1);
+            let n = bars.len().max(1) as i32;
             let mut chart = ChartBuilder::on(&root)
                 .caption(caption.0, caption.1)
                 .margin(16)
                 .x_label_area_size(40)
                 .y_label_area_size(64)
-                .build_cartesian_2d(0f64..n as f64, 0f64..y1)
+                .build_cartesian_2d((0..n).into_segmented(), 0f64..y1)
                 .map_err(|e| err(e.to_string()))?;
             let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
             chart
                 .configure_mesh()
                 .disable_x_mesh()
-                .x_labels(n.min(20))
-                .x_label_formatter(&|x| labels.get(x.floor() as usize).cloned().unwrap_or_default())
+                .x_labels(bars.len().min(30))
+                .x_label_formatter(&|v| match v {
+                    SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
+                    _ => String::new(),
+                })
                 .y_desc(y_label.as_str())
                 .draw()
                 .map_err(|e| err(e.to_string()))?;
             chart
-                .draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
-                    Rectangle::new([(i as f64 + 0.1, 0.0), (i as f64 + 0.9, *v)], BLUE.mix(0.7).filled())
-                }))
+                .draw_series(
+                    Histogram::vertical(&chart)
+                        .style(BLUE.mix(0.7).filled())
+                        .margin(8)
+                        .data(bars.iter().enumerate().map(|(i, (_, v))| (i as i32, *v))),
+                )
                 .map_err(|e| err(e.to_string()))?;
         }
         Plot::Seeds { values, expected, band, .. } => {

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use crate::output::{OutputFormat, TextTable, print_json};
 
 pub(crate) fn run(format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let registry = actionbench_stages::registry();
+    let registry = super::registry();
     let mut rows = Vec::new();
     for name in registry.names() {
         let kind = registry.get(name).expect("listed names exist");

@@ -4,6 +4,7 @@ pub(crate) mod eval;
 pub(crate) mod gc;
 pub(crate) mod inspect;
 pub(crate) mod kinds;
+pub(crate) mod leaderboard;
 pub(crate) mod run;
 pub(crate) mod sql;
 pub(crate) mod status;
@@ -29,5 +30,10 @@ pub(crate) fn print_error(err: &anyhow::Error) {
 pub(crate) fn open_engine(pipeline: &str) -> anyhow::Result<Engine> {
     let cwd = std::env::current_dir()?;
     let def = PipelineDef::load(pipeline, &cwd)?;
-    Ok(Engine::new(def, actionbench_stages::registry(), None::<PathBuf>)?)
+    Ok(Engine::new(def, registry(), None::<PathBuf>)?)
+}
+
+/// Every stage kind this binary knows.
+pub(crate) fn registry() -> actionbench_pipeline::Registry {
+    actionbench_stages::registry()
 }

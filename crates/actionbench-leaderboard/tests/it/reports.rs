@@ -58,3 +58,64 @@ fn writes_a_page_with_rows_and_non_blank_plots() {
         assert!(distinct_colours(&png) > 10, "plot {i} has content");
     }
 }
+
+/// Runs Debian's Chromium headless with the flags this sandbox needs
+/// (no sandbox as root, no background networking on a closed network).
+fn chromium(args: &[&str], profile: &std::path::Path) -> std::process::Output {
+    let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("Chromium is not installed: scripts/test installs Debian's `chromium` package");
+    let mut cmd = std::process::Command::new(binary);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ]);
+    cmd.arg(format!("--user-data-dir={}", profile.display()));
+    cmd.args(args).output().expect("run chromium")
+}
+
+#[test]
+fn the_page_renders_in_headless_chromium_with_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<Row> = ["reproduced-row", "claimed-row"]
+        .iter()
+        .zip([RowState::Reproduced, RowState::Claimed])
+        .map(|(name, state)| Row {
+            benchmark: name.to_string(),
+            dataset: "AVA".into(),
+            split: "val".into(),
+            model: "LART".into(),
+            metric: "mAP".into(),
+            value: Some(0.4251),
+            std: None,
+            unit: String::new(),
+            state,
+            protocol: "ava-version=2.2".into(),
+            source: "tier 0".into(),
+        })
+        .collect();
+    let plots = vec![Plot::Bars { title: "per-class AP".into(), y_label: "AP".into(), bars: vec![("a".into(), 0.3)] }];
+    let page = write_report(&dir.path().join("report"), "Leaderboard", &rows, &plots).unwrap();
+    let url = format!("file://{}", page.display());
+    let dom = chromium(&["--dump-dom", &url], &dir.path().join("profile-dom"));
+    let html = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.status.success(), "chromium --dump-dom failed: {}", String::from_utf8_lossy(&dom.stderr));
+    assert_eq!(html.matches("<tr class=").count(), 2, "{html}");
+    assert!(html.contains("reproduced-row") && html.contains("claimed-row"), "{html}");
+    let shot = dir.path().join("shot.png");
+    let out = chromium(
+        &[&format!("--screenshot={}", shot.display()), "--window-size=1200,900", &url],
+        &dir.path().join("profile-shot"),
+    );
+    assert!(shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
+    // A blank page is one colour; the table, its badges and the plot are many.
+    assert!(distinct_colours(&shot) > 50, "the screenshot looks blank");
+}
