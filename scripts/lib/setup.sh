@@ -6,6 +6,10 @@
 ACTIONBENCH_APT_PACKAGES=(
   pkg-config clang libclang-dev
   libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libavdevice-dev libswscale-dev libswresample-dev
+  # leaderboard report: the plots' font, and headless Chromium for the page test
+  fonts-dejavu-core chromium
+  # ffprobe reads the generator's mp4 files in the interop tests (crates/actionbench-synth/tests/it/python.rs)
+  ffmpeg
 )
 
 ab_apt_missing() {
