@@ -51,6 +51,8 @@ enum Command {
     Leaderboard(commands::leaderboard::LeaderboardCommand),
     /// Decode a file (pickle, joblib, npy/npz, .skeleton, AVA CSV, label map, Parquet) and print it.
     Inspect(commands::inspect::InspectArgs),
+    /// Generate the embedded default dataset (NTU, Kinetics, PHALP/AVA, Human3.6M files and renders).
+    Synth(commands::synth::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Eval(cmd) => commands::eval::run(cmd, cli.format).map(|()| ExitCode::SUCCESS),
         Command::Leaderboard(cmd) => commands::leaderboard::run(cmd, cli.format, &progress),
         Command::Inspect(args) => commands::inspect::run(args, cli.format).map(|()| ExitCode::SUCCESS),
+        Command::Synth(args) => commands::synth::run(args, cli.format, cli.quiet),
     };
     match result {
         Ok(code) => code,

@@ -17,6 +17,8 @@ use crate::error::{Error, Result, read_bytes};
 use crate::pickle::{PickleOptions, parse_pickle};
 use crate::value::PyValue;
 
+pub use crate::joblib_write::write_joblib;
+
 /// How a joblib file is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoblibCompression {

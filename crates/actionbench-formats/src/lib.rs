@@ -20,11 +20,15 @@
 //! | [`npz`] | `.npz` archives of `.npy` members |
 //! | [`pickle`] | a safe pickle reader (protocols 0–5): data only, never code |
 //! | [`joblib`] | joblib files, plain or zlib/gzip-compressed (PHALP, LART) |
+//! | [`joblib_write`] | writing joblib files as `joblib.dump` does (PHALP-like files, LART export) |
+//! | [`phalp`] | PHALP tracking results (both generations), cut into tracks; LART's 229-d pose vector |
+//! | [`lart`] | LART's per-tracklet training files (export) |
 //! | [`value`] | the value tree pickles decode into ([`value::PyValue`], [`value::NdArray`]) |
 //! | [`ntu`] | NTU RGB+D `.skeleton` files, sample names, missing lists, official splits |
 //! | [`kinetics_skeleton`] | ST-GCN Kinetics-skeleton JSON |
 //! | [`pyskl`] | mmaction2 / pyskl skeleton annotation pickles |
 //! | [`h36m`] | VideoPose3D Human3.6M `.npz` files |
+//! | [`video_labels`] | Kinetics CSV, SSv2 / Something-Else JSON, Diving48 JSON, UCF101 lists |
 //! | [`scores`] | class-score tables (CSV; Parquet with feature `parquet`) and label lists |
 //!
 //! Feature `parquet` (default) enables Parquet score tables through the
@@ -33,20 +37,28 @@
 
 pub mod ava;
 pub mod ava_proposals;
+pub mod ava_write;
 mod error;
 pub mod h36m;
 pub mod joblib;
+pub mod joblib_write;
 pub mod kinetics_skeleton;
+pub mod kinetics_write;
 pub mod label_map;
+pub mod lart;
 pub mod npy;
 pub mod npz;
+pub mod npz_write;
 pub mod ntu;
+pub mod ntu_write;
+pub mod phalp;
 pub mod pickle;
 pub mod pyskl;
 pub mod scores;
 #[cfg(feature = "parquet")]
 mod scores_parquet;
 pub mod value;
+pub mod video_labels;
 
 pub use error::{Error, Result};
 #[cfg(feature = "parquet")]

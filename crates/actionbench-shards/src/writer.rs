@@ -6,14 +6,14 @@ use std::sync::Arc;
 use actionbench_core::HashingWriter;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int32Type, Int64Type, SchemaRef, UInt32Type, UInt64Type};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::ArrowSchemaConverter;
+use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
-use parquet::file::writer::SerializedFileWriter;
-use rayon::prelude::*;
 use parquet::basic::{Compression, LogicalType, Type as PhysicalType, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
+use parquet::file::writer::SerializedFileWriter;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::index::{ShardIndex, WrittenShard};

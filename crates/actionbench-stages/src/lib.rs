@@ -9,30 +9,48 @@ mod eval_stages;
 pub mod evaluation;
 mod files_manifest;
 mod ingest;
+mod ingest_ava;
 mod ingest_h36m;
 mod ingest_kinetics;
+mod ingest_labels;
 mod ingest_ntu;
+mod ingest_phalp;
 mod ingest_pyskl;
+mod ingest_renders;
+mod ingest_video;
 mod shard_parquet;
+mod synth;
 mod tables;
 
 pub use eval_stages::{EvalAva, EvalClassify, EvalPose};
 pub use files_manifest::FilesManifest;
+pub use ingest_ava::IngestAva;
 pub use ingest_h36m::IngestH36m;
 pub use ingest_kinetics::IngestKineticsSkeleton;
+pub use ingest_labels::IngestLabels;
 pub use ingest_ntu::IngestNtu;
+pub use ingest_phalp::IngestPhalp;
 pub use ingest_pyskl::IngestPyskl;
+pub use ingest_renders::IngestRenders;
+pub use ingest_video::IngestVideo;
 pub use shard_parquet::ShardParquet;
+pub use synth::Synth;
 
 /// Every built-in kind.
 pub fn registry() -> actionbench_pipeline::Registry {
     let mut registry = actionbench_pipeline::Registry::new();
     registry.register(FilesManifest);
     registry.register(IngestNtu);
+    registry.register(IngestPhalp);
+    registry.register(IngestAva);
     registry.register(IngestKineticsSkeleton);
     registry.register(IngestPyskl);
     registry.register(IngestH36m);
+    registry.register(IngestVideo);
+    registry.register(IngestLabels);
+    registry.register(IngestRenders);
     registry.register(ShardParquet);
+    registry.register(Synth);
     registry.register(EvalAva);
     registry.register(EvalPose);
     registry.register(EvalClassify);

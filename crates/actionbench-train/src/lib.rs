@@ -1,1 +1,32 @@
-//! The Burn trainer: optimisers, schedules, checkpoints, multi-task losses, and the train/predict stage kinds.
+//! The Burn trainer: optimisers, schedules, checkpoints, multi-task losses,
+//! and the `train` / `predict` stage kinds.
+//!
+//! - [`trainer::train`] runs the loop: per-step seeds (so a resumed run
+//!   is bit-identical to an uninterrupted one), warm-up + cosine learning
+//!   rate ([`schedule`]), global-norm clipping and AdamW/SGD ([`optim`]),
+//!   atomic checkpoints ([`checkpoint`]) and long-format metrics.
+//! - [`multitask`] combines task losses (fixed, average, DWA, uncertainty,
+//!   automatic) with per-sample label masks ([`losses`]).
+//! - [`tasks`] wraps ST-GCN and LART with their losses.
+//! - [`register`] adds the `train` and `predict` stage kinds to a registry.
+#![warn(missing_docs)]
+
+pub mod checkpoint;
+pub mod error;
+pub mod losses;
+pub mod multitask;
+pub mod optim;
+pub mod schedule;
+mod stages;
+pub mod tables;
+pub mod tasks;
+pub mod trainer;
+
+pub use error::{Result, TrainError};
+pub use stages::{DataParams, ModelParams, PredictStage, TrainStage};
+
+/// Adds the `train` and `predict` stage kinds to `registry`.
+pub fn register(registry: &mut actionbench_pipeline::Registry) {
+    registry.register(TrainStage);
+    registry.register(PredictStage);
+}

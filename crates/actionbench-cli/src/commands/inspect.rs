@@ -10,6 +10,9 @@
 //! with long containers abbreviated (`table`), or as one `path,value` line
 //! per leaf (`csv`). Pickles are read by the safe reader of
 //! `actionbench-formats`: nothing in them is ever executed.
+//!
+//! `--summary` condenses PHALP results files (tracks, spans, detections) and
+//! LART per-tracklet files (frames with ground-truth or pseudo labels).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -22,6 +25,7 @@ use actionbench_formats::label_map::read_label_map;
 use actionbench_formats::npy::read_npy_array;
 use actionbench_formats::npz::read_npz;
 use actionbench_formats::ntu::{NtuSampleName, parse_ntu_missing_list, read_ntu_skeleton};
+use actionbench_formats::phalp::read_phalp;
 use actionbench_formats::pickle::PickleOptions;
 use anyhow::{Context, Result, anyhow, bail};
 use arrow::array::{Array, ArrayRef, AsArray};
@@ -86,6 +90,10 @@ pub(crate) struct InspectArgs {
     /// container or values of an array.
     #[arg(long, value_name = "N", default_value_t = 8)]
     max_items: usize,
+    /// For PHALP results files and LART tracklet files: print a compact
+    /// summary (tracks, spans, labelled frames) instead of every array.
+    #[arg(long)]
+    summary: bool,
 }
 
 /// Turns a reader error into an anyhow error with its `hint:` line.
@@ -168,7 +176,18 @@ pub(crate) fn run(args: &InspectArgs, format: OutputFormat) -> Result<()> {
         None => detect(path)?,
     };
     let options = if args.lenient { PickleOptions::lenient() } else { PickleOptions::default() };
-    let value = decode(path, input, options)?;
+    let value = if args.summary {
+        if input != InputFormat::Pickle {
+            bail!(
+                "`--summary` reads PHALP results and LART tracklet files; `{}` is read as {}\n\nhint: Leave out `--summary` to see the whole file",
+                path.display(),
+                input.name()
+            );
+        }
+        tracking_summary(path, options)?
+    } else {
+        decode(path, input, options)?
+    };
     match format {
         OutputFormat::Json => print_json(&value),
         OutputFormat::Table => {
@@ -238,6 +257,91 @@ fn decode(path: &Path, input: InputFormat, options: PickleOptions) -> Result<Val
         }
         InputFormat::Parquet => parquet_json(path)?,
     })
+}
+
+/// `--summary` of a PHALP results file (tracks cut as LART cuts them) or of
+/// a LART per-tracklet file (labels per frame); anything else is an error.
+fn tracking_summary(path: &Path, options: PickleOptions) -> Result<Value> {
+    let phalp_error = match read_phalp(path) {
+        Ok(file) => {
+            let tracks: Vec<Value> = file
+                .tracks
+                .iter()
+                .map(|t| {
+                    json!({
+                        "track_id": t.track_id,
+                        "first_frame": file.frames[t.first_frame()].time,
+                        "last_frame": file.frames[t.last_frame()].time,
+                        "length": t.len(),
+                        "detections": t.detections.len(),
+                    })
+                })
+                .collect();
+            return Ok(json!({
+                "format": "phalp",
+                "generation": file.generation.name(),
+                "video_id": file.video_id_from_keys(),
+                "frames": file.frames.len(),
+                "first_frame_key": file.frames.first().map(|f| f.key.clone()),
+                "shots": file.frames.iter().filter(|f| f.shot).count(),
+                "tracks": tracks,
+            }));
+        }
+        Err(e) => e,
+    };
+    let value = read_joblib(path, options).map_err(read_error)?;
+    let lart_keys = ["fid", "has_gt", "has_detection", "action_label_gt"];
+    if !lart_keys.iter().all(|k| value.get(k).is_some()) {
+        bail!(
+            "`{}` is neither a PHALP results file ({phalp_error}) nor a LART tracklet file (no `{}`)\n\nhint: Leave out `--summary` to see the whole file",
+            path.display(),
+            lart_keys.iter().find(|k| value.get(k).is_none()).unwrap_or(&"fid")
+        );
+    }
+    let floats = |key: &str| -> Result<(Vec<usize>, Vec<f64>)> {
+        let a = value
+            .get(key)
+            .and_then(|v| v.as_array())
+            .ok_or_else(|| anyhow!("`{}`: `{key}` should be a numpy array", path.display()))?;
+        let data = a.to_f64().ok_or_else(|| anyhow!("`{}`: `{key}` should be numeric", path.display()))?;
+        Ok((a.shape.clone(), data))
+    };
+    let (_, fid) = floats("fid")?;
+    let (_, has_gt) = floats("has_gt")?;
+    let (_, detected) = floats("has_detection")?;
+    let (shape, labels) = floats("action_label_gt")?;
+    let t = fid.len();
+    if has_gt.len() != t || detected.len() != t || labels.len() != t * shape.last().copied().unwrap_or(0) {
+        bail!(
+            "`{}`: `fid`, `has_gt`, `has_detection` and `action_label_gt` disagree on the number of frames",
+            path.display()
+        );
+    }
+    let classes = shape.last().copied().unwrap_or(0);
+    let pseudo = value.get("action_label_psudo").and_then(|v| v.as_dict()).unwrap_or(&[]);
+    let labelled: Vec<Value> = (0..t)
+        .filter(|&i| has_gt[i] > 0.0)
+        .map(|i| {
+            let actions: Vec<usize> =
+                (0..classes).filter(|&c| labels[i * classes + c] > 0.0).map(|c| c + 1).collect();
+            let pseudo_actions: Option<Vec<usize>> = pseudo
+                .iter()
+                .find(|(k, _)| k.as_i64() == Some(i as i64))
+                .and_then(|(_, v)| v.as_array()?.to_f64())
+                .map(|s| s.iter().enumerate().filter(|(_, v)| **v > 0.0).map(|(c, _)| c + 1).collect());
+            json!({ "index": i, "fid": fid[i] as i64, "has_gt": has_gt[i] as i64, "actions": actions, "pseudo_actions": pseudo_actions })
+        })
+        .collect();
+    let count = |v: f64| has_gt.iter().filter(|&&g| g == v).count();
+    Ok(json!({
+        "format": "lart-tracklet",
+        "frames": t,
+        "first_fid": fid.first().map(|&f| f as i64),
+        "last_fid": fid.last().map(|&f| f as i64),
+        "detections": detected.iter().filter(|&&d| d > 0.0).count(),
+        "has_gt": { "2": count(2.0), "1": count(1.0), "0": count(0.0) },
+        "labelled_frames": labelled,
+    }))
 }
 
 /// A 0-d object member (a pickled dict, as in VideoPose3D files) is shown as

@@ -8,6 +8,7 @@ pub(crate) mod leaderboard;
 pub(crate) mod run;
 pub(crate) mod sql;
 pub(crate) mod status;
+pub(crate) mod synth;
 
 use std::path::PathBuf;
 
@@ -35,5 +36,7 @@ pub(crate) fn open_engine(pipeline: &str) -> anyhow::Result<Engine> {
 
 /// Every stage kind this binary knows.
 pub(crate) fn registry() -> actionbench_pipeline::Registry {
-    actionbench_stages::registry()
+    let mut registry = actionbench_stages::registry();
+    actionbench_train::register(&mut registry);
+    registry
 }

@@ -14,10 +14,7 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
     ("actionbench-sql", &["actionbench-core", "actionbench-pipeline", "actionbench-shards"]),
     ("actionbench-synth", &["actionbench-core", "actionbench-formats", "actionbench-video"]),
     ("actionbench-video", &["actionbench-core"]),
-    (
-        "actionbench-loader",
-        &["actionbench-core", "actionbench-pipeline", "actionbench-shards", "actionbench-sql"],
-    ),
+    ("actionbench-loader", &["actionbench-core", "actionbench-pipeline", "actionbench-shards", "actionbench-sql"]),
     ("actionbench-models", &["actionbench-core"]),
     ("actionbench-leaderboard", &["actionbench-core"]),
     (

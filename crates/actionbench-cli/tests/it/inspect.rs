@@ -185,3 +185,114 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A PHALP results file (current generation, zlib) written by `write_joblib`:
+/// track 1 detected in frames 0–2, track 2 in frames 0 and 2 only.
+fn write_phalp(path: &std::path::Path) {
+    use actionbench_formats::value::PyValue;
+    let s = |t: &str| PyValue::Str(t.to_string());
+    let ints = |v: &[i64]| PyValue::List(v.iter().map(|&i| PyValue::Int(i)).collect());
+    let frames = (0..3i64)
+        .map(|k| {
+            let key = format!("vidA/img/{:06}.jpg", k + 1);
+            let boxes = PyValue::List(
+                (0..2)
+                    .map(|p| PyValue::List([10.0 + 50.0 * p as f64, 20.0, 40.0, 90.0].map(PyValue::Float).to_vec()))
+                    .collect(),
+            );
+            let track2_age = if k == 1 { 1 } else { 0 };
+            let tracked: &[i64] = if k == 1 { &[1] } else { &[1, 2] };
+            let dict = PyValue::Dict(vec![
+                (s("time"), PyValue::Int(k)),
+                (s("shot"), PyValue::Int(0)),
+                (s("frame_path"), s(&key)),
+                (s("tid"), ints(&[1, 2])),
+                (s("bbox"), boxes),
+                (s("tracked_time"), ints(&[0, track2_age])),
+                (s("tracked_ids"), ints(tracked)),
+                (s("size"), PyValue::List(vec![ints(&[480, 640]), ints(&[480, 640])])),
+            ]);
+            (s(&key), dict)
+        })
+        .collect();
+    actionbench_formats::joblib::write_joblib(
+        path,
+        &PyValue::Dict(frames),
+        actionbench_formats::joblib::JoblibCompression::Zlib,
+    )
+    .unwrap();
+}
+
+#[test]
+fn inspect_phalp_results_and_lart_tracklets_written_by_actionbench() {
+    use actionbench_formats::lart::{LartFrame, LartTracklet};
+    let p = Project::new();
+    write_phalp(&p.path("vidA.pkl"));
+    // Generic view: the decoded dict.
+    let v = json(&p, &["vidA.pkl"]);
+    assert_eq!(v["vidA/img/000002.jpg"]["tracked_ids"], serde_json::json!([1]));
+    // Summary: tracks cut as LART cuts them.
+    let v = json(&p, &["vidA.pkl", "--summary"]);
+    assert_eq!(v["format"], "phalp");
+    assert_eq!(v["generation"], "current");
+    assert_eq!(v["video_id"], "vidA");
+    assert_eq!(v["frames"], 3);
+    assert_eq!(
+        v["tracks"],
+        serde_json::json!([
+            {"track_id": 1, "first_frame": 0, "last_frame": 2, "length": 3, "detections": 3},
+            {"track_id": 2, "first_frame": 0, "last_frame": 2, "length": 3, "detections": 2},
+        ])
+    );
+    let r = p.ok(&["inspect", "vidA.pkl", "--summary"]);
+    assert!(r.stdout.contains("\"format\": \"phalp\""), "{}", r.stdout);
+
+    // A LART tracklet as `ingest.ava` exports it: GT at frame 0, pseudo at 2.
+    let mut gt = vec![0.0f32; 80];
+    gt[11] = 1.0;
+    let mut pseudo = vec![0.0f32; 80];
+    pseudo[2] = 0.8;
+    let frame = |fid: i64, has_gt: u8| LartFrame {
+        fid,
+        frame_name: format!("vidA/img/{:06}.jpg", fid + 1),
+        has_detection: fid != 1,
+        has_gt,
+        ..Default::default()
+    };
+    let tracklet = LartTracklet {
+        dataset: "ava-val".into(),
+        video_id: "vidA".into(),
+        track_id: 2,
+        frames: vec![
+            LartFrame { labels_gt: Some(gt), ..frame(0, 2) },
+            frame(1, 0),
+            LartFrame { labels_pseudo: Some(pseudo), ..frame(2, 1) },
+        ],
+    };
+    let name = tracklet.file_name();
+    actionbench_formats::joblib::write_joblib(
+        &p.path(&name),
+        &tracklet.to_value(),
+        actionbench_formats::joblib::JoblibCompression::None,
+    )
+    .unwrap();
+    let v = json(&p, &[&name, "--summary"]);
+    assert_eq!(v["format"], "lart-tracklet");
+    assert_eq!((v["frames"].as_u64(), v["detections"].as_u64()), (Some(3), Some(2)));
+    assert_eq!(v["has_gt"], serde_json::json!({"2": 1, "1": 1, "0": 1}));
+    assert_eq!(
+        v["labelled_frames"],
+        serde_json::json!([
+            {"index": 0, "fid": 0, "has_gt": 2, "actions": [12], "pseudo_actions": null},
+            {"index": 2, "fid": 2, "has_gt": 1, "actions": [], "pseudo_actions": [3]},
+        ])
+    );
+    let v = json(&p, &[&name]);
+    assert_eq!(v["action_label_gt"]["shape"], serde_json::json!([3, 1, 80]));
+
+    // Anything else is refused with a hint.
+    let r = p.run(&["inspect", &real("skeleton_pkl/mmaction2_main/sample.pkl"), "--summary"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("is neither a PHALP results file"), "{}", r.stderr);
+    assert!(r.stderr.contains("hint: Leave out `--summary`"), "{}", r.stderr);
+}

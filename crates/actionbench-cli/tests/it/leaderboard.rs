@@ -26,10 +26,9 @@ fn tier0_benchmark_runs_checks_and_shows() {
     let run = p.run(&["leaderboard", "run"]);
     assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("bit-identical"), "{}", run.stdout);
-    let record: serde_json::Value = serde_json::from_str(&p.read(&format!(
-        "benchmarks/ava-eval-fixture/results/{}.json",
-        actionbench_leaderboard_machine_class()
-    )))
+    let record: serde_json::Value = serde_json::from_str(
+        &p.read(&format!("benchmarks/ava-eval-fixture/results/{}.json", actionbench_leaderboard_machine_class())),
+    )
     .unwrap();
     assert!(record["provenance"]["stage-keys"]["eval"].as_str().unwrap().len() == 64);
     assert_eq!(p.run(&["leaderboard", "check"]).code, 0);

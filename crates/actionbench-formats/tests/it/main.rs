@@ -5,9 +5,11 @@
 mod ava;
 mod h36m;
 mod joblib;
+mod joblib_write;
 mod label_map;
 mod npy;
 mod ntu;
+mod phalp;
 mod pickle;
 mod pyskl;
 mod scores;

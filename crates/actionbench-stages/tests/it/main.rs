@@ -1,4 +1,9 @@
 //! Built-in stages through the engine.
 
+mod ava;
 mod eval;
 mod ingest;
+mod phalp;
+mod renders;
+mod synth;
+mod video;

@@ -1,0 +1,9 @@
+//! Integration tests of the loader.
+
+mod augment;
+mod burn_tensors;
+mod common;
+mod filter;
+mod loader;
+mod mixture;
+mod tracklet;

@@ -1,0 +1,7 @@
+//! Integration tests of actionbench-models (tiny sizes: debug Burn on CPU is slow).
+
+mod graph;
+mod lart;
+mod stgcn;
+
+type Cpu = burn::backend::NdArray;

@@ -1,0 +1,771 @@
+//! `ingest.ava`: PHALP tracks aligned with AVA keyframe labels, as LART
+//! trains on them.
+//!
+//! ```toml
+//! [stages.ava]
+//! uses = "ingest.ava"
+//! inputs = ["data/phalp", "data/ava_val_v2.2.csv", "data/ava_action_list_v2.2.pbtxt",
+//!           "data/ava_val_excluded_timestamps_v2.2.csv"]
+//! params = { phalp = "data/phalp", csv = "data/ava_val_v2.2.csv",
+//!            label-map = "data/ava_action_list_v2.2.pbtxt",
+//!            exclusions = "data/ava_val_excluded_timestamps_v2.2.csv", lart-export = "ava-val" }
+//! ```
+//!
+//! `phalp` names the `inputs` entry holding the PHALP result files (a file,
+//! directory, glob, or `@stage` whose output holds them); `csv`,
+//! `label-map`, `exclusions` and `pseudo` name single-file entries, so
+//! their contents are part of the stage key.
+//!
+//! Rows are those of `ingest.phalp` (same columns, same track cutting) plus:
+//!
+//! | column | type | meaning |
+//! | --- | --- | --- |
+//! | `labels` | tensor uint8 `[T, 80]` | multi-hot AVA actions (id − 1) on labelled frames |
+//! | `has_gt` | tensor uint8 `[T]` | 2 ground truth, 1 pseudo label, 0 none (LART's convention) |
+//! | `is_keyframe` | tensor uint8 `[T]` | 1 on keyframes (integer seconds in `first-keyframe..=last-keyframe`) |
+//! | `keyframes` | int32 | number of keyframes the track spans |
+//!
+//! AVA timestamp `ts` is frame `round((ts − time-offset) · fps)`. Each
+//! ground-truth box (rows of one keyframe with the same box and person id)
+//! goes to the track detected at that frame whose box has the highest IoU
+//! with it (first on ties), if that IoU is ≥ `iou`; PHALP's `[x, y, w, h]`
+//! pixel boxes are normalised with the frame's `size`. A track matched by
+//! several boxes gets the union of their actions. Pseudo-label boxes
+//! (`pseudo`, an AVA detections CSV with scores) match the same way and
+//! label frames without ground truth with the actions scoring ≥
+//! `pseudo-threshold`.
+//!
+//! AVA rows are filtered before matching and listed in `rejects/` with
+//! their file, line and reason: boxes outside [0, 1] or with x1 > x2 /
+//! y1 > y2, action ids not in the label map, and keyframes in the
+//! exclusions list. With `lart-export`, `lart/` holds LART's per-tracklet
+//! files with `action_label_gt`, `action_label_psudo` and `has_gt` filled.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::error::Error;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actionbench_core::Fingerprint;
+use actionbench_formats::ava::{AvaCsvRow, AvaDialect, AvaTimestamp, parse_ava_csv, parse_ava_exclusions};
+use actionbench_formats::label_map::parse_label_map;
+use actionbench_formats::lart::AVA_CLASSES;
+use actionbench_formats::phalp::POSE_DIM;
+use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, typed_params};
+use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
+use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Int64Type, Schema, SchemaRef, UInt8Type};
+use serde::{Deserialize, Serialize};
+
+use crate::ingest::{
+    BoxError, OnError, Reject, Source, default_rows_per_shard, param_file, read_source, table_writer, with_hint,
+    write_rejects, write_summary,
+};
+use crate::ingest_phalp::{DenseTrack, is_phalp_file, read_tracks, write_lart};
+
+/// Params of `ingest.ava`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Params {
+    /// The `inputs` entry holding the PHALP result files.
+    phalp: String,
+    /// AVA ground-truth CSV (an `inputs` entry).
+    csv: String,
+    /// Label map, pbtxt or plain (an `inputs` entry).
+    label_map: String,
+    /// Excluded-timestamps CSV (an `inputs` entry).
+    #[serde(default)]
+    exclusions: Option<String>,
+    /// AVA-format predictions with scores, turned into pseudo labels.
+    #[serde(default)]
+    pseudo: Option<String>,
+    /// Lowest score that makes a pseudo label.
+    #[serde(default = "half")]
+    pseudo_threshold: f64,
+    /// Frames per second of the tracked video.
+    #[serde(default = "default_fps")]
+    fps: f64,
+    /// Seconds of frame 0 (AVA crops start at 900 s).
+    #[serde(default = "default_offset")]
+    time_offset: f64,
+    /// First and last keyframe second (AVA: 902..=1798).
+    #[serde(default = "default_first_keyframe")]
+    first_keyframe: i64,
+    #[serde(default = "default_last_keyframe")]
+    last_keyframe: i64,
+    /// Lowest IoU between a track's box and an AVA box that matches them.
+    #[serde(default = "half")]
+    iou: f64,
+    /// Keep `appe` appearance embeddings.
+    #[serde(default = "yes")]
+    appearance: bool,
+    /// `fail` (default) or `skip` unreadable PHALP files.
+    #[serde(default)]
+    on_error: OnError,
+    /// Also write LART tracklet files under `lart/`, with this dataset tag.
+    #[serde(default)]
+    lart_export: Option<String>,
+    /// Rows per Parquet file.
+    #[serde(default = "default_rows_per_shard")]
+    rows_per_shard: usize,
+}
+
+fn yes() -> bool {
+    true
+}
+fn half() -> f64 {
+    0.5
+}
+fn default_fps() -> f64 {
+    30.0
+}
+fn default_offset() -> f64 {
+    900.0
+}
+fn default_first_keyframe() -> i64 {
+    902
+}
+fn default_last_keyframe() -> i64 {
+    1798
+}
+
+/// The `ingest.ava` kind.
+pub struct IngestAva;
+
+/// Joints per PHALP detection.
+const JOINTS: usize = 45;
+
+fn schema() -> Result<SchemaRef, BoxError> {
+    let t = |name: &str, ty: DataType, dims: &[&str], uniform: Vec<Option<i32>>| {
+        variable_shape_tensor_field(
+            name,
+            ty,
+            dims.len(),
+            Some(dims.iter().map(|s| s.to_string()).collect()),
+            Some(uniform),
+        )
+    };
+    Ok(Arc::new(Schema::new(vec![
+        Field::new("sample_id", DataType::Utf8, false),
+        Field::new("video_id", DataType::Utf8, false),
+        Field::new("track_id", DataType::Int64, false),
+        Field::new("generation", DataType::Utf8, false),
+        Field::new("num_frames", DataType::Int32, false),
+        Field::new("num_detections", DataType::Int32, false),
+        Field::new("first_frame", DataType::Int64, false),
+        Field::new("last_frame", DataType::Int64, false),
+        t("frame", DataType::Int64, &["frame"], vec![None])?,
+        t("time", DataType::Float64, &["frame"], vec![None])?,
+        t("bbox", DataType::Float32, &["frame", "xywh"], vec![None, Some(4)])?,
+        t("conf", DataType::Float32, &["frame"], vec![None])?,
+        t("pose229", DataType::Float32, &["frame", "pose"], vec![None, Some(POSE_DIM as i32)])?,
+        t("joints3d", DataType::Float32, &["frame", "joint", "xyz"], vec![None, Some(JOINTS as i32), Some(3)])?,
+        t("appearance", DataType::Float32, &["frame", "feature"], vec![None, None])?,
+        t("has_detection", DataType::UInt8, &["frame"], vec![None])?,
+        t("labels", DataType::UInt8, &["frame", "action"], vec![None, Some(AVA_CLASSES as i32)])?,
+        t("has_gt", DataType::UInt8, &["frame"], vec![None])?,
+        t("is_keyframe", DataType::UInt8, &["frame"], vec![None])?,
+        Field::new("keyframes", DataType::Int32, false),
+        Field::new("source_file", DataType::Utf8, false),
+        Field::new("source_blake3", DataType::Utf8, false),
+    ])))
+}
+
+/// Labels of one track, frame by frame.
+struct TrackLabels {
+    labels: Vec<u8>,
+    has_gt: Vec<u8>,
+    is_keyframe: Vec<u8>,
+    /// Score vectors of matched pseudo boxes, by frame index in the track.
+    pseudo_scores: BTreeMap<usize, Vec<f32>>,
+}
+
+/// A box of one keyframe with its actions (rows sharing box and 8th column).
+struct AvaBox {
+    xyxy: [f64; 4],
+    /// (action id, score or person id) per row.
+    actions: Vec<(i64, f64)>,
+}
+
+/// AVA boxes by (video id, frame).
+type Keyframes = BTreeMap<(String, i64), Vec<AvaBox>>;
+
+fn timestamp_seconds(t: AvaTimestamp) -> f64 {
+    match t {
+        AvaTimestamp::Seconds(s) => s as f64,
+        AvaTimestamp::Decimal(d) => d,
+    }
+}
+
+/// `0902` for whole seconds (as AVA writes them), else the decimal.
+fn show_timestamp(t: AvaTimestamp) -> String {
+    let s = timestamp_seconds(t);
+    if s.fract() == 0.0 { format!("{:04}", s as i64) } else { format!("{s}") }
+}
+
+fn iou(a: &[f64; 4], b: &[f64; 4]) -> f64 {
+    let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = w * h;
+    let union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    if union > 0.0 { inter / union } else { 0.0 }
+}
+
+/// The track's box at index `t`, normalised x1y1x2y2, when it was detected
+/// and the frame size is known.
+fn track_box(track: &DenseTrack, t: usize) -> Option<[f64; 4]> {
+    if track.detected[t] != 1 {
+        return None;
+    }
+    let (h, w) = (track.size[t * 2] as f64, track.size[t * 2 + 1] as f64);
+    if h <= 0.0 || w <= 0.0 {
+        return None;
+    }
+    let b = &track.bbox[t * 4..t * 4 + 4];
+    let (x, y, bw, bh) = (b[0] as f64, b[1] as f64, b[2] as f64, b[3] as f64);
+    Some([x / w, y / h, (x + bw) / w, (y + bh) / h])
+}
+
+/// Why AVA rows are dropped, counted for `_ingest.json`.
+#[derive(Default)]
+struct Filtered {
+    rejects: Vec<Reject>,
+    box_outside: usize,
+    box_inverted: usize,
+    unknown_action: usize,
+    excluded: usize,
+    without_box: usize,
+}
+
+/// What AVA rows are checked against.
+struct Rules<'a> {
+    /// Action ids of the label map.
+    known: BTreeSet<i64>,
+    label_map: &'a Source,
+    /// Excluded (video, frame) → line in `exclusions`.
+    excluded: HashMap<(String, i64), u64>,
+    exclusions: Option<&'a Source>,
+}
+
+/// Groups rows into keyframe boxes after the evaluator's filters; dropped
+/// rows go to `filtered`. Ground-truth rows of one box share the person id
+/// (8th column); with `scores` the 8th column is a score and the box alone
+/// groups.
+fn keyframe_boxes(
+    rows: &[AvaCsvRow],
+    source: &Source,
+    rules: &Rules<'_>,
+    p: &Params,
+    scores: bool,
+    filtered: &mut Filtered,
+) -> Keyframes {
+    let mut out: Keyframes = BTreeMap::new();
+    for row in rows {
+        let Some(b) = row.bbox else {
+            filtered.without_box += 1;
+            continue;
+        };
+        let ts = timestamp_seconds(row.timestamp);
+        let frame = ((ts - p.time_offset) * p.fps).round() as i64;
+        let sample = format!("{},{}", row.video_id, show_timestamp(row.timestamp));
+        let xyxy = [b.x1, b.y1, b.x2, b.y2];
+        let reason = if xyxy.iter().any(|v| !(0.0..=1.0).contains(v)) {
+            filtered.box_outside += 1;
+            Some(format!("box [{}, {}, {}, {}] is outside [0, 1]", b.x1, b.y1, b.x2, b.y2))
+        } else if b.x1 > b.x2 || b.y1 > b.y2 {
+            filtered.box_inverted += 1;
+            Some(format!("box [{}, {}, {}, {}] has x1 > x2 or y1 > y2", b.x1, b.y1, b.x2, b.y2))
+        } else if !rules.known.contains(&b.action_id) {
+            filtered.unknown_action += 1;
+            Some(format!("action id {} is not in the label map `{}`", b.action_id, rules.label_map.display))
+        } else if let Some(line) = rules.excluded.get(&(row.video_id.clone(), frame)) {
+            filtered.excluded += 1;
+            let file = rules.exclusions.map_or("", |s| s.display.as_str());
+            Some(format!("keyframe excluded by `{file}` line {line}"))
+        } else {
+            None
+        };
+        if let Some(message) = reason {
+            filtered.rejects.push(Reject {
+                sample,
+                file: source.display.clone(),
+                line: Some(row.line),
+                message: format!("`{}` line {}: {message}", source.display, row.line),
+            });
+            continue;
+        }
+        let boxes = out.entry((row.video_id.clone(), frame)).or_default();
+        let eighth = b.score.unwrap_or(f64::NAN);
+        let same = |x: &AvaBox| x.xyxy == xyxy && (scores || x.actions[0].1.to_bits() == eighth.to_bits());
+        match boxes.iter_mut().find(|x| same(x)) {
+            Some(x) => x.actions.push((b.action_id, eighth)),
+            None => boxes.push(AvaBox { xyxy, actions: vec![(b.action_id, eighth)] }),
+        }
+    }
+    out
+}
+
+/// For every box, the index (into `tracks`) and frame offset of the track it
+/// matches; `None` when no detected track reaches the IoU threshold.
+fn match_boxes<'a>(
+    frames: &'a Keyframes,
+    tracks: &[(DenseTrack, usize, Fingerprint)],
+    by_video: &HashMap<&str, Vec<usize>>,
+    threshold: f64,
+) -> Vec<(&'a AvaBox, Option<(usize, usize)>)> {
+    let mut out = Vec::new();
+    for ((video, frame), boxes) in frames {
+        let candidates: Vec<(usize, usize, [f64; 4])> = by_video
+            .get(video.as_str())
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| {
+                let track = &tracks[i].0;
+                let t = track.frame.iter().position(|f| f == frame)?;
+                track_box(track, t).map(|b| (i, t, b))
+            })
+            .collect();
+        for ava in boxes {
+            let mut best: Option<(f64, usize, usize)> = None;
+            for &(i, t, b) in &candidates {
+                let v = iou(&ava.xyxy, &b);
+                if best.is_none_or(|(bv, _, _)| v > bv) {
+                    best = Some((v, i, t));
+                }
+            }
+            let hit = best.filter(|(v, _, _)| *v >= threshold).map(|(_, i, t)| (i, t));
+            out.push((ava, hit));
+        }
+    }
+    out
+}
+
+/// The PHALP files of the `inputs` entry `entry`.
+fn phalp_sources(ctx: &StageContext<'_>, entry: &str) -> Result<(Vec<Source>, usize), BoxError> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for e in std::fs::read_dir(dir)? {
+            let path = e?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.is_file() {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    let mut ignored = 0;
+    let mut found = false;
+    for input in ctx.inputs {
+        match input {
+            ResolvedInput::Files { entry: e, files, .. } if e == entry => {
+                found = true;
+                for f in files {
+                    if is_phalp_file(&f.path) {
+                        out.push(Source { display: f.display.clone(), path: f.path.clone(), known_hash: Some(f.hash) });
+                    } else {
+                        ignored += 1;
+                    }
+                }
+            }
+            ResolvedInput::Stage { stage, paths, .. } if entry.strip_prefix('@') == Some(stage.as_str()) => {
+                found = true;
+                let mut files = Vec::new();
+                for p in paths {
+                    if p.is_dir() {
+                        walk(p, &mut files).map_err(|e| format!("Failed to list `{}`: {e}", p.display()))?;
+                    } else if p.is_file() {
+                        files.push(p.clone());
+                    }
+                }
+                for path in files {
+                    if is_phalp_file(&path) {
+                        let display = path.strip_prefix(ctx.root).unwrap_or(&path).display().to_string();
+                        out.push(Source { display, path, known_hash: None });
+                    } else {
+                        ignored += 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if !found {
+        return Err(format!(
+            "param `phalp` names `{entry}`, which is not one of the stage's `inputs`\n\nhint: Add `{entry}` to `inputs`"
+        )
+        .into());
+    }
+    if out.is_empty() {
+        return Err(format!("`{entry}` holds no PHALP results file (`.pkl` or `.joblib`)").into());
+    }
+    out.sort_by(|a, b| a.display.cmp(&b.display));
+    out.dedup_by(|a, b| a.path == b.path);
+    Ok((out, ignored))
+}
+
+fn read_csv(ctx: &StageContext<'_>, param: &str, entry: &str) -> Result<(Source, Vec<AvaCsvRow>), BoxError> {
+    let source = param_file(ctx, param, entry)?;
+    let bytes = read_source(&source).map_err(with_hint)?;
+    let rows = parse_ava_csv(&bytes, source.shown(), AvaDialect::Activitynet2020).map_err(with_hint)?;
+    Ok((source, rows))
+}
+
+struct Columns {
+    sample_id: Vec<String>,
+    video_id: Vec<String>,
+    track_id: Vec<i64>,
+    generation: Vec<&'static str>,
+    num_frames: Vec<i32>,
+    num_detections: Vec<i32>,
+    first: Vec<i64>,
+    last: Vec<i64>,
+    frame: VariableShapeTensorBuilder<Int64Type>,
+    time: VariableShapeTensorBuilder<Float64Type>,
+    bbox: VariableShapeTensorBuilder<Float32Type>,
+    conf: VariableShapeTensorBuilder<Float32Type>,
+    pose: VariableShapeTensorBuilder<Float32Type>,
+    joints: VariableShapeTensorBuilder<Float32Type>,
+    appearance: VariableShapeTensorBuilder<Float32Type>,
+    detected: VariableShapeTensorBuilder<UInt8Type>,
+    labels: VariableShapeTensorBuilder<UInt8Type>,
+    has_gt: VariableShapeTensorBuilder<UInt8Type>,
+    is_keyframe: VariableShapeTensorBuilder<UInt8Type>,
+    keyframes: Vec<i32>,
+    source_file: Vec<String>,
+    source_blake3: Vec<String>,
+}
+
+impl Columns {
+    fn new() -> Self {
+        Self {
+            sample_id: Vec::new(),
+            video_id: Vec::new(),
+            track_id: Vec::new(),
+            generation: Vec::new(),
+            num_frames: Vec::new(),
+            num_detections: Vec::new(),
+            first: Vec::new(),
+            last: Vec::new(),
+            frame: VariableShapeTensorBuilder::new(1),
+            time: VariableShapeTensorBuilder::new(1),
+            bbox: VariableShapeTensorBuilder::new(2),
+            conf: VariableShapeTensorBuilder::new(1),
+            pose: VariableShapeTensorBuilder::new(2),
+            joints: VariableShapeTensorBuilder::new(3),
+            appearance: VariableShapeTensorBuilder::new(2),
+            detected: VariableShapeTensorBuilder::new(1),
+            labels: VariableShapeTensorBuilder::new(2),
+            has_gt: VariableShapeTensorBuilder::new(1),
+            is_keyframe: VariableShapeTensorBuilder::new(1),
+            keyframes: Vec::new(),
+            source_file: Vec::new(),
+            source_blake3: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, d: &DenseTrack, l: &TrackLabels, source: &Source, hash: Fingerprint) -> Result<(), BoxError> {
+        let n = d.len();
+        self.sample_id.push(d.sample_id());
+        self.video_id.push(d.video_id.clone());
+        self.track_id.push(d.track_id);
+        self.generation.push(d.generation);
+        self.num_frames.push(n as i32);
+        self.num_detections.push(d.detected.iter().map(|&x| x as i32).sum());
+        self.first.push(d.frame.first().copied().unwrap_or(0));
+        self.last.push(d.frame.last().copied().unwrap_or(0));
+        self.frame.push(&[n], &d.frame)?;
+        self.time.push(&[n], &d.time)?;
+        self.bbox.push(&[n, 4], &d.bbox)?;
+        self.conf.push(&[n], &d.conf)?;
+        self.pose.push(&[n, POSE_DIM], &d.pose)?;
+        self.joints.push(&[n, JOINTS, 3], &d.joints)?;
+        self.appearance.push(&[n, d.appearance_dim], &d.appearance)?;
+        self.detected.push(&[n], &d.detected)?;
+        self.labels.push(&[n, AVA_CLASSES], &l.labels)?;
+        self.has_gt.push(&[n], &l.has_gt)?;
+        self.is_keyframe.push(&[n], &l.is_keyframe)?;
+        self.keyframes.push(l.is_keyframe.iter().map(|&x| x as i32).sum());
+        self.source_file.push(source.display.clone());
+        self.source_blake3.push(hash.to_hex());
+        Ok(())
+    }
+
+    fn finish(self, schema: &SchemaRef) -> Result<RecordBatch, BoxError> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(self.sample_id)),
+            Arc::new(StringArray::from(self.video_id)),
+            Arc::new(Int64Array::from(self.track_id)),
+            Arc::new(StringArray::from(self.generation)),
+            Arc::new(Int32Array::from(self.num_frames)),
+            Arc::new(Int32Array::from(self.num_detections)),
+            Arc::new(Int64Array::from(self.first)),
+            Arc::new(Int64Array::from(self.last)),
+            self.frame.finish()?,
+            self.time.finish()?,
+            self.bbox.finish()?,
+            self.conf.finish()?,
+            self.pose.finish()?,
+            self.joints.finish()?,
+            self.appearance.finish()?,
+            self.detected.finish()?,
+            self.labels.finish()?,
+            self.has_gt.finish()?,
+            self.is_keyframe.finish()?,
+            Arc::new(Int32Array::from(self.keyframes)),
+            Arc::new(StringArray::from(self.source_file)),
+            Arc::new(StringArray::from(self.source_blake3)),
+        ];
+        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    }
+}
+
+impl StageKind for IngestAva {
+    fn name(&self) -> &'static str {
+        "ingest.ava"
+    }
+
+    fn implementation_version(&self) -> u32 {
+        1
+    }
+
+    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
+        let (p, canonical): (Params, _) = typed_params(params)?;
+        if !(p.fps.is_finite() && p.fps > 0.0) {
+            return Err(format!("`fps` must be a positive number, found {}", p.fps));
+        }
+        if !p.time_offset.is_finite() {
+            return Err("`time-offset` must be finite".into());
+        }
+        if !(p.iou > 0.0 && p.iou <= 1.0) {
+            return Err(format!("`iou` must be in (0, 1], found {}", p.iou));
+        }
+        if !(0.0..=1.0).contains(&p.pseudo_threshold) {
+            return Err(format!("`pseudo-threshold` must be in [0, 1], found {}", p.pseudo_threshold));
+        }
+        if p.first_keyframe > p.last_keyframe {
+            return Err(format!(
+                "`first-keyframe` ({}) is after `last-keyframe` ({})",
+                p.first_keyframe, p.last_keyframe
+            ));
+        }
+        if p.lart_export.as_deref().is_some_and(|d| d.is_empty() || d.contains(['/', '\\'])) {
+            return Err("`lart-export` must be a dataset tag such as \"ava-val\" (no `/`)".into());
+        }
+        Ok(canonical)
+    }
+
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
+        let (p, _): (Params, _) = typed_params(ctx.params)?;
+        let (sources, ignored) = phalp_sources(ctx, &p.phalp)?;
+
+        // Label map: the known action ids, each a column of `labels`.
+        let map_source = param_file(ctx, "label-map", &p.label_map)?;
+        let map_bytes = read_source(&map_source).map_err(with_hint)?;
+        let map = parse_label_map(&String::from_utf8_lossy(&map_bytes), map_source.shown()).map_err(with_hint)?;
+        if let Some(e) = map.entries.iter().find(|e| !(1..=AVA_CLASSES as i64).contains(&e.id)) {
+            return Err(format!(
+                "`{}` line {}: action id {} is outside 1..={AVA_CLASSES}\n\nhint: `ingest.ava` expects AVA's action ids (ava_action_list_v2.2.pbtxt)",
+                map_source.display, e.line, e.id
+            )
+            .into());
+        }
+        let known: BTreeSet<i64> = map.entries.iter().map(|e| e.id).collect();
+
+        let mut excluded: HashMap<(String, i64), u64> = HashMap::new();
+        let exclusions = match &p.exclusions {
+            Some(entry) => {
+                let source = param_file(ctx, "exclusions", entry)?;
+                let bytes = read_source(&source).map_err(with_hint)?;
+                for f in parse_ava_exclusions(&bytes, source.shown(), AvaDialect::Activitynet2020).map_err(with_hint)? {
+                    let frame = ((timestamp_seconds(f.timestamp) - p.time_offset) * p.fps).round() as i64;
+                    excluded.entry((f.video_id, frame)).or_insert(f.line);
+                }
+                Some(source)
+            }
+            None => None,
+        };
+
+        let rules = Rules { known, label_map: &map_source, excluded, exclusions: exclusions.as_ref() };
+        let mut filtered = Filtered::default();
+        let (gt_source, gt_rows) = read_csv(ctx, "csv", &p.csv)?;
+        let gt = keyframe_boxes(&gt_rows, &gt_source, &rules, &p, false, &mut filtered);
+        let pseudo = match &p.pseudo {
+            Some(entry) => {
+                let (source, rows) = read_csv(ctx, "pseudo", entry)?;
+                if let Some(r) = rows.iter().find(|r| r.bbox.is_some_and(|b| b.score.is_none())) {
+                    return Err(format!(
+                        "`{}` line {}: pseudo labels need a score in column 8\n\nhint: `pseudo` takes AVA predictions: video_id,timestamp,x1,y1,x2,y2,action_id,score",
+                        source.display, r.line
+                    )
+                    .into());
+                }
+                keyframe_boxes(&rows, &source, &rules, &p, true, &mut filtered)
+            }
+            None => Keyframes::new(),
+        };
+
+        // Tracks, as `ingest.phalp` reads them.
+        let results = read_tracks(&sources, p.fps, p.time_offset, p.appearance, 1);
+        let mut file_rejects = Vec::new();
+        let mut tracks: Vec<(DenseTrack, usize, Fingerprint)> = Vec::new();
+        for (i, (source, result)) in sources.iter().zip(results).enumerate() {
+            match result {
+                Ok((list, hash)) => tracks.extend(list.into_iter().map(|t| (t, i, hash))),
+                Err((message, err)) => match (p.on_error, err) {
+                    (OnError::Fail, Some(e)) => return Err(with_hint(e)),
+                    (OnError::Fail, None) => return Err(message.into()),
+                    (OnError::Skip, Some(e)) => file_rejects.push(Reject::from_error(&source.stem(), source, &e)),
+                    (OnError::Skip, None) => file_rejects.push(Reject::other(&source.stem(), source, message)),
+                },
+            }
+        }
+        tracks.sort_by(|a, b| (&a.0.video_id, a.0.track_id).cmp(&(&b.0.video_id, b.0.track_id)));
+        if let Some(w) =
+            tracks.windows(2).find(|w| (&w[0].0.video_id, w[0].0.track_id) == (&w[1].0.video_id, w[1].0.track_id))
+        {
+            return Err(format!(
+                "video `{}` appears in two files: `{}` and `{}`",
+                w[0].0.video_id, sources[w[0].1].display, sources[w[1].1].display
+            )
+            .into());
+        }
+
+        let mut labels: Vec<TrackLabels> = tracks
+            .iter()
+            .map(|(d, _, _)| {
+                let is_keyframe = d
+                    .frame
+                    .iter()
+                    .map(|&k| {
+                        let t = (p.time_offset + k as f64 / p.fps).round();
+                        let back = ((t - p.time_offset) * p.fps).round() as i64;
+                        (back == k && (p.first_keyframe as f64..=p.last_keyframe as f64).contains(&t)) as u8
+                    })
+                    .collect();
+                TrackLabels {
+                    labels: vec![0; d.len() * AVA_CLASSES],
+                    has_gt: vec![0; d.len()],
+                    is_keyframe,
+                    pseudo_scores: BTreeMap::new(),
+                }
+            })
+            .collect();
+        let mut by_video: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, (d, _, _)) in tracks.iter().enumerate() {
+            by_video.entry(d.video_id.as_str()).or_default().push(i);
+        }
+
+        let gt_matches = match_boxes(&gt, &tracks, &by_video, p.iou);
+        let gt_matched = gt_matches.iter().filter(|(_, m)| m.is_some()).count();
+        for (ava, hit) in &gt_matches {
+            let Some((i, t)) = *hit else { continue };
+            let l = &mut labels[i];
+            l.has_gt[t] = 2;
+            for &(id, _) in &ava.actions {
+                l.labels[t * AVA_CLASSES + (id - 1) as usize] = 1;
+            }
+        }
+        let pseudo_matches = match_boxes(&pseudo, &tracks, &by_video, p.iou);
+        let mut pseudo_used = 0;
+        for (ava, hit) in &pseudo_matches {
+            let Some((i, t)) = *hit else { continue };
+            let l = &mut labels[i];
+            if l.has_gt[t] == 2 {
+                continue;
+            }
+            let scores = l.pseudo_scores.entry(t).or_insert_with(|| vec![0.0; AVA_CLASSES]);
+            for &(id, score) in &ava.actions {
+                let s = &mut scores[(id - 1) as usize];
+                *s = s.max(score as f32);
+            }
+            let mut any = false;
+            for (c, &s) in scores.iter().enumerate() {
+                if s as f64 >= p.pseudo_threshold {
+                    l.labels[t * AVA_CLASSES + c] = 1;
+                    any = true;
+                }
+            }
+            if any {
+                l.has_gt[t] = 1;
+                pseudo_used += 1;
+            }
+        }
+
+        let schema = schema()?;
+        let mut writer = table_writer(ctx, schema.clone(), p.rows_per_shard)?;
+        let rows_per_shard = p.rows_per_shard.max(1);
+        for (chunk, chunk_labels) in tracks.chunks(rows_per_shard).zip(labels.chunks(rows_per_shard)) {
+            let mut columns = Columns::new();
+            for ((track, i, hash), l) in chunk.iter().zip(chunk_labels) {
+                columns.push(track, l, &sources[*i], *hash)?;
+                if let Some(tag) = &p.lart_export {
+                    let mut tracklet = track.lart(tag);
+                    for (t, frame) in tracklet.frames.iter_mut().enumerate() {
+                        frame.has_gt = l.has_gt[t];
+                        let row = &l.labels[t * AVA_CLASSES..(t + 1) * AVA_CLASSES];
+                        if l.has_gt[t] == 2 {
+                            frame.labels_gt = Some(row.iter().map(|&x| x as f32).collect());
+                        } else if l.has_gt[t] == 1 {
+                            frame.labels_pseudo = l.pseudo_scores.get(&t).cloned();
+                        }
+                    }
+                    write_lart(ctx, &tracklet)?;
+                }
+            }
+            writer.write(&columns.finish(&schema)?)?;
+        }
+        writer.finish()?;
+
+        let rejected_rows = filtered.rejects.len();
+        let rejected_files = file_rejects.len();
+        let mut rejects = filtered.rejects;
+        rejects.extend(file_rejects);
+        write_rejects(ctx, rejects)?;
+        let labelled = labels.iter().flat_map(|l| l.has_gt.iter()).filter(|&&g| g > 0).count();
+        write_summary(
+            ctx,
+            serde_json::json!({
+                "kind": "ingest.ava",
+                "rows": tracks.len(),
+                "files": sources.len(),
+                "ava_rows": gt_rows.len(),
+                "rejected": rejected_rows,
+                "rejected_box_outside": filtered.box_outside,
+                "rejected_box_inverted": filtered.box_inverted,
+                "rejected_unknown_action": filtered.unknown_action,
+                "rejected_excluded": filtered.excluded,
+                "rows_without_box": filtered.without_box,
+                "gt_boxes": gt_matches.len(),
+                "gt_boxes_matched": gt_matched,
+                "gt_boxes_unmatched": gt_matches.len() - gt_matched,
+                "pseudo_boxes": pseudo_matches.len(),
+                "pseudo_boxes_used": pseudo_used,
+                "labelled_frames": labelled,
+                "rejected_files": rejected_files,
+                "ignored_files": ignored,
+                "lart_files": if p.lart_export.is_some() { tracks.len() } else { 0 },
+            }),
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iou_is_plain_area_ratio() {
+        let a = [0.0, 0.0, 1.0, 1.0];
+        assert_eq!(iou(&a, &[0.5, 0.0, 1.5, 1.0]), 1.0 / 3.0);
+        assert_eq!(iou(&a, &[2.0, 2.0, 3.0, 3.0]), 0.0);
+        assert_eq!(iou(&[0.0; 4], &[0.0; 4]), 0.0);
+    }
+
+    #[test]
+    fn timestamps_shown_as_ava_writes_them() {
+        assert_eq!(show_timestamp(AvaTimestamp::Decimal(902.0)), "0902");
+        assert_eq!(show_timestamp(AvaTimestamp::Decimal(902.5)), "902.5");
+    }
+}

@@ -1,0 +1,125 @@
+//! `synth`: the procedural dataset as a stage, so generated data is
+//! content-hashed and cached like any source.
+//!
+//! ```toml
+//! [stages.data]
+//! uses = "synth"
+//! params = { preset = "small", seed = 0 }   # classes = ["clapping", …], formats = ["ntu", "renders", …]
+//! ```
+//!
+//! The output folder holds the generator's tree (`ntu/`, `kinetics/`,
+//! `h36m/`, `ava/`, `phalp/results/`, `renders/`, `classes.txt`) and
+//! `synth.json`, the summary. Downstream stages read it with
+//! `inputs = ["@data"]` (for example `ingest.ntu` on
+//! `{@data}/ntu/nturgb+d_skeletons`). The output depends only on the
+//! params: same params, same bytes.
+
+use std::error::Error;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use actionbench_pipeline::{StageContext, StageKind, typed_params};
+use actionbench_synth::{Format, Preset, SynthConfig};
+use serde::{Deserialize, Serialize};
+
+/// Params of `synth`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Params {
+    /// `tiny`, `small` or `large`.
+    #[serde(default = "tiny")]
+    preset: String,
+    /// Seed of every random stream.
+    #[serde(default)]
+    seed: u64,
+    /// Class names to generate (all when empty).
+    #[serde(default)]
+    classes: Vec<String>,
+    /// Output families: `ntu`, `kinetics`, `phalp` (with the AVA files), `h36m`, `renders` (all when empty).
+    #[serde(default)]
+    formats: Vec<String>,
+}
+
+fn tiny() -> String {
+    "tiny".into()
+}
+
+impl Params {
+    fn config(&self) -> Result<SynthConfig, String> {
+        let show = |e: actionbench_synth::SynthError| match e.hint() {
+            Some(h) => format!("{e} ({h})"),
+            None => e.to_string(),
+        };
+        let preset: Preset = self.preset.parse().map_err(|e| format!("`preset`: {}", show(e)))?;
+        let mut config = SynthConfig::new(preset, self.seed)
+            .with_class_names(&self.classes)
+            .map_err(|e| format!("`classes`: {}", show(e)))?;
+        if !self.formats.is_empty() {
+            config.formats = self
+                .formats
+                .iter()
+                .map(|f| Format::parse(f))
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("`formats`: {}", show(e)))?;
+        }
+        Ok(config)
+    }
+}
+
+/// The `synth` kind.
+pub struct Synth;
+
+/// Forwards the generator's progress to the engine: one count over all
+/// parts, whose total grows as each part starts.
+struct StageProgress<'a> {
+    ctx: &'a StageContext<'a>,
+    done: AtomicU64,
+    total: AtomicU64,
+}
+
+impl actionbench_synth::Progress for StageProgress<'_> {
+    fn start(&self, _part: &str, total: u64) {
+        self.total.fetch_add(total, Ordering::Relaxed);
+    }
+    fn advance(&self, n: u64) {
+        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
+        self.ctx.progress(done, Some(self.total.load(Ordering::Relaxed)));
+    }
+    fn finish(&self, _part: &str) {}
+}
+
+impl StageKind for Synth {
+    fn name(&self) -> &'static str {
+        "synth"
+    }
+
+    fn implementation_version(&self) -> u32 {
+        actionbench_synth::GENERATOR_VERSION
+    }
+
+    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
+        let (p, mut canonical): (Params, toml::Table) = typed_params(params)?;
+        let config = p.config()?;
+        // Canonical lists: sorted, no duplicates, so equivalent params hash alike.
+        let classes: Vec<toml::Value> =
+            config.classes.iter().map(|&i| toml::Value::String(actionbench_synth::CLASSES[i].name.into())).collect();
+        canonical.insert("classes".into(), toml::Value::Array(classes));
+        let formats: Vec<toml::Value> = if p.formats.is_empty() {
+            Vec::new()
+        } else {
+            config.formats.iter().map(|f| toml::Value::String(f.name().into())).collect()
+        };
+        canonical.insert("formats".into(), toml::Value::Array(formats));
+        Ok(canonical)
+    }
+
+    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
+        let (p, _): (Params, _) = typed_params(ctx.params)?;
+        if !ctx.inputs.is_empty() {
+            return Err("`synth` takes no inputs: everything it writes follows from its params".into());
+        }
+        let config = p.config()?;
+        let progress = StageProgress { ctx, done: AtomicU64::new(0), total: AtomicU64::new(0) };
+        actionbench_synth::generate(&config, ctx.out_dir, &progress)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,177 @@
+//! `ingest.renders` on tiny render clips written here in the synthetic
+//! render layout (clip.json, rgb.mp4, depth/normals/segmentation PNGs,
+//! boxes.json, joints3d.json).
+
+use std::path::{Path, PathBuf};
+
+use actionbench_pipeline::{Engine, NoopReporter, PipelineDef, RunOptions, StageOutcome};
+use actionbench_shards::read_all;
+use actionbench_shards::tensor::variable_shape_tensor_row;
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{Float32Type, UInt8Type, UInt16Type};
+
+const W: u32 = 32;
+const H: u32 = 24;
+const T: usize = 3;
+
+fn png(path: &Path, color: png::ColorType, depth: png::BitDepth, palette: Option<Vec<u8>>, data: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(std::fs::File::create(path).unwrap()), W, H);
+    enc.set_color(color);
+    enc.set_depth(depth);
+    if let Some(p) = palette {
+        enc.set_palette(p);
+    }
+    enc.write_header().unwrap().write_image_data(data).unwrap();
+}
+
+fn depth_at(f: usize, i: usize) -> u16 {
+    (1000 + f * 100 + i) as u16
+}
+
+/// A clip with the given labels; person 1 covers the left half.
+fn write_clip(root: &Path, id: &str, all: bool) -> PathBuf {
+    let dir = root.join(id);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut v = actionbench_video::Mp4Writer::create(&dir.join("rgb.mp4"), W, H, 30).unwrap();
+    for f in 0..T {
+        let rgb: Vec<u8> = (0..W * H).flat_map(|i| [(i % 256) as u8, (f * 60) as u8, 90]).collect();
+        v.push_rgb(&rgb).unwrap();
+    }
+    v.finish().unwrap();
+    let n = (W * H) as usize;
+    let person = |i: usize| u8::from((i % W as usize) < (W as usize / 2));
+    if all {
+        for f in 0..T {
+            let name = format!("{f:06}.png");
+            let d: Vec<u8> = (0..n).flat_map(|i| depth_at(f, i).to_be_bytes()).collect();
+            png(&dir.join("depth").join(&name), png::ColorType::Grayscale, png::BitDepth::Sixteen, None, &d);
+            let nm: Vec<u8> = (0..n).flat_map(|i| if person(i) == 1 { [128, 128, 255] } else { [0, 0, 0] }).collect();
+            png(&dir.join("normals").join(&name), png::ColorType::Rgb, png::BitDepth::Eight, None, &nm);
+            let s: Vec<u8> = (0..n).map(person).collect();
+            png(
+                &dir.join("segmentation").join(&name),
+                png::ColorType::Indexed,
+                png::BitDepth::Eight,
+                Some(vec![0, 0, 0, 200, 50, 50]),
+                &s,
+            );
+        }
+        let names: Vec<String> = (0..25).map(|j| format!("joint{j}")).collect();
+        let frames: Vec<serde_json::Value> = (0..T)
+            .map(|f| {
+                let joints: Vec<[f64; 3]> = (0..25).map(|j| [j as f64 * 0.01, f as f64, 3.0]).collect();
+                serde_json::json!({"frame": f, "people": [{"person": 1, "joints": joints}]})
+            })
+            .collect();
+        std::fs::write(
+            dir.join("joints3d.json"),
+            serde_json::json!({"joint_names": names, "frames": frames}).to_string(),
+        )
+        .unwrap();
+    }
+    let boxes: Vec<serde_json::Value> =
+        (0..T).map(|f| serde_json::json!({"frame": f, "boxes": [{"person": 1, "xyxy": [0, 0, W / 2, H]}]})).collect();
+    std::fs::write(dir.join("boxes.json"), serde_json::json!({"frames": boxes}).to_string()).unwrap();
+    let clip = serde_json::json!({
+        "clip_id": id, "action": "wave", "label": 4, "subject": 2, "camera": 1, "fps": 30,
+        "width": W, "height": H, "num_frames": T,
+        "intrinsics": {"fx": 30.0, "fy": 30.0, "cx": 16.0, "cy": 12.0},
+        "labels": {"rgb": true, "depth": all, "normals": all, "segmentation": all, "boxes": true, "joints3d": all},
+    });
+    std::fs::write(dir.join("clip.json"), serde_json::to_string_pretty(&clip).unwrap()).unwrap();
+    dir
+}
+
+fn table(dir: &Path) -> RecordBatch {
+    let batches = read_all(dir).unwrap();
+    arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
+}
+
+#[test]
+fn ingest_renders_reads_every_label_with_the_mask() {
+    let project = tempfile::tempdir().unwrap();
+    let root = project.path().join("data/renders");
+    write_clip(&root, "c000_full", true);
+    write_clip(&root, "c001_sparse", false);
+    let broken = write_clip(&root, "c002_broken", true);
+    std::fs::remove_file(broken.join("depth/000001.png")).unwrap();
+    std::fs::create_dir_all(project.path().join("pipelines")).unwrap();
+    std::fs::write(
+        project.path().join("pipelines/p.toml"),
+        r#"
+[stages.skip]
+uses = "ingest.renders"
+inputs = ["data/renders"]
+params = { frames = "raw", on-error = "skip" }
+
+[stages.strict]
+uses = "ingest.renders"
+inputs = ["data/renders"]
+
+[stages.videos]
+uses = "ingest.video"
+inputs = ["data/renders"]
+params = { video-id = "parent", frames = "raw" }
+"#,
+    )
+    .unwrap();
+    let def = PipelineDef::load("p", project.path()).unwrap();
+    let engine = Engine::new(def, actionbench_stages::registry(), None).unwrap();
+    let reports = engine.run(&RunOptions { jobs: 1, ..Default::default() }, &NoopReporter).unwrap();
+    let outcome = |s: &str| &reports.iter().find(|r| r.stage == s).unwrap().outcome;
+    assert_eq!(outcome("skip"), &StageOutcome::Ran, "{reports:?}");
+    let StageOutcome::Failed { error } = outcome("strict") else { panic!("{reports:?}") };
+    assert!(error.starts_with("`data/renders/c002_broken/depth/000001.png`"), "{error}");
+
+    // The same rgb.mp4 files through ingest.video, named by their folders.
+    assert_eq!(outcome("videos"), &StageOutcome::Ran, "{reports:?}");
+    let videos = table(&engine.cache().stage_dir(&engine.lock_file().unwrap().stages["videos"].key));
+    let vids: Vec<&str> =
+        videos.column_by_name("sample_id").unwrap().as_string::<i32>().iter().map(Option::unwrap).collect();
+    assert_eq!(vids, ["c000_full/00000", "c001_sparse/00000", "c002_broken/00000"]);
+
+    let out = engine.cache().stage_dir(&engine.lock_file().unwrap().stages["skip"].key);
+    let t = table(&out);
+    let ids: Vec<&str> = t.column_by_name("sample_id").unwrap().as_string::<i32>().iter().map(Option::unwrap).collect();
+    assert_eq!(ids, ["c000_full", "c001_sparse"]);
+    let flag =
+        |c: &str| -> Vec<bool> { t.column_by_name(c).unwrap().as_boolean().iter().map(Option::unwrap).collect() };
+    assert_eq!(flag("has_depth"), [true, false]);
+    assert_eq!(flag("has_joints3d"), [true, false]);
+    assert_eq!(flag("has_boxes"), [true, true]);
+    assert_eq!(flag("has_rgb"), [true, true]);
+
+    let col = |c: &str| t.column_by_name(c).unwrap().clone();
+    let (shape, depth) = variable_shape_tensor_row::<UInt16Type>(col("depth").as_ref(), 0).unwrap();
+    assert_eq!(shape, [T, H as usize, W as usize]);
+    assert_eq!(depth[(W * H) as usize + 5], depth_at(1, 5), "frame 1 pixel 5, millimetres");
+    let (shape, _) = variable_shape_tensor_row::<UInt16Type>(col("depth").as_ref(), 1).unwrap();
+    assert_eq!(shape[0], 0, "absent depth is an empty tensor");
+    let (shape, seg) = variable_shape_tensor_row::<UInt8Type>(col("segmentation").as_ref(), 0).unwrap();
+    assert_eq!(shape, [T, H as usize, W as usize]);
+    assert_eq!((seg[0], seg[W as usize - 1]), (1, 0), "palette indices, not colours");
+    let (_, normals) = variable_shape_tensor_row::<UInt8Type>(col("normals").as_ref(), 0).unwrap();
+    assert_eq!(normals[..3], [128, 128, 255]);
+    let (shape, boxes) = variable_shape_tensor_row::<Float32Type>(col("boxes").as_ref(), 1).unwrap();
+    assert_eq!(shape, [T, 6]);
+    assert_eq!(boxes[6..12], [1.0, 1.0, 0.0, 0.0, (W / 2) as f32, H as f32]);
+    let (shape, joints) = variable_shape_tensor_row::<Float32Type>(col("joints3d").as_ref(), 0).unwrap();
+    assert_eq!(shape, [T, 1, 25, 3]);
+    assert_eq!(joints[75 * 2 + 3 * 7..75 * 2 + 3 * 7 + 3], [0.07, 2.0, 3.0]);
+    let (shape, rgb) = variable_shape_tensor_row::<UInt8Type>(col("rgb").as_ref(), 0).unwrap();
+    assert_eq!(shape, [T, H as usize, W as usize, 3]);
+    // Frame 2's green channel was 120 everywhere; H.264 keeps it close.
+    let g: f64 = rgb[2 * (W * H * 3) as usize..].chunks(3).map(|p| p[1] as f64).sum::<f64>() / (W * H) as f64;
+    assert!((g - 120.0).abs() < 6.0, "mean green {g}");
+
+    let rejects = table(&out.join("rejects"));
+    let msg = rejects.column_by_name("message").unwrap().as_string::<i32>().value(0).to_string();
+    assert!(msg.contains("c002_broken/depth/000001.png"), "{msg}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("_ingest.json")).unwrap()).unwrap();
+    assert_eq!(
+        (summary["rows"].as_u64(), summary["with_depth"].as_u64(), summary["rejected"].as_u64()),
+        (Some(2), Some(1), Some(1))
+    );
+}

@@ -1,0 +1,90 @@
+//! The `synth` stage in a pipeline: generated data is cached by its params
+//! and ingested by the same stages as real data.
+
+use actionbench_pipeline::{Engine, NoopReporter, PipelineDef, RunOptions, StageOutcome};
+use actionbench_shards::read_all;
+use arrow::array::AsArray;
+use arrow::datatypes::Int32Type;
+
+fn pipeline(seed: u64) -> String {
+    format!(
+        r#"
+[stages.data]
+uses = "synth"
+params = {{ preset = "tiny", seed = {seed}, formats = ["ntu"], classes = ["walking", "clapping", "handshaking"] }}
+
+[stages.ntu]
+uses = "ingest.ntu"
+inputs = ["@data"]
+params = {{ dataset = "ntu60", missing-list = "none" }}
+"#
+    )
+}
+
+fn run(dir: &std::path::Path) -> (Engine, Vec<(String, StageOutcome)>) {
+    let def = PipelineDef::load("p", dir).unwrap();
+    let engine = Engine::new(def, actionbench_stages::registry(), None).unwrap();
+    let reports = engine.run(&RunOptions { jobs: 1, ..Default::default() }, &NoopReporter).unwrap();
+    let outcomes = reports.into_iter().map(|r| (r.stage.clone(), r.outcome.clone())).collect();
+    (engine, outcomes)
+}
+
+#[test]
+fn synth_stage_feeds_ingest_and_is_cached_by_params() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
+    std::fs::write(dir.path().join("pipelines/p.toml"), pipeline(3)).unwrap();
+    let (engine, outcomes) = run(dir.path());
+    assert!(outcomes.iter().all(|(_, o)| *o == StageOutcome::Ran), "{outcomes:?}");
+    let lock = engine.lock_file().unwrap();
+    let data = engine.cache().stage_dir(&lock.stages["data"].key);
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(data.join("synth.json")).unwrap()).unwrap();
+    assert_eq!(summary["formats"], serde_json::json!(["ntu"]));
+    assert_eq!(summary["outputs"]["ntu"]["samples"], 4 * 3 * 3);
+    assert!(!data.join("renders").exists());
+    // The ingest stage reads the generated files like real NTU files.
+    let ntu = engine.cache().stage_dir(&lock.stages["ntu"].key);
+    let batches = read_all(&ntu).unwrap();
+    let labels: std::collections::BTreeSet<i32> = batches
+        .iter()
+        .flat_map(|b| b.column_by_name("label").unwrap().as_primitive::<Int32Type>().values().to_vec())
+        .collect();
+    assert_eq!(labels, [1, 9, 16].into_iter().collect(), "clapping, walking, handshaking");
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 36);
+    let xsub: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name("xsub")
+                .unwrap()
+                .as_string::<i32>()
+                .iter()
+                .map(|s| s.unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(xsub.iter().filter(|s| *s == "val").count(), 9, "subject 3 is the NTU60 test subject");
+    // Same params: cached. Another seed: both stages run again.
+    let (_, again) = run(dir.path());
+    assert!(again.iter().all(|(_, o)| *o == StageOutcome::Cached), "{again:?}");
+    std::fs::write(dir.path().join("pipelines/p.toml"), pipeline(4)).unwrap();
+    let (_, changed) = run(dir.path());
+    assert!(changed.iter().all(|(_, o)| *o == StageOutcome::Ran), "{changed:?}");
+}
+
+#[test]
+fn synth_params_are_checked() {
+    let registry = actionbench_stages::registry();
+    let kind = registry.get("synth").unwrap();
+    let mut t = toml::Table::new();
+    t.insert("preset".into(), "huge".into());
+    assert!(kind.canonical_params(&t).unwrap_err().contains("unknown preset `huge`"));
+    let mut t = toml::Table::new();
+    t.insert("classes".into(), toml::Value::Array(vec!["dancing".into()]));
+    let err = kind.canonical_params(&t).unwrap_err();
+    assert!(err.contains("unknown class `dancing`") && err.contains("clapping"), "{err}");
+    let mut t = toml::Table::new();
+    t.insert("formats".into(), toml::Value::Array(vec!["renders".into(), "ntu".into(), "ntu".into()]));
+    let canonical = kind.canonical_params(&t).unwrap();
+    assert_eq!(canonical["formats"], toml::Value::Array(vec!["ntu".into(), "renders".into()]));
+}

@@ -1,0 +1,434 @@
+//! A small z-buffered rasteriser for the synthetic humans, and the render
+//! clips it produces (RGB video plus the PViT auxiliary labels).
+//!
+//! Bodies are capsules (bones) and a sphere (head), drawn as exact
+//! ray–sphere intersections of spheres swept along each bone, with flat
+//! albedo and one directional light; the room is a floor and a back wall.
+//! Per pixel it yields colour, depth along the optical axis, the camera-
+//! frame normal and which person is seen, which become `rgb.mp4`,
+//! `depth/`, `normals/`, `segmentation/`, `boxes.json` and
+//! `joints3d.json` (layout: the synthetic render clip contract, see
+//! `clip.json`'s `labels` for which exist per clip).
+
+use std::path::Path;
+
+use actionbench_formats::ntu::NTU_JOINT_NAMES;
+use rand::Rng;
+
+use crate::body::{JOINTS, j};
+use crate::camera::{Camera, cv_pixel};
+use crate::math::{V3, add, dot, lerp, norm, normalize, scale, sub};
+use crate::motion::CLASSES;
+use crate::perform::{Track, perform, subject};
+use crate::rng::rng_for;
+use crate::{PresetSpec, Progress, SynthError};
+
+/// Camera intrinsics `[fx, fy, cx, cy]` (OpenCV frame: x right, y down).
+pub type Intrinsics = [f64; 4];
+
+/// A person to draw: world joints, colours (shirt, trousers, skin), girth.
+pub type Figure<'a> = (&'a [V3; JOINTS], [[u8; 3]; 3], f64);
+
+/// One rendered frame.
+pub struct Frame {
+    /// Width and height.
+    pub size: (u32, u32),
+    /// RGB, row-major.
+    pub rgb: Vec<u8>,
+    /// Depth along the optical axis in millimetres (0 = no surface).
+    pub depth_mm: Vec<u16>,
+    /// Camera-frame unit normals (zero where nothing was hit).
+    pub normals: Vec<[f32; 3]>,
+    /// 0 background, k = person k (1-based).
+    pub person: Vec<u8>,
+}
+
+/// Bones drawn as capsules: joints, radius (metres), colour slot
+/// (0 shirt, 1 trousers, 2 skin).
+const BONES: [(usize, usize, f64, usize); 20] = [
+    (j::SPINE_BASE, j::SPINE_MID, 0.13, 0),
+    (j::SPINE_MID, j::SPINE_SHOULDER, 0.14, 0),
+    (j::SPINE_SHOULDER, j::NECK, 0.055, 2),
+    (j::SPINE_SHOULDER, j::SHOULDER_L, 0.065, 0),
+    (j::SPINE_SHOULDER, j::SHOULDER_R, 0.065, 0),
+    (j::SHOULDER_L, j::ELBOW_L, 0.05, 0),
+    (j::SHOULDER_R, j::ELBOW_R, 0.05, 0),
+    (j::ELBOW_L, j::WRIST_L, 0.04, 2),
+    (j::ELBOW_R, j::WRIST_R, 0.04, 2),
+    (j::WRIST_L, j::HAND_TIP_L, 0.035, 2),
+    (j::WRIST_R, j::HAND_TIP_R, 0.035, 2),
+    (j::SPINE_BASE, j::HIP_L, 0.1, 1),
+    (j::SPINE_BASE, j::HIP_R, 0.1, 1),
+    (j::HIP_L, j::KNEE_L, 0.075, 1),
+    (j::HIP_R, j::KNEE_R, 0.075, 1),
+    (j::KNEE_L, j::ANKLE_L, 0.055, 1),
+    (j::KNEE_R, j::ANKLE_R, 0.055, 1),
+    (j::ANKLE_L, j::FOOT_L, 0.045, 1),
+    (j::ANKLE_R, j::FOOT_R, 0.045, 1),
+    (j::NECK, j::HEAD, 0.1, 2),
+];
+
+/// The room behind the people.
+#[derive(Debug, Clone)]
+pub struct Room {
+    /// Floor colours (checkerboard).
+    pub floor: [[u8; 3]; 2],
+    /// Wall colour.
+    pub wall: [u8; 3],
+    /// Distance of the back wall behind the origin along the camera's
+    /// horizontal viewing direction (metres).
+    pub wall_distance: f64,
+}
+
+/// Light direction (towards the light) in the camera frame.
+const LIGHT: V3 = [0.35, -0.75, -0.55];
+
+fn shade(albedo: [u8; 3], n: V3) -> [u8; 3] {
+    let l = normalize(LIGHT);
+    let k = 0.35 + 0.65 * dot(n, l).max(0.0);
+    albedo.map(|c| (c as f64 * k).round().clamp(0.0, 255.0) as u8)
+}
+
+/// Renders the people (world joints per person, subject colours and girth)
+/// seen by `camera`.
+pub fn render(people: &[Figure<'_>], camera: &Camera, k: Intrinsics, size: (u32, u32), room: &Room) -> Frame {
+    let (w, h) = (size.0 as usize, size.1 as usize);
+    let n = w * h;
+    let mut frame =
+        Frame { size, rgb: vec![0; n * 3], depth_mm: vec![0; n], normals: vec![[0.0; 3]; n], person: vec![0; n] };
+    let mut zbuf = vec![f64::INFINITY; n];
+    // Room: floor (world y = 0) and a wall facing the camera.
+    let world_of = |d: V3| -> V3 {
+        // camera (cv) direction → world direction
+        let kin = [-d[0], -d[1], d[2]];
+        let r = camera.rot;
+        [
+            r[0][0] * kin[0] + r[1][0] * kin[1] + r[2][0] * kin[2],
+            r[0][1] * kin[0] + r[1][1] * kin[1] + r[2][1] * kin[2],
+            r[0][2] * kin[0] + r[1][2] * kin[1] + r[2][2] * kin[2],
+        ]
+    };
+    let fwd = normalize([camera.rot[2][0], 0.0, camera.rot[2][2]]);
+    let wall_point = scale(fwd, room.wall_distance);
+    for y in 0..h {
+        for x in 0..w {
+            let d = [(x as f64 + 0.5 - k[2]) / k[0], (y as f64 + 0.5 - k[3]) / k[1], 1.0];
+            let dw = world_of(d);
+            let mut best: Option<(f64, V3, [u8; 3])> = None;
+            if dw[1] < -1e-6 {
+                let t = -camera.pos[1] / dw[1];
+                let p = add(camera.pos, scale(dw, t));
+                let check = ((p[0].floor() + p[2].floor()) as i64).rem_euclid(2) as usize;
+                best = Some((t, [0.0, 1.0, 0.0], room.floor[check]));
+            }
+            let denom = dot(dw, fwd);
+            if denom > 1e-6 {
+                let t = dot(sub(wall_point, camera.pos), fwd) / denom;
+                if best.is_none_or(|b| t < b.0) {
+                    best = Some((t, scale(fwd, -1.0), room.wall));
+                }
+            }
+            if let Some((t, nw, color)) = best {
+                let i = y * w + x;
+                let z = t; // d has z = 1 in the camera frame, so t is the depth
+                zbuf[i] = z;
+                let nc = Camera::to_cv(camera.to_cam(add(camera.pos, nw)));
+                let nc = normalize(nc);
+                frame.depth_mm[i] = (z * 1000.0).round().clamp(1.0, 65535.0) as u16;
+                frame.normals[i] = [nc[0] as f32, nc[1] as f32, nc[2] as f32];
+                frame.rgb[i * 3..i * 3 + 3].copy_from_slice(&shade(color, nc));
+            }
+        }
+    }
+    for (pi, (joints, colors, girth)) in people.iter().enumerate() {
+        let cam: Vec<V3> = joints.iter().map(|p| Camera::to_cv(camera.to_cam(*p))).collect();
+        for &(a, b, radius, slot) in &BONES {
+            let r = radius * girth;
+            let len = norm(sub(cam[b], cam[a]));
+            let steps = (len / (r * 0.5)).ceil().max(1.0) as usize;
+            for s in 0..=steps {
+                let c = lerp(cam[a], cam[b], s as f64 / steps as f64);
+                sphere(&mut frame, &mut zbuf, c, r, k, colors[slot], pi as u8 + 1);
+            }
+        }
+    }
+    frame
+}
+
+fn sphere(frame: &mut Frame, zbuf: &mut [f64], c: V3, r: f64, k: Intrinsics, albedo: [u8; 3], id: u8) {
+    if c[2] <= r + 0.05 {
+        return;
+    }
+    let (w, h) = (frame.size.0 as i64, frame.size.1 as i64);
+    let center = cv_pixel(c, k);
+    let pr = k[0] * r / (c[2] - r) + 1.0;
+    let x0 = ((center[0] - pr).floor() as i64).max(0);
+    let x1 = ((center[0] + pr).ceil() as i64).min(w - 1);
+    let y0 = ((center[1] - pr).floor() as i64).max(0);
+    let y1 = ((center[1] + pr).ceil() as i64).min(h - 1);
+    let cc = dot(c, c) - r * r;
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            let d = [(x as f64 + 0.5 - k[2]) / k[0], (y as f64 + 0.5 - k[3]) / k[1], 1.0];
+            let dd = dot(d, d);
+            let dc = dot(d, c);
+            let disc = dc * dc - dd * cc;
+            if disc < 0.0 {
+                continue;
+            }
+            let t = (dc - disc.sqrt()) / dd;
+            let i = (y * w + x) as usize;
+            if t <= 0.0 || t >= zbuf[i] {
+                continue;
+            }
+            zbuf[i] = t;
+            let p = scale(d, t);
+            let n = scale(sub(p, c), 1.0 / r);
+            frame.depth_mm[i] = (t * 1000.0).round().clamp(1.0, 65535.0) as u16;
+            frame.normals[i] = [n[0] as f32, n[1] as f32, n[2] as f32];
+            frame.person[i] = id;
+            frame.rgb[i * 3..i * 3 + 3].copy_from_slice(&shade(albedo, n));
+        }
+    }
+}
+
+/// Which auxiliary labels a clip carries.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Labels {
+    /// `rgb.mp4`.
+    pub rgb: bool,
+    /// `depth/`.
+    pub depth: bool,
+    /// `normals/`.
+    pub normals: bool,
+    /// `segmentation/`.
+    pub segmentation: bool,
+    /// `boxes.json`.
+    pub boxes: bool,
+    /// `joints3d.json`.
+    pub joints3d: bool,
+}
+
+fn png_err(path: &Path, e: impl std::fmt::Display) -> SynthError {
+    SynthError::Video { path: path.to_path_buf(), message: format!("PNG encoding failed: {e}") }
+}
+
+fn write_png(
+    path: &Path,
+    size: (u32, u32),
+    color: png::ColorType,
+    depth: png::BitDepth,
+    palette: Option<Vec<u8>>,
+    data: &[u8],
+) -> Result<(), SynthError> {
+    let file = std::fs::File::create(path).map_err(|e| SynthError::io(path, e))?;
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), size.0, size.1);
+    enc.set_color(color);
+    enc.set_depth(depth);
+    if let Some(p) = palette {
+        enc.set_palette(p);
+    }
+    let mut writer = enc.write_header().map_err(|e| png_err(path, e))?;
+    writer.write_image_data(data).map_err(|e| png_err(path, e))?;
+    writer.finish().map_err(|e| png_err(path, e))
+}
+
+fn round(v: f64, digits: i32) -> f64 {
+    let m = 10f64.powi(digits);
+    (v * m).round() / m
+}
+
+/// The identifier of clip `index`.
+pub fn clip_id(index: usize) -> String {
+    format!("synth_{index:06}")
+}
+
+/// Renders clip `index` into `root/<clip_id>/`.
+pub(crate) fn write_clip(
+    seed: u64,
+    index: usize,
+    spec: &PresetSpec,
+    classes: &[usize],
+    root: &Path,
+) -> Result<(), SynthError> {
+    let mut rng = rng_for(seed, "render", &[index as u64]);
+    let id = clip_id(index);
+    let dir = root.join(&id);
+    crate::create_dir(&dir)?;
+    let class = classes[rng.random_range(0..classes.len())];
+    let pool = spec.ntu_subjects.max(8);
+    let subject_id = rng.random_range(1..=pool);
+    let actor = subject(seed, subject_id);
+    let partner = subject(seed, rng.random_range(1..=pool));
+    let frames = spec.render_frames;
+    let yaw = std::f64::consts::PI + rng.random_range(-0.9..0.9);
+    let perf = perform(class, &actor, Some(&partner), frames, [0.0; 3], yaw, &mut rng);
+    let camera_no: u16 = rng.random_range(1..=3);
+    let azimuth = (camera_no as f64 - 2.0) * std::f64::consts::FRAC_PI_4 + rng.random_range(-0.15..0.15);
+    let distance = rng.random_range(3.2..4.5);
+    let camera = Camera::look_at(
+        [distance * azimuth.sin(), rng.random_range(1.0..1.6), -distance * azimuth.cos()],
+        [0.0, 0.9, 0.0],
+    );
+    let (w, h) = spec.render_size;
+    let k = [w as f64 * 0.9, w as f64 * 0.9, w as f64 / 2.0, h as f64 / 2.0];
+    let room = Room {
+        floor: [
+            [rng.random_range(90..160), rng.random_range(90..160), rng.random_range(90..160)],
+            [rng.random_range(60..120), rng.random_range(60..120), rng.random_range(60..120)],
+        ],
+        wall: [rng.random_range(150..230), rng.random_range(150..230), rng.random_range(150..230)],
+        wall_distance: rng.random_range(1.5..3.0),
+    };
+    // Clips carry only some labels, like the real synthetic datasets; the
+    // first clip has them all so every file kind always exists.
+    let all = index == 0;
+    let labels = Labels {
+        rgb: true,
+        depth: all || rng.random_bool(0.7),
+        normals: all || rng.random_bool(0.5),
+        segmentation: all || rng.random_bool(0.6),
+        boxes: all || rng.random_bool(0.8),
+        joints3d: all || rng.random_bool(0.7),
+    };
+    for (on, sub_dir) in [(labels.depth, "depth"), (labels.normals, "normals"), (labels.segmentation, "segmentation")] {
+        if on {
+            crate::create_dir(&dir.join(sub_dir))?;
+        }
+    }
+    let fps = 30;
+    let video_path = dir.join("rgb.mp4");
+    let video_err =
+        |e: actionbench_video::VideoError| SynthError::Video { path: video_path.clone(), message: e.to_string() };
+    let mut video = actionbench_video::Mp4Writer::create(&video_path, w, h, fps).map_err(video_err)?;
+    let mut palette = vec![0u8, 0, 0];
+    for t in &perf.tracks {
+        palette.extend(t.subject.colors[0]);
+    }
+    let mut boxes = Vec::new();
+    let mut joints3d = Vec::new();
+    for f in 0..frames {
+        let people: Vec<Figure<'_>> =
+            perf.tracks.iter().map(|t: &Track| (&t.joints[f], t.subject.colors, t.subject.girth)).collect();
+        let frame = render(&people, &camera, k, (w, h), &room);
+        video.push_rgb(&frame.rgb).map_err(video_err)?;
+        let name = format!("{f:06}.png");
+        if labels.depth {
+            let bytes: Vec<u8> = frame.depth_mm.iter().flat_map(|d| d.to_be_bytes()).collect();
+            write_png(
+                &dir.join("depth").join(&name),
+                (w, h),
+                png::ColorType::Grayscale,
+                png::BitDepth::Sixteen,
+                None,
+                &bytes,
+            )?;
+        }
+        if labels.normals {
+            let bytes: Vec<u8> = frame
+                .normals
+                .iter()
+                .flat_map(|n| {
+                    if *n == [0.0; 3] {
+                        [0, 0, 0]
+                    } else {
+                        n.map(|v| ((v as f64 + 1.0) * 127.5).round().clamp(1.0, 255.0) as u8)
+                    }
+                })
+                .collect();
+            write_png(
+                &dir.join("normals").join(&name),
+                (w, h),
+                png::ColorType::Rgb,
+                png::BitDepth::Eight,
+                None,
+                &bytes,
+            )?;
+        }
+        if labels.segmentation {
+            write_png(
+                &dir.join("segmentation").join(&name),
+                (w, h),
+                png::ColorType::Indexed,
+                png::BitDepth::Eight,
+                Some(palette.clone()),
+                &frame.person,
+            )?;
+        }
+        let mut frame_boxes = Vec::new();
+        for p in 1..=perf.tracks.len() as u8 {
+            let (mut x1, mut y1, mut x2, mut y2) = (u32::MAX, u32::MAX, 0, 0);
+            for (i, &v) in frame.person.iter().enumerate() {
+                if v == p {
+                    let (x, y) = ((i % w as usize) as u32, (i / w as usize) as u32);
+                    x1 = x1.min(x);
+                    y1 = y1.min(y);
+                    x2 = x2.max(x + 1);
+                    y2 = y2.max(y + 1);
+                }
+            }
+            if x1 != u32::MAX {
+                frame_boxes.push(serde_json::json!({"person": p, "xyxy": [x1, y1, x2, y2]}));
+            }
+        }
+        boxes.push(serde_json::json!({"frame": f, "boxes": frame_boxes}));
+        let people_json: Vec<serde_json::Value> = perf
+            .tracks
+            .iter()
+            .enumerate()
+            .map(|(pi, t)| {
+                let joints: Vec<[f64; 3]> =
+                    t.joints[f].iter().map(|p| Camera::to_cv(camera.to_cam(*p)).map(|v| round(v, 4))).collect();
+                serde_json::json!({"person": pi + 1, "joints": joints})
+            })
+            .collect();
+        joints3d.push(serde_json::json!({"frame": f, "people": people_json}));
+    }
+    video.finish().map_err(video_err)?;
+    let json = |v: &serde_json::Value| serde_json::to_string(v).expect("JSON of plain values") + "\n";
+    if labels.boxes {
+        crate::write_file(&dir.join("boxes.json"), json(&serde_json::json!({"frames": boxes})))?;
+    }
+    if labels.joints3d {
+        crate::write_file(
+            &dir.join("joints3d.json"),
+            json(&serde_json::json!({"joint_names": NTU_JOINT_NAMES, "frames": joints3d})),
+        )?;
+    }
+    let clip = serde_json::json!({
+        "clip_id": id,
+        "action": CLASSES[class].name,
+        "label": class,
+        "subject": subject_id,
+        "camera": camera_no,
+        "fps": fps,
+        "width": w,
+        "height": h,
+        "num_frames": frames,
+        "intrinsics": {"fx": k[0], "fy": k[1], "cx": k[2], "cy": k[3]},
+        "labels": labels,
+    });
+    crate::write_file(&dir.join("clip.json"), serde_json::to_string_pretty(&clip).expect("JSON") + "\n")
+}
+
+/// Writes every clip of the preset.
+pub(crate) fn write_all(
+    seed: u64,
+    spec: &PresetSpec,
+    classes: &[usize],
+    root: &Path,
+    progress: &dyn Progress,
+) -> Result<serde_json::Value, SynthError> {
+    crate::create_dir(root)?;
+    let indices: Vec<usize> = (0..spec.render_clips).collect();
+    progress.start("renders", indices.len() as u64);
+    crate::for_each_batched(&indices, progress, |&i| write_clip(seed, i, spec, classes, root))?;
+    progress.finish("renders");
+    Ok(serde_json::json!({
+        "clips": spec.render_clips,
+        "frames_per_clip": spec.render_frames,
+        "size": [spec.render_size.0, spec.render_size.1],
+        "dir": "renders",
+        "encoder": actionbench_video::mp4_encoder_name(),
+    }))
+}

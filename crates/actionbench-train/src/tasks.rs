@@ -1,0 +1,236 @@
+//! The trainable models with their losses: ST-GCN (single-label
+//! cross-entropy) and LART (multi-label BCE on the person of interest's
+//! tokens, with random token masking).
+
+use actionbench_loader::HostBatch;
+use actionbench_models::{Lart, LartConfig, LartInput, StGcn, StGcnConfig};
+use burn::module::Module;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Bool, Int, Tensor, TensorData};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{Result, TrainError};
+use crate::losses::{bce_with_logits_per_sample, cross_entropy_per_sample, masked_mean};
+use crate::multitask::{LossCombiner, Weighting};
+use crate::trainer::{StepLosses, TrainModel};
+
+fn batch_error(batch: &HostBatch, message: impl Into<String>) -> TrainError {
+    TrainError::Batch { sample: batch.sample_ids.first().cloned().unwrap_or_default(), message: message.into() }
+}
+
+fn shape_of(batch: &HostBatch, name: &str) -> Result<Vec<usize>> {
+    batch.tensors.get(name).map(|t| t.shape.clone()).ok_or_else(|| {
+        batch_error(
+            batch,
+            format!("no tensor `{name}` (has: {})", batch.tensors.keys().cloned().collect::<Vec<_>>().join(", ")),
+        )
+    })
+}
+
+/// ST-GCN with its loss.
+#[derive(Module, Debug)]
+pub struct StGcnTask<B: Backend> {
+    /// The network.
+    pub model: StGcn<B>,
+    /// Single-task combiner (kept for a uniform trainer).
+    pub combiner: LossCombiner<B>,
+    #[module(skip)]
+    config: StGcnConfig,
+}
+
+impl<B: Backend> StGcnTask<B> {
+    /// A fresh model.
+    pub fn new(config: &StGcnConfig, device: &B::Device) -> Self {
+        Self {
+            model: config.init(device),
+            combiner: LossCombiner::new(Weighting::Average, 1, device),
+            config: config.clone(),
+        }
+    }
+
+    /// Checks `joints` is `[N, C, T, V, M]` with the model's C, V, M.
+    pub fn input(&self, batch: &HostBatch, device: &B::Device) -> Result<Tensor<B, 5>> {
+        let shape = shape_of(batch, "joints")?;
+        let want_v = actionbench_models::Graph::new(self.config.layout).num_nodes;
+        match shape.as_slice() {
+            [_, c, _, v, m] if *c == self.config.in_channels && *v == want_v && *m == self.config.max_persons => {}
+            _ => {
+                return Err(batch_error(
+                    batch,
+                    format!(
+                        "`joints` has shape {shape:?}; the model takes [N, {}, T, {want_v}, {}]",
+                        self.config.in_channels, self.config.max_persons
+                    ),
+                ));
+            }
+        }
+        Ok(batch.tensor::<B, 5>("joints", device)?)
+    }
+
+    /// Class logits `[N, K]`.
+    pub fn logits(&self, batch: &HostBatch, device: &B::Device) -> Result<Tensor<B, 2>> {
+        Ok(self.model.forward(self.input(batch, device)?))
+    }
+}
+
+/// Which samples carry a usable single label.
+fn label_mask(batch: &HostBatch, classes: usize, task: &str) -> Vec<bool> {
+    let avail = batch.label_masks.get(task);
+    batch
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| l >= 0 && (l as usize) < classes && avail.is_none_or(|m| m[i]))
+        .collect()
+}
+
+impl<B: AutodiffBackend> TrainModel<B> for StGcnTask<B> {
+    fn task_names(&self) -> Vec<String> {
+        vec!["action".into()]
+    }
+    fn combiner(&self) -> &LossCombiner<B> {
+        &self.combiner
+    }
+    fn losses(&self, batch: &HostBatch, _rng: &mut ChaCha8Rng, device: &B::Device) -> Result<StepLosses<B>> {
+        let logits = self.logits(batch, device)?;
+        let mask = label_mask(batch, self.config.num_classes, "action");
+        let targets: Tensor<B, 1, Int> = batch.labels_tensor(device);
+        let pred = logits.clone().argmax(1).into_data().to_vec::<i64>().unwrap_or_default();
+        let correct = pred.iter().zip(&batch.labels).zip(&mask).filter(|((p, l), m)| **m && p == l).count();
+        let counted = mask.iter().filter(|m| **m).count();
+        let loss = masked_mean(cross_entropy_per_sample(logits, targets), &mask);
+        Ok(StepLosses { tasks: vec![loss], correct: Some((correct, counted)) })
+    }
+}
+
+/// `pose`, `valid` as booleans, `[N, T, P]`, and `appearance` if used.
+type LartInputs<B> = (Tensor<B, 4>, Vec<bool>, [usize; 3], Option<Tensor<B, 4>>);
+
+/// LART with its loss.
+#[derive(Module, Debug)]
+pub struct LartTask<B: Backend> {
+    /// The network.
+    pub model: Lart<B>,
+    /// Single-task combiner.
+    pub combiner: LossCombiner<B>,
+    #[module(skip)]
+    config: LartConfig,
+}
+
+fn bool_tensor<B: Backend, const D: usize>(
+    values: Vec<bool>,
+    shape: [usize; D],
+    device: &B::Device,
+) -> Tensor<B, D, Bool> {
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+impl<B: Backend> LartTask<B> {
+    /// A fresh model.
+    pub fn new(config: &LartConfig, device: &B::Device) -> Self {
+        Self {
+            model: config.init(device),
+            combiner: LossCombiner::new(Weighting::Average, 1, device),
+            config: config.clone(),
+        }
+    }
+
+    /// The config.
+    pub fn config(&self) -> &LartConfig {
+        &self.config
+    }
+
+    /// `pose` `[N, T, P, D]`, `valid` as booleans, and `appearance` if used.
+    fn inputs(&self, batch: &HostBatch, device: &B::Device) -> Result<LartInputs<B>> {
+        let shape = shape_of(batch, "pose")?;
+        let [n, t, p, d] = match shape.as_slice() {
+            [n, t, p, d] if *d == self.config.pose_dim && *p == self.config.max_people => [*n, *t, *p, *d],
+            _ => {
+                return Err(batch_error(
+                    batch,
+                    format!(
+                        "`pose` has shape {shape:?}; the model takes [N, T, {}, {}]",
+                        self.config.max_people, self.config.pose_dim
+                    ),
+                ));
+            }
+        };
+        let _ = d;
+        let valid = batch.tensors.get("valid").ok_or_else(|| batch_error(batch, "no tensor `valid` [N, T, P]"))?;
+        if valid.shape != [n, t, p] {
+            return Err(batch_error(batch, format!("`valid` has shape {:?}; expected [{n}, {t}, {p}]", valid.shape)));
+        }
+        let valid_b: Vec<bool> = valid.data.iter().map(|v| *v > 0.5).collect();
+        let appearance = match self.config.appearance_dim {
+            Some(a) => {
+                let s = shape_of(batch, "appearance")?;
+                if s != [n, t, p, a] {
+                    return Err(batch_error(
+                        batch,
+                        format!("`appearance` has shape {s:?}; expected [{n}, {t}, {p}, {a}]"),
+                    ));
+                }
+                Some(batch.tensor::<B, 4>("appearance", device)?)
+            }
+            None => None,
+        };
+        Ok((batch.tensor::<B, 4>("pose", device)?, valid_b, [n, t, p], appearance))
+    }
+
+    /// Person-of-interest logits `[N, T, K]` without any masking (inference).
+    pub fn logits(&self, batch: &HostBatch, device: &B::Device) -> Result<Tensor<B, 3>> {
+        let (pose, valid, shape, appearance) = self.inputs(batch, device)?;
+        Ok(self.model.forward(LartInput {
+            pose,
+            appearance,
+            valid: bool_tensor(valid, shape, device),
+            masked: None,
+            attention_masking: false,
+        }))
+    }
+}
+
+impl<B: AutodiffBackend> TrainModel<B> for LartTask<B> {
+    fn task_names(&self) -> Vec<String> {
+        vec!["action".into()]
+    }
+    fn combiner(&self) -> &LossCombiner<B> {
+        &self.combiner
+    }
+    fn losses(&self, batch: &HostBatch, rng: &mut ChaCha8Rng, device: &B::Device) -> Result<StepLosses<B>> {
+        let (pose, valid, [n, t, p], appearance) = self.inputs(batch, device)?;
+        let k = self.config.num_classes;
+        let labels = batch.multi_labels.as_ref().ok_or_else(|| batch_error(batch, "no multi-labels [N, T, K]"))?;
+        if labels.shape != [n, t, k] {
+            return Err(batch_error(
+                batch,
+                format!("multi-labels have shape {:?}; expected [{n}, {t}, {k}]", labels.shape),
+            ));
+        }
+        // Tokens to hide behind the mask token: present detections, each
+        // with probability `mask_ratio`.
+        let masked: Vec<bool> = valid.iter().map(|&v| v && rng.random::<f64>() < self.config.mask_ratio).collect();
+        // Loss on the person of interest's frames that are detected (or
+        // masked, a subset) and labelled.
+        let has_label: Option<&actionbench_loader::HostTensor> = batch.tensors.get("has_label");
+        let mut token_mask = Vec::with_capacity(n * t);
+        for b in 0..n {
+            for f in 0..t {
+                let labelled = has_label.is_none_or(|h| h.data.get(b * t + f).is_some_and(|v| *v > 0.5));
+                token_mask.push(valid[(b * t + f) * p] && labelled);
+            }
+        }
+        let logits = self.model.forward(LartInput {
+            pose,
+            appearance,
+            valid: bool_tensor(valid, [n, t, p], device),
+            masked: Some(bool_tensor(masked, [n, t, p], device)),
+            attention_masking: true,
+        });
+        let targets: Tensor<B, 3> = labels.to_burn::<B, 3>("multi_labels", device)?;
+        let per_token =
+            bce_with_logits_per_sample(logits.reshape([n * t, k]), targets.reshape([n * t, k])).div_scalar(k as f32);
+        Ok(StepLosses { tasks: vec![masked_mean(per_token, &token_mask)], correct: None })
+    }
+}

@@ -1,0 +1,12 @@
+mod decode;
+mod encode;
+mod probe;
+
+use std::path::PathBuf;
+
+/// A real-video fixture from shared/fixtures/real/video/mmaction2.
+pub(crate) fn fixture(name: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/real/video/mmaction2").join(name);
+    assert!(p.is_file(), "fixture {} is missing", p.display());
+    p
+}
