@@ -50,18 +50,19 @@ use actionbench_core::Fingerprint;
 use actionbench_formats::ava::{AvaCsvRow, AvaDialect, AvaTimestamp, parse_ava_csv, parse_ava_exclusions};
 use actionbench_formats::label_map::parse_label_map;
 use actionbench_formats::lart::AVA_CLASSES;
-use actionbench_formats::phalp::POSE_DIM;
 use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, typed_params};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
-use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Int64Type, Schema, SchemaRef, UInt8Type};
+use arrow::array::{ArrayRef, Int32Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt8Type};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{
     BoxError, OnError, Reject, Source, default_rows_per_shard, param_file, read_source, table_writer, with_hint,
     write_rejects, write_summary,
 };
-use crate::ingest_phalp::{DenseTrack, is_phalp_file, read_tracks, write_lart};
+use crate::ingest_phalp::{
+    DenseTrack, TrackColumns, is_phalp_file, provenance_fields, read_tracks, track_fields, write_lart,
+};
 
 /// Params of `ingest.ava`.
 #[derive(Debug, Deserialize, Serialize)]
@@ -132,43 +133,25 @@ fn default_last_keyframe() -> i64 {
 /// The `ingest.ava` kind.
 pub struct IngestAva;
 
-/// Joints per PHALP detection.
-const JOINTS: usize = 45;
-
 fn schema() -> Result<SchemaRef, BoxError> {
-    let t = |name: &str, ty: DataType, dims: &[&str], uniform: Vec<Option<i32>>| {
+    let t = |name: &str, dims: &[&str], uniform: Vec<Option<i32>>| {
         variable_shape_tensor_field(
             name,
-            ty,
+            DataType::UInt8,
             dims.len(),
             Some(dims.iter().map(|s| s.to_string()).collect()),
             Some(uniform),
         )
     };
-    Ok(Arc::new(Schema::new(vec![
-        Field::new("sample_id", DataType::Utf8, false),
-        Field::new("video_id", DataType::Utf8, false),
-        Field::new("track_id", DataType::Int64, false),
-        Field::new("generation", DataType::Utf8, false),
-        Field::new("num_frames", DataType::Int32, false),
-        Field::new("num_detections", DataType::Int32, false),
-        Field::new("first_frame", DataType::Int64, false),
-        Field::new("last_frame", DataType::Int64, false),
-        t("frame", DataType::Int64, &["frame"], vec![None])?,
-        t("time", DataType::Float64, &["frame"], vec![None])?,
-        t("bbox", DataType::Float32, &["frame", "xywh"], vec![None, Some(4)])?,
-        t("conf", DataType::Float32, &["frame"], vec![None])?,
-        t("pose229", DataType::Float32, &["frame", "pose"], vec![None, Some(POSE_DIM as i32)])?,
-        t("joints3d", DataType::Float32, &["frame", "joint", "xyz"], vec![None, Some(JOINTS as i32), Some(3)])?,
-        t("appearance", DataType::Float32, &["frame", "feature"], vec![None, None])?,
-        t("has_detection", DataType::UInt8, &["frame"], vec![None])?,
-        t("labels", DataType::UInt8, &["frame", "action"], vec![None, Some(AVA_CLASSES as i32)])?,
-        t("has_gt", DataType::UInt8, &["frame"], vec![None])?,
-        t("is_keyframe", DataType::UInt8, &["frame"], vec![None])?,
+    let mut fields = track_fields()?;
+    fields.extend([
+        t("labels", &["frame", "action"], vec![None, Some(AVA_CLASSES as i32)])?,
+        t("has_gt", &["frame"], vec![None])?,
+        t("is_keyframe", &["frame"], vec![None])?,
         Field::new("keyframes", DataType::Int32, false),
-        Field::new("source_file", DataType::Utf8, false),
-        Field::new("source_blake3", DataType::Utf8, false),
-    ])))
+    ]);
+    fields.extend(provenance_fields());
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 /// Labels of one track, frame by frame.
@@ -411,111 +394,45 @@ fn read_csv(ctx: &StageContext<'_>, param: &str, entry: &str) -> Result<(Source,
     Ok((source, rows))
 }
 
+/// The shared track columns plus the AVA label columns.
 struct Columns {
-    sample_id: Vec<String>,
-    video_id: Vec<String>,
-    track_id: Vec<i64>,
-    generation: Vec<&'static str>,
-    num_frames: Vec<i32>,
-    num_detections: Vec<i32>,
-    first: Vec<i64>,
-    last: Vec<i64>,
-    frame: VariableShapeTensorBuilder<Int64Type>,
-    time: VariableShapeTensorBuilder<Float64Type>,
-    bbox: VariableShapeTensorBuilder<Float32Type>,
-    conf: VariableShapeTensorBuilder<Float32Type>,
-    pose: VariableShapeTensorBuilder<Float32Type>,
-    joints: VariableShapeTensorBuilder<Float32Type>,
-    appearance: VariableShapeTensorBuilder<Float32Type>,
-    detected: VariableShapeTensorBuilder<UInt8Type>,
+    track: TrackColumns,
     labels: VariableShapeTensorBuilder<UInt8Type>,
     has_gt: VariableShapeTensorBuilder<UInt8Type>,
     is_keyframe: VariableShapeTensorBuilder<UInt8Type>,
     keyframes: Vec<i32>,
-    source_file: Vec<String>,
-    source_blake3: Vec<String>,
 }
 
 impl Columns {
     fn new() -> Self {
         Self {
-            sample_id: Vec::new(),
-            video_id: Vec::new(),
-            track_id: Vec::new(),
-            generation: Vec::new(),
-            num_frames: Vec::new(),
-            num_detections: Vec::new(),
-            first: Vec::new(),
-            last: Vec::new(),
-            frame: VariableShapeTensorBuilder::new(1),
-            time: VariableShapeTensorBuilder::new(1),
-            bbox: VariableShapeTensorBuilder::new(2),
-            conf: VariableShapeTensorBuilder::new(1),
-            pose: VariableShapeTensorBuilder::new(2),
-            joints: VariableShapeTensorBuilder::new(3),
-            appearance: VariableShapeTensorBuilder::new(2),
-            detected: VariableShapeTensorBuilder::new(1),
+            track: TrackColumns::new(),
             labels: VariableShapeTensorBuilder::new(2),
             has_gt: VariableShapeTensorBuilder::new(1),
             is_keyframe: VariableShapeTensorBuilder::new(1),
             keyframes: Vec::new(),
-            source_file: Vec::new(),
-            source_blake3: Vec::new(),
         }
     }
 
     fn push(&mut self, d: &DenseTrack, l: &TrackLabels, source: &Source, hash: Fingerprint) -> Result<(), BoxError> {
         let n = d.len();
-        self.sample_id.push(d.sample_id());
-        self.video_id.push(d.video_id.clone());
-        self.track_id.push(d.track_id);
-        self.generation.push(d.generation);
-        self.num_frames.push(n as i32);
-        self.num_detections.push(d.detected.iter().map(|&x| x as i32).sum());
-        self.first.push(d.frame.first().copied().unwrap_or(0));
-        self.last.push(d.frame.last().copied().unwrap_or(0));
-        self.frame.push(&[n], &d.frame)?;
-        self.time.push(&[n], &d.time)?;
-        self.bbox.push(&[n, 4], &d.bbox)?;
-        self.conf.push(&[n], &d.conf)?;
-        self.pose.push(&[n, POSE_DIM], &d.pose)?;
-        self.joints.push(&[n, JOINTS, 3], &d.joints)?;
-        self.appearance.push(&[n, d.appearance_dim], &d.appearance)?;
-        self.detected.push(&[n], &d.detected)?;
+        self.track.push(d, source, hash)?;
         self.labels.push(&[n, AVA_CLASSES], &l.labels)?;
         self.has_gt.push(&[n], &l.has_gt)?;
         self.is_keyframe.push(&[n], &l.is_keyframe)?;
         self.keyframes.push(l.is_keyframe.iter().map(|&x| x as i32).sum());
-        self.source_file.push(source.display.clone());
-        self.source_blake3.push(hash.to_hex());
         Ok(())
     }
 
     fn finish(self, schema: &SchemaRef) -> Result<RecordBatch, BoxError> {
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(self.sample_id)),
-            Arc::new(StringArray::from(self.video_id)),
-            Arc::new(Int64Array::from(self.track_id)),
-            Arc::new(StringArray::from(self.generation)),
-            Arc::new(Int32Array::from(self.num_frames)),
-            Arc::new(Int32Array::from(self.num_detections)),
-            Arc::new(Int64Array::from(self.first)),
-            Arc::new(Int64Array::from(self.last)),
-            self.frame.finish()?,
-            self.time.finish()?,
-            self.bbox.finish()?,
-            self.conf.finish()?,
-            self.pose.finish()?,
-            self.joints.finish()?,
-            self.appearance.finish()?,
-            self.detected.finish()?,
+        let (mut columns, provenance) = self.track.finish()?;
+        columns.extend([
             self.labels.finish()?,
             self.has_gt.finish()?,
             self.is_keyframe.finish()?,
-            Arc::new(Int32Array::from(self.keyframes)),
-            Arc::new(StringArray::from(self.source_file)),
-            Arc::new(StringArray::from(self.source_blake3)),
-        ];
+            Arc::new(Int32Array::from(self.keyframes)) as ArrayRef,
+        ]);
+        columns.extend(provenance);
         Ok(RecordBatch::try_new(schema.clone(), columns)?)
     }
 }

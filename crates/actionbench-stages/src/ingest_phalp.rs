@@ -101,7 +101,9 @@ pub struct IngestPhalp;
 /// Joints per PHALP detection.
 const JOINTS: usize = 45;
 
-fn schema() -> Result<SchemaRef, BoxError> {
+/// The per-(video, track) columns `ingest.phalp` and `ingest.ava` share,
+/// in table order (provenance columns come last, after a kind's own).
+pub(crate) fn track_fields() -> Result<Vec<Field>, BoxError> {
     let t = |name: &str, ty: DataType, dims: &[&str], uniform: Vec<Option<i32>>| {
         variable_shape_tensor_field(
             name,
@@ -111,7 +113,7 @@ fn schema() -> Result<SchemaRef, BoxError> {
             Some(uniform),
         )
     };
-    Ok(Arc::new(Schema::new(vec![
+    Ok(vec![
         Field::new("sample_id", DataType::Utf8, false),
         Field::new("video_id", DataType::Utf8, false),
         Field::new("track_id", DataType::Int64, false),
@@ -128,9 +130,18 @@ fn schema() -> Result<SchemaRef, BoxError> {
         t("joints3d", DataType::Float32, &["frame", "joint", "xyz"], vec![None, Some(JOINTS as i32), Some(3)])?,
         t("appearance", DataType::Float32, &["frame", "feature"], vec![None, None])?,
         t("has_detection", DataType::UInt8, &["frame"], vec![None])?,
-        Field::new("source_file", DataType::Utf8, false),
-        Field::new("source_blake3", DataType::Utf8, false),
-    ])))
+    ])
+}
+
+/// `source_file`, `source_blake3`: the last columns of both tables.
+pub(crate) fn provenance_fields() -> [Field; 2] {
+    [Field::new("source_file", DataType::Utf8, false), Field::new("source_blake3", DataType::Utf8, false)]
+}
+
+fn schema() -> Result<SchemaRef, BoxError> {
+    let mut fields = track_fields()?;
+    fields.extend(provenance_fields());
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 /// One track as dense per-frame buffers (gaps zero).
@@ -276,7 +287,8 @@ pub(crate) fn video_id(file: &PhalpFile, source: &Source) -> String {
     file.video_id_from_keys().unwrap_or_else(|| source.stem())
 }
 
-struct Columns {
+/// Builders of the [`track_fields`] columns.
+pub(crate) struct TrackColumns {
     sample_id: Vec<String>,
     video_id: Vec<String>,
     track_id: Vec<i64>,
@@ -297,8 +309,8 @@ struct Columns {
     source_blake3: Vec<String>,
 }
 
-impl Columns {
-    fn new() -> Self {
+impl TrackColumns {
+    pub(crate) fn new() -> Self {
         Self {
             sample_id: Vec::new(),
             video_id: Vec::new(),
@@ -321,7 +333,8 @@ impl Columns {
         }
     }
 
-    fn push(&mut self, d: &DenseTrack, source: &Source, hash: Fingerprint) -> Result<(), BoxError> {
+    /// Appends one track and its provenance.
+    pub(crate) fn push(&mut self, d: &DenseTrack, source: &Source, hash: Fingerprint) -> Result<(), BoxError> {
         let n = d.len();
         self.sample_id.push(d.sample_id());
         self.video_id.push(d.video_id.clone());
@@ -329,9 +342,8 @@ impl Columns {
         self.generation.push(d.generation);
         self.num_frames.push(n as i32);
         self.num_detections.push(d.detected.iter().map(|&x| x as i32).sum());
-        let (first, last) = (d.frame.first().copied().unwrap_or(0), d.frame.last().copied().unwrap_or(0));
-        self.first.push(first);
-        self.last.push(last);
+        self.first.push(d.frame.first().copied().unwrap_or(0));
+        self.last.push(d.frame.last().copied().unwrap_or(0));
         self.frame.push(&[n], &d.frame)?;
         self.time.push(&[n], &d.time)?;
         self.bbox.push(&[n, 4], &d.bbox)?;
@@ -345,8 +357,9 @@ impl Columns {
         Ok(())
     }
 
-    fn finish(self, schema: &SchemaRef) -> Result<RecordBatch, BoxError> {
-        let columns: Vec<ArrayRef> = vec![
+    /// The [`track_fields`] arrays and the two [`provenance_fields`] arrays.
+    pub(crate) fn finish(self) -> Result<(Vec<ArrayRef>, [ArrayRef; 2]), BoxError> {
+        let track: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from(self.sample_id)),
             Arc::new(StringArray::from(self.video_id)),
             Arc::new(Int64Array::from(self.track_id)),
@@ -363,10 +376,10 @@ impl Columns {
             self.joints.finish()?,
             self.appearance.finish()?,
             self.detected.finish()?,
-            Arc::new(StringArray::from(self.source_file)),
-            Arc::new(StringArray::from(self.source_blake3)),
         ];
-        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+        let provenance: [ArrayRef; 2] =
+            [Arc::new(StringArray::from(self.source_file)), Arc::new(StringArray::from(self.source_blake3))];
+        Ok((track, provenance))
     }
 }
 
@@ -463,14 +476,16 @@ impl StageKind for IngestPhalp {
         let schema = schema()?;
         let mut writer = table_writer(ctx, schema.clone(), p.rows_per_shard)?;
         for chunk in tracks.chunks(p.rows_per_shard.max(1)) {
-            let mut columns = Columns::new();
+            let mut columns = TrackColumns::new();
             for (track, i, hash) in chunk {
                 columns.push(track, &sources[*i], *hash)?;
                 if let Some(tag) = &p.lart_export {
                     write_lart(ctx, &track.lart(tag))?;
                 }
             }
-            writer.write(&columns.finish(&schema)?)?;
+            let (mut arrays, provenance) = columns.finish()?;
+            arrays.extend(provenance);
+            writer.write(&RecordBatch::try_new(schema.clone(), arrays)?)?;
         }
         writer.finish()?;
         let rejected = rejects.len();
