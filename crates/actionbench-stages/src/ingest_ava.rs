@@ -61,7 +61,7 @@ use crate::ingest::{
     write_rejects, write_summary,
 };
 use crate::ingest_phalp::{
-    DenseTrack, TrackColumns, is_phalp_file, provenance_fields, read_tracks, track_fields, write_lart,
+    DenseTrack, TrackColumns, gather_tracks, is_phalp_file, provenance_fields, read_tracks, track_fields, write_lart,
 };
 
 /// Params of `ingest.ava`.
@@ -524,29 +524,7 @@ impl StageKind for IngestAva {
 
         // Tracks, as `ingest.phalp` reads them.
         let results = read_tracks(&sources, p.fps, p.time_offset, p.appearance, 1);
-        let mut file_rejects = Vec::new();
-        let mut tracks: Vec<(DenseTrack, usize, Fingerprint)> = Vec::new();
-        for (i, (source, result)) in sources.iter().zip(results).enumerate() {
-            match result {
-                Ok((list, hash)) => tracks.extend(list.into_iter().map(|t| (t, i, hash))),
-                Err((message, err)) => match (p.on_error, err) {
-                    (OnError::Fail, Some(e)) => return Err(with_hint(e)),
-                    (OnError::Fail, None) => return Err(message.into()),
-                    (OnError::Skip, Some(e)) => file_rejects.push(Reject::from_error(&source.stem(), source, &e)),
-                    (OnError::Skip, None) => file_rejects.push(Reject::other(&source.stem(), source, message)),
-                },
-            }
-        }
-        tracks.sort_by(|a, b| (&a.0.video_id, a.0.track_id).cmp(&(&b.0.video_id, b.0.track_id)));
-        if let Some(w) =
-            tracks.windows(2).find(|w| (&w[0].0.video_id, w[0].0.track_id) == (&w[1].0.video_id, w[1].0.track_id))
-        {
-            return Err(format!(
-                "video `{}` appears in two files: `{}` and `{}`",
-                w[0].0.video_id, sources[w[0].1].display, sources[w[1].1].display
-            )
-            .into());
-        }
+        let (tracks, file_rejects) = gather_tracks(&sources, results, p.on_error)?;
 
         let mut labels: Vec<TrackLabels> = tracks
             .iter()

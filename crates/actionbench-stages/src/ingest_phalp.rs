@@ -383,6 +383,43 @@ impl TrackColumns {
     }
 }
 
+/// A track, the index of its source and the source's hash.
+pub(crate) type SourcedTrack = (DenseTrack, usize, Fingerprint);
+
+/// Flattens per-file results into tracks sorted by (video, track), failing
+/// or quarantining unreadable files per `on_error`; a (video, track) found
+/// in two files is an error naming both.
+pub(crate) fn gather_tracks(
+    sources: &[Source],
+    results: Vec<FileTracks>,
+    on_error: OnError,
+) -> Result<(Vec<SourcedTrack>, Vec<Reject>), BoxError> {
+    let mut rejects = Vec::new();
+    let mut tracks: Vec<SourcedTrack> = Vec::new();
+    for (i, (source, result)) in sources.iter().zip(results).enumerate() {
+        match result {
+            Ok((list, hash)) => tracks.extend(list.into_iter().map(|t| (t, i, hash))),
+            Err((message, err)) => match (on_error, err) {
+                (OnError::Fail, Some(e)) => return Err(with_hint(e)),
+                (OnError::Fail, None) => return Err(message.into()),
+                (OnError::Skip, Some(e)) => rejects.push(Reject::from_error(&source.stem(), source, &e)),
+                (OnError::Skip, None) => rejects.push(Reject::other(&source.stem(), source, message)),
+            },
+        }
+    }
+    tracks.sort_by(|a, b| (&a.0.video_id, a.0.track_id).cmp(&(&b.0.video_id, b.0.track_id)));
+    if let Some(w) =
+        tracks.windows(2).find(|w| (&w[0].0.video_id, w[0].0.track_id) == (&w[1].0.video_id, w[1].0.track_id))
+    {
+        return Err(format!(
+            "track {} of video `{}` appears in two files: `{}` and `{}`",
+            w[0].0.track_id, w[0].0.video_id, sources[w[0].1].display, sources[w[1].1].display
+        )
+        .into());
+    }
+    Ok((tracks, rejects))
+}
+
 /// One PHALP file's dense tracks and content hash, or why it failed (the
 /// message, and the reader error when there is one).
 pub(crate) type FileTracks = Result<(Vec<DenseTrack>, Fingerprint), (String, Option<actionbench_formats::Error>)>;
@@ -450,29 +487,7 @@ impl StageKind for IngestPhalp {
         let (p, _): (Params, _) = typed_params(ctx.params)?;
         let (sources, ignored) = collect_sources(ctx, is_phalp_file)?;
         let results = read_tracks(&sources, p.fps, p.time_offset, p.appearance, p.min_length.max(1));
-        let mut rejects = Vec::new();
-        let mut tracks: Vec<(DenseTrack, usize, Fingerprint)> = Vec::new();
-        for (i, (source, result)) in sources.iter().zip(results).enumerate() {
-            match result {
-                Ok((list, hash)) => tracks.extend(list.into_iter().map(|t| (t, i, hash))),
-                Err((message, err)) => match (p.on_error, err) {
-                    (OnError::Fail, Some(e)) => return Err(with_hint(e)),
-                    (OnError::Fail, None) => return Err(message.into()),
-                    (OnError::Skip, Some(e)) => rejects.push(Reject::from_error(&source.stem(), source, &e)),
-                    (OnError::Skip, None) => rejects.push(Reject::other(&source.stem(), source, message)),
-                },
-            }
-        }
-        tracks.sort_by(|a, b| (&a.0.video_id, a.0.track_id).cmp(&(&b.0.video_id, b.0.track_id)));
-        if let Some(w) =
-            tracks.windows(2).find(|w| (&w[0].0.video_id, w[0].0.track_id) == (&w[1].0.video_id, w[1].0.track_id))
-        {
-            return Err(format!(
-                "video `{}` appears in two files: `{}` and `{}`",
-                w[0].0.video_id, sources[w[0].1].display, sources[w[1].1].display
-            )
-            .into());
-        }
+        let (tracks, rejects) = gather_tracks(&sources, results, p.on_error)?;
         let schema = schema()?;
         let mut writer = table_writer(ctx, schema.clone(), p.rows_per_shard)?;
         for chunk in tracks.chunks(p.rows_per_shard.max(1)) {

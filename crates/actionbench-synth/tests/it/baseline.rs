@@ -30,7 +30,7 @@ fn nearest_centroid_is_above_chance_and_below_perfect() {
 /// release: `cargo nextest run --release -p actionbench-synth --run-ignored
 /// only small_preset`.
 #[test]
-#[ignore = "generates the whole small preset; run in release to time it"]
+#[ignore = "times the whole small preset: cargo nextest run --release -p actionbench-synth --run-ignored only --no-capture small_preset_generation_time"]
 fn small_preset_generation_time() {
     use actionbench_synth::{NoProgress, Preset, SynthConfig, generate};
     let dir = tempfile::tempdir().unwrap();
@@ -45,7 +45,7 @@ fn small_preset_generation_time() {
 /// The accuracies quoted in the README: nearest centroid on the small
 /// preset's NTU files, NTU60 cross-subject and cross-view.
 #[test]
-#[ignore = "generates the small preset's NTU files (a minute in debug builds)"]
+#[ignore = "a minute of generation: cargo nextest run -p actionbench-synth --run-ignored only --no-capture small_preset_baseline"]
 fn small_preset_baseline() {
     use actionbench_synth::{Format, NoProgress, Preset, SynthConfig, generate};
     let dir = tempfile::tempdir().unwrap();
