@@ -33,6 +33,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Generate the `small` dataset, train ST-GCN and LART, evaluate, check the leaderboard, write the report.
+    Demo(commands::demo::DemoArgs),
     /// Run the stale stages of a pipeline (all, or what the named stages need).
     Run(commands::run::RunArgs),
     /// Say which stages are stale and why.
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let progress = progress::Progress::new(cli.quiet);
     let result = match &cli.command {
+        Command::Demo(args) => commands::demo::run(args, cli.format, &progress),
         Command::Run(args) => commands::run::run(args, cli.format, &progress),
         Command::Status(args) => commands::status::run(args, cli.format),
         Command::Sql(args) => commands::sql::run(args, cli.format),

@@ -343,8 +343,14 @@ impl Record<'_> {
             .map_err(|_| Error::line(path, self.line, format!("field {} ({name}): `{tok}` is not {kind}", i + 1)))
     }
 
+    /// A float field: lexical-core on the hot path (several times faster
+    /// than `str::parse`, same correctly rounded value); whatever it refuses
+    /// goes through `str::parse`, so the accepted syntax is std's.
     fn f32(&self, i: usize, name: &str, path: &Path) -> Result<f32> {
-        self.parse(i, name, "a number", path)
+        match lexical_core::parse::<f32>(self.fields[i].as_bytes()) {
+            Ok(v) => Ok(v),
+            Err(_) => self.parse(i, name, "a number", path),
+        }
     }
 
     fn int(&self, i: usize, name: &str, path: &Path) -> Result<i32> {
@@ -490,6 +496,46 @@ pub fn read_ntu_missing_list(path: &Path) -> Result<Vec<NtuSampleName>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn float_fields_parse_exactly_as_std_does() {
+        let path = Path::new("x.skeleton");
+        let tokens = [
+            "0.2181352",
+            "-0.2559622",
+            "3.652",
+            "1e-7",
+            "-1.5E3",
+            "+4.25",
+            ".5",
+            "5.",
+            "0",
+            "-0",
+            "340.1234",
+            "1.17549435e-38",
+            "3.4028235e38",
+            "1e39",
+            "NaN",
+            "inf",
+            "-infinity",
+            "0x10",
+            "1,5",
+            "",
+            "abc",
+            "1e",
+            "--1",
+            "0.30000001192092896",
+            "123456789012345678901234567890",
+        ];
+        for tok in tokens {
+            let mut fields = [""; MAX_FIELDS];
+            fields[0] = tok;
+            let record = Record { line: 1, count: 1, fields };
+            let ours = record.f32(0, "x", path).ok();
+            let std = tok.parse::<f32>().ok();
+            assert_eq!(ours.map(f32::to_bits), std.map(f32::to_bits), "token `{tok}`");
+        }
+    }
 
     #[test]
     fn names_round_trip() {

@@ -192,6 +192,14 @@ impl PyValue {
         }
     }
 
+    /// The value as JSON text with dict keys in the pickle's order (Python
+    /// dicts keep insertion order; `serde_json::Value` sorts its keys, and
+    /// its `preserve_order` feature would change every map in the
+    /// workspace, fingerprints included).
+    pub fn to_json_string_pretty(&self) -> serde_json::Result<String> {
+        serde_json::to_string_pretty(&InOrder(self))
+    }
+
     /// The text of a dict key in JSON: strings as they are, other keys as
     /// Python's `repr` would print them (`0.5`, `1`, `None`, `(1, 2)`).
     pub fn key_text(&self) -> String {
@@ -649,6 +657,58 @@ pub(crate) fn swap_to_little(raw: &mut [u8], unit: usize) {
     if unit > 1 {
         for c in raw.chunks_exact_mut(unit) {
             c.reverse();
+        }
+    }
+}
+
+/// Serializes a [`PyValue`] as [`PyValue::to_json`] does, keeping dict,
+/// array (`dtype`, `shape`, `data`) and opaque-object keys in order.
+struct InOrder<'a>(&'a PyValue);
+
+impl serde::Serialize for InOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            PyValue::List(v) | PyValue::Tuple(v) | PyValue::Set(v) => {
+                let mut seq = s.serialize_seq(Some(v.len()))?;
+                for item in v {
+                    seq.serialize_element(&InOrder(item))?;
+                }
+                seq.end()
+            }
+            PyValue::Dict(entries) => {
+                let mut map = s.serialize_map(Some(entries.len()))?;
+                for (k, v) in entries {
+                    map.serialize_entry(&k.key_text(), &InOrder(v))?;
+                }
+                map.end()
+            }
+            PyValue::Array(a) => {
+                let mut map = s.serialize_map(Some(3))?;
+                map.serialize_entry("dtype", &a.dtype.name())?;
+                map.serialize_entry("shape", &a.shape)?;
+                map.serialize_entry("data", &a.json_data())?;
+                map.end()
+            }
+            PyValue::Opaque(o) => {
+                let mut map = s.serialize_map(None)?;
+                map.serialize_entry("opaque", &o.callable)?;
+                map.serialize_entry("args", &InOrder(&o.args))?;
+                if let Some(state) = &o.state {
+                    map.serialize_entry("state", &InOrder(state))?;
+                }
+                if !o.items.is_empty() {
+                    let items: Vec<InOrder<'_>> = o.items.iter().map(InOrder).collect();
+                    map.serialize_entry("items", &items)?;
+                }
+                if !o.entries.is_empty() {
+                    let entries: Vec<(InOrder<'_>, InOrder<'_>)> =
+                        o.entries.iter().map(|(k, v)| (InOrder(k), InOrder(v))).collect();
+                    map.serialize_entry("entries", &entries)?;
+                }
+                map.end()
+            }
+            other => other.to_json().serialize(s),
         }
     }
 }

@@ -22,6 +22,9 @@ pub enum Keyframes {
     Labelled,
     /// Every `n`-th detected frame (prediction over whole tracks).
     Every(usize),
+    /// Detected frames where this column (`[T]`) is non-zero, e.g.
+    /// `ingest.ava`'s `is_keyframe`: prediction at the evaluated keyframes.
+    Marked(String),
 }
 
 /// Columns and window of tracklet samples.
@@ -100,8 +103,13 @@ impl TrackletSource {
         if let Keyframes::Every(0) = config.keyframes {
             return Err(LoaderError::config("keyframes every 0 frames", "use every = 1 or more"));
         }
+        let marked = match &config.keyframes {
+            Keyframes::Marked(c) => Some(c.clone()),
+            _ => None,
+        };
         for c in [Some(&config.id_column), Some(&config.frame_column), Some(&config.pose_column)]
             .into_iter()
+            .chain([marked.as_ref()])
             .chain([config.video_column.as_ref(), config.detection_column.as_ref()])
             .chain([config.labels_column.as_ref(), config.has_gt_column.as_ref()])
             .flatten()
@@ -139,10 +147,12 @@ impl TrackletSource {
             let n = frames.len();
             let detected = flags(&config.detection_column, i, n, true, 0.5)?;
             let has_gt = flags(&config.has_gt_column, i, n, config.labels_column.is_some(), config.min_gt)?;
+            let is_key = flags(&marked, i, n, false, 0.5)?;
             for t in 0..n {
                 let take = match config.keyframes {
                     Keyframes::Labelled => has_gt[t],
                     Keyframes::Every(k) => detected[t] && t % k == 0,
+                    Keyframes::Marked(_) => detected[t] && is_key[t],
                 };
                 if take {
                     samples.push((i as u32, t as u32));
@@ -171,6 +181,25 @@ impl TrackletSource {
     pub fn keyframe(&self, index: usize) -> Option<(usize, i64)> {
         let &(r, t) = self.samples.get(index)?;
         Some((r as usize, self.tracks[r as usize].frames[t as usize]))
+    }
+
+    /// The (row, position in the row's per-frame arrays) of sample `index`.
+    pub fn keyframe_index(&self, index: usize) -> Option<(usize, usize)> {
+        let &(r, t) = self.samples.get(index)?;
+        Some((r as usize, t as usize))
+    }
+
+    /// The id sample `index` carries in batches: `<row id>@<frame>`.
+    pub fn sample_id(&self, index: usize) -> Result<String, LoaderError> {
+        let (row, frame) = self
+            .keyframe(index)
+            .ok_or_else(|| LoaderError::config(format!("no sample {index}"), "indices run from 0 to len() - 1"))?;
+        Ok(format!("{}@{frame}", self.table.string(&self.config.id_column, row)?))
+    }
+
+    /// The table the tracks come from.
+    pub fn table(&self) -> &Table {
+        &self.table
     }
 }
 
@@ -301,7 +330,7 @@ impl SampleSource for TrackletSource {
         tensors.insert("valid".into(), HostTensor { shape: vec![w, c.persons], data: valid });
         tensors.insert("label_valid".into(), HostTensor { shape: vec![w], data: label_valid });
         Ok(Sample {
-            id: format!("{}@{key}", self.table.string(&c.id_column, row)?),
+            id: self.sample_id(index)?,
             tensors,
             label: -1,
             multi_label,

@@ -24,6 +24,7 @@
 //! | `has_gt` | tensor uint8 `[T]` | 2 ground truth, 1 pseudo label, 0 none (LART's convention) |
 //! | `is_keyframe` | tensor uint8 `[T]` | 1 on keyframes (integer seconds in `first-keyframe..=last-keyframe`) |
 //! | `keyframes` | int32 | number of keyframes the track spans |
+//! | `box_norm` | tensor float32 `[T, 4]` | x1, y1, x2, y2 normalised by the frame size, as AVA CSVs write boxes (zeros where not detected) |
 //!
 //! AVA timestamp `ts` is frame `round((ts − time-offset) · fps)`. Each
 //! ground-truth box (rows of one keyframe with the same box and person id)
@@ -53,7 +54,7 @@ use actionbench_formats::lart::AVA_CLASSES;
 use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, typed_params};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use arrow::array::{ArrayRef, Int32Array, RecordBatch};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt8Type};
+use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef, UInt8Type};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{
@@ -149,6 +150,13 @@ fn schema() -> Result<SchemaRef, BoxError> {
         t("has_gt", &["frame"], vec![None])?,
         t("is_keyframe", &["frame"], vec![None])?,
         Field::new("keyframes", DataType::Int32, false),
+        variable_shape_tensor_field(
+            "box_norm",
+            DataType::Float32,
+            2,
+            Some(vec!["frame".into(), "xyxy".into()]),
+            Some(vec![None, Some(4)]),
+        )?,
     ]);
     fields.extend(provenance_fields());
     Ok(Arc::new(Schema::new(fields)))
@@ -351,10 +359,16 @@ fn phalp_sources(ctx: &StageContext<'_>, entry: &str) -> Result<(Vec<Source>, us
                     }
                 }
             }
-            ResolvedInput::Stage { stage, paths, .. } if entry.strip_prefix('@') == Some(stage.as_str()) => {
+            ResolvedInput::Stage { stage, paths, .. }
+                if crate::tables::stage_ref(entry).is_some_and(|(s, _)| s == stage) =>
+            {
                 found = true;
+                let roots = match crate::tables::stage_ref(entry) {
+                    Some((_, Some(sub))) => vec![crate::tables::stage_sub_path(paths, stage, sub)?],
+                    _ => paths.clone(),
+                };
                 let mut files = Vec::new();
-                for p in paths {
+                for p in &roots {
                     if p.is_dir() {
                         walk(p, &mut files).map_err(|e| format!("Failed to list `{}`: {e}", p.display()))?;
                     } else if p.is_file() {
@@ -375,7 +389,8 @@ fn phalp_sources(ctx: &StageContext<'_>, entry: &str) -> Result<(Vec<Source>, us
     }
     if !found {
         return Err(format!(
-            "param `phalp` names `{entry}`, which is not one of the stage's `inputs`\n\nhint: Add `{entry}` to `inputs`"
+            "param `phalp` names `{entry}`, which is not one of the stage's `inputs`\n\nhint: Add `{}` to `inputs`",
+            crate::tables::stage_ref(entry).map_or(entry.to_string(), |(s, _)| format!("@{s}"))
         )
         .into());
     }
@@ -401,6 +416,7 @@ struct Columns {
     has_gt: VariableShapeTensorBuilder<UInt8Type>,
     is_keyframe: VariableShapeTensorBuilder<UInt8Type>,
     keyframes: Vec<i32>,
+    box_norm: VariableShapeTensorBuilder<Float32Type>,
 }
 
 impl Columns {
@@ -411,6 +427,7 @@ impl Columns {
             has_gt: VariableShapeTensorBuilder::new(1),
             is_keyframe: VariableShapeTensorBuilder::new(1),
             keyframes: Vec::new(),
+            box_norm: VariableShapeTensorBuilder::new(2),
         }
     }
 
@@ -421,6 +438,8 @@ impl Columns {
         self.has_gt.push(&[n], &l.has_gt)?;
         self.is_keyframe.push(&[n], &l.is_keyframe)?;
         self.keyframes.push(l.is_keyframe.iter().map(|&x| x as i32).sum());
+        let boxes: Vec<f32> = (0..n).flat_map(|t| track_box(d, t).unwrap_or([0.0; 4]).map(|v| v as f32)).collect();
+        self.box_norm.push(&[n, 4], &boxes)?;
         Ok(())
     }
 
@@ -431,6 +450,7 @@ impl Columns {
             self.has_gt.finish()?,
             self.is_keyframe.finish()?,
             Arc::new(Int32Array::from(self.keyframes)) as ArrayRef,
+            self.box_norm.finish()?,
         ]);
         columns.extend(provenance);
         Ok(RecordBatch::try_new(schema.clone(), columns)?)
@@ -443,7 +463,7 @@ impl StageKind for IngestAva {
     }
 
     fn implementation_version(&self) -> u32 {
-        1
+        2
     }
 
     fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {

@@ -47,9 +47,27 @@ pub(crate) fn write_metrics(
     write_table(ctx, "metrics", batch)
 }
 
+/// Splits `@stage/sub/path` into the stage and the path inside its output
+/// (`@stage` alone has none); `None` for a path entry.
+pub(crate) fn stage_ref(entry: &str) -> Option<(&str, Option<&str>)> {
+    let rest = entry.strip_prefix('@')?;
+    Some(match rest.split_once('/') {
+        Some((stage, sub)) if !sub.trim_matches('/').is_empty() => (stage, Some(sub.trim_matches('/'))),
+        _ => (rest.trim_end_matches('/'), None),
+    })
+}
+
+/// The existing path `sub` inside the outputs of a stage input.
+pub(crate) fn stage_sub_path(paths: &[PathBuf], stage: &str, sub: &str) -> Result<PathBuf, String> {
+    paths.iter().map(|p| p.join(sub)).find(|p| p.exists()).ok_or_else(|| {
+        format!("`@{stage}/{sub}` does not exist: stage `{stage}` wrote no `{sub}`\n\nhint: check the path inside the stage's output (`actionbench status` shows where it is)")
+    })
+}
+
 /// The one file a role param (`gt = "data/gt.csv"`, `pred = "@predict"`)
 /// names: a path input is its file; a stage input is the single file with
-/// one of `extensions` in that stage's output.
+/// one of `extensions` in that stage's output, and `@stage/sub/file` is
+/// that file inside the output of the input `@stage`.
 pub(crate) fn role_file(
     ctx: &StageContext<'_>,
     role: &str,
@@ -69,7 +87,17 @@ pub(crate) fn role_file(
                     .into()),
                 };
             }
-            ResolvedInput::Stage { stage, paths, .. } if entry.strip_prefix('@') == Some(stage.as_str()) => {
+            ResolvedInput::Stage { stage, paths, .. } if stage_ref(entry).is_some_and(|(s, _)| s == stage) => {
+                if let Some((_, Some(sub))) = stage_ref(entry) {
+                    let path = stage_sub_path(paths, stage, sub)?;
+                    if !path.is_file() {
+                        return Err(format!(
+                            "param `{role}` names `{entry}`, which is a directory; it must be one file"
+                        )
+                        .into());
+                    }
+                    return Ok(path);
+                }
                 let mut found = Vec::new();
                 for p in paths {
                     if p.is_file() && has_ext(p) {

@@ -26,6 +26,9 @@ pub struct TrainState {
     pub dwa: DwaTracker,
     /// Hash of the training config; a checkpoint of another config is refused.
     pub config_hash: String,
+    /// Chained hash of the sample ids fed so far ([`crate::trainer::chain_order`]).
+    #[serde(default)]
+    pub data_order: String,
 }
 
 const STATE: &str = "state.json";

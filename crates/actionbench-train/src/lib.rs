@@ -23,7 +23,7 @@ pub mod tasks;
 pub mod trainer;
 
 pub use error::{Result, TrainError};
-pub use stages::{DataParams, ModelParams, PredictStage, TrainStage};
+pub use stages::{BURN_VERSION, DataParams, ModelParams, PredictStage, TrainStage, backend_name};
 
 /// Adds the `train` and `predict` stage kinds to `registry`.
 pub fn register(registry: &mut actionbench_pipeline::Registry) {

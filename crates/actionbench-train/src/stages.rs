@@ -23,26 +23,37 @@
 //! resumes where its last checkpoint was; they are removed after success.
 //! `predict` writes `predictions.parquet` (`sample_id`, `label`, `scores`
 //! list) that `eval.classify` reads with `pred = "@predict"`.
+//!
+//! LART trains on the tracklet tables of `ingest.ava` (`data.tracklet`
+//! configures the window; the person count comes from the model's
+//! `max-people`) and predicts at every detected keyframe (`is_keyframe`):
+//! sigmoid scores averaged over the model's `pool-frames` around the
+//! keyframe, written as an AVA detections CSV (`predictions.csv`: video,
+//! timestamp, normalised box, action id, score) that `eval.ava` reads with
+//! `pred = "@predict"`.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use actionbench_loader::{Loader, LoaderConfig, LoaderState, SkeletonConfig, SkeletonSource, Table, TableSpec};
-use actionbench_models::{LartConfig, StGcnConfig};
+use actionbench_loader::{
+    HostBatch, Keyframes, Loader, LoaderConfig, LoaderState, SampleSource, SkeletonConfig, SkeletonSource, Table,
+    TableSpec, TrackletConfig, TrackletSource,
+};
+use actionbench_models::{LartConfig, StGcnConfig, pool_keyframe};
 use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, typed_params};
 use arrow::array::{ArrayRef, Float32Builder, Int64Array, ListBuilder, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use burn::module::{AutodiffModule, Module};
-use burn::tensor::activation::softmax;
+use burn::module::Module;
+use burn::tensor::activation::{sigmoid, softmax};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{load_module_bytes, module_bytes};
 use crate::error::TrainError;
 use crate::tables::{RunIdentity, RunRow, write_metrics, write_runs};
-use crate::tasks::StGcnTask;
-use crate::trainer::{TrainConfig, train};
+use crate::tasks::{LartTask, StGcnTask};
+use crate::trainer::{TrainConfig, TrainModel, train};
 
 type StageResult = Result<(), Box<dyn Error + Send + Sync>>;
 
@@ -76,15 +87,34 @@ pub struct DataParams {
     /// Decode threads (0 = one per core); results do not depend on it.
     #[serde(default)]
     pub threads: usize,
-    /// Skeleton decoding and augmentation.
+    /// Skeleton decoding and augmentation (ST-GCN).
     #[serde(default)]
     pub skeleton: SkeletonConfig,
+    /// Tracklet windows (LART).
+    #[serde(default)]
+    pub tracklet: TrackletConfig,
 }
 
 impl Default for DataParams {
     fn default() -> Self {
-        Self { table: None, filter: None, batch_size: default_batch(), threads: 0, skeleton: SkeletonConfig::default() }
+        Self {
+            table: None,
+            filter: None,
+            batch_size: default_batch(),
+            threads: 0,
+            skeleton: SkeletonConfig::default(),
+            tracklet: TrackletConfig::default(),
+        }
     }
+}
+
+/// The Burn version this binary was built with (pinned with `=` in the
+/// workspace `Cargo.toml`), recorded with every run.
+pub const BURN_VERSION: &str = "0.21.0";
+
+/// `burn <version> <backend name>`, e.g. `burn 0.21.0 ndarray`.
+pub fn backend_name<B: Backend>(device: &B::Device) -> String {
+    format!("burn {BURN_VERSION} {}", B::name(device))
 }
 
 fn default_device() -> String {
@@ -127,6 +157,15 @@ fn check_model(model: &ModelParams) -> Result<(), String> {
         ModelParams::Stgcn(c) => c.validate(),
         ModelParams::Lart(c) => c.validate(),
     }
+}
+
+/// Burn's backends keep one process-wide RNG (`Backend::seed`; weight
+/// initialisation and dropout draw from it). Stages running at once (`-j 2`)
+/// would interleave their draws and no run would be a pure function of its
+/// seed, so the stages that touch it take turns.
+fn backend_rng_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The `train` kind.
@@ -208,45 +247,86 @@ fn open_table(dirs: Vec<PathBuf>, filter: Option<String>) -> Result<Arc<Table>, 
     Ok(Arc::new(table))
 }
 
-fn run_train<B: AutodiffBackend>(ctx: &StageContext<'_>, p: &TrainParams, device: &B::Device) -> StageResult {
-    let dirs = shard_dirs(ctx, None, p.data.table.as_deref())?;
-    let table = open_table(dirs, p.data.filter.clone())?;
-    let ModelParams::Stgcn(model_config) = &p.model else {
-        return Err(TrainError::config(
-            "LART training from tracklet shards is not wired into the `train` stage yet",
-            "train LART through actionbench_train::trainer::train with a tracklet loader",
-        )
-        .into());
-    };
-    let mut skel = p.data.skeleton.clone();
-    skel.bodies = model_config.max_persons;
-    let source = SkeletonSource::new(table, skel)?;
-    let loader_config = LoaderConfig {
+/// Loader settings of a training run.
+fn train_loader(p: &TrainParams, source: Arc<dyn SampleSource>) -> Result<Loader, TrainError> {
+    let config = LoaderConfig {
         batch_size: p.data.batch_size,
         drop_last: false,
         shuffle: true,
         threads: p.data.threads,
         prefetch: 2,
     };
-    let mut loader = Loader::new(Arc::new(source), &loader_config, LoaderState::new(p.train.seed, 0))?;
+    Ok(Loader::new(source, &config, LoaderState::new(p.train.seed, 0))?)
+}
+
+/// The tracklet windows LART reads: `persons` follows the model.
+fn tracklet_config(data: &DataParams, model: &LartConfig) -> TrackletConfig {
+    let mut c = data.tracklet.clone();
+    c.persons = model.max_people;
+    c
+}
+
+fn run_train<B: AutodiffBackend>(ctx: &StageContext<'_>, p: &TrainParams, device: &B::Device) -> StageResult {
+    let dirs = shard_dirs(ctx, None, p.data.table.as_deref())?;
+    let table = open_table(dirs, p.data.filter.clone())?;
     B::seed(device, p.train.seed);
-    let model = StGcnTask::<B>::new(model_config, device);
+    match &p.model {
+        ModelParams::Stgcn(config) => {
+            let mut skel = p.data.skeleton.clone();
+            skel.bodies = config.max_persons;
+            let loader = train_loader(p, Arc::new(SkeletonSource::new(table, skel)?))?;
+            let task = StGcnTask::<B>::new(config, device);
+            fit(ctx, p, "stgcn", task, loader, device, |t| module_bytes(&t.model))
+        }
+        ModelParams::Lart(config) => {
+            let source = TrackletSource::new(table, tracklet_config(&p.data, config))?;
+            if source.is_empty() {
+                return Err(TrainError::config(
+                    "the tracklet table has no labelled keyframe to train on",
+                    "train on a table with labels (`ingest.ava` with the training CSV), or lower `data.tracklet.min-gt`",
+                )
+                .into());
+            }
+            let loader = train_loader(p, Arc::new(source))?;
+            let task = LartTask::<B>::new(config, device);
+            fit(ctx, p, "lart", task, loader, device, |t| module_bytes(&t.model))
+        }
+    }
+}
+
+/// Trains `task`, then writes the weights (`weights` of the inner model),
+/// `model.json`, `metrics` and `runs`.
+fn fit<B, M>(
+    ctx: &StageContext<'_>,
+    p: &TrainParams,
+    model_name: &str,
+    task: M,
+    mut loader: Loader,
+    device: &B::Device,
+    weights: impl Fn(&M::InnerModule) -> crate::Result<Vec<u8>>,
+) -> StageResult
+where
+    B: AutodiffBackend,
+    M: TrainModel<B>,
+{
     let checkpoints = cache_dir(ctx.root).join("train").join(ctx.key.to_hex());
     let mut progress = |done: u64, total: u64| ctx.progress(done, Some(total));
-    let (model, report) = train(model, &mut loader, &p.train, Some(&checkpoints), device, &mut progress, None)?;
+    let (model, report) = train(task, &mut loader, &p.train, Some(&checkpoints), device, &mut progress, None)?;
     let inner = model.valid();
-    std::fs::write(ctx.out_dir.join("model.mpk"), module_bytes(&inner.model)?)?;
+    std::fs::write(ctx.out_dir.join("model.mpk"), weights(&inner)?)?;
     let saved = SavedModel { model: p.model.clone(), data: p.data.clone(), train: p.train.clone() };
     let config_json = serde_json::to_string_pretty(&saved)?;
     std::fs::write(ctx.out_dir.join("model.json"), format!("{config_json}\n"))?;
     let who = RunIdentity { run_id: ctx.key.to_hex(), pipeline: ctx.pipeline.into(), stage: ctx.stage.into() };
     write_metrics(&ctx.out_dir.join("metrics"), &who, &report.metrics)?;
     let row = RunRow {
-        model: "stgcn".into(),
+        model: model_name.into(),
         config_hash: actionbench_core::Fingerprint::of_bytes(config_json.as_bytes()).to_hex(),
         config: config_json,
         data_hashes: input_hashes(ctx),
+        data_order: report.data_order.clone(),
         device: p.device.clone(),
+        backend: backend_name::<B>(device),
         seed: p.train.seed,
         steps: report.steps,
         parameters: inner.num_params() as u64,
@@ -265,7 +345,7 @@ impl StageKind for TrainStage {
         "train"
     }
     fn implementation_version(&self) -> u32 {
-        1
+        2
     }
     fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
         let (p, canonical): (TrainParams, _) = typed_params(params)?;
@@ -279,6 +359,7 @@ impl StageKind for TrainStage {
     }
     fn run(&self, ctx: &StageContext<'_>) -> StageResult {
         let (p, _): (TrainParams, _) = typed_params(ctx.params)?;
+        let _turn = backend_rng_turn();
         match p.device.as_str() {
             #[cfg(feature = "cuda")]
             "cuda" => run_train::<burn::backend::Autodiff<burn_cuda::Cuda>>(ctx, &p, &Default::default()),
@@ -304,6 +385,13 @@ struct PredictParams {
     batch_size: usize,
     #[serde(default = "default_device")]
     device: String,
+    /// LART: the per-frame column marking the frames to predict.
+    #[serde(default = "default_keyframe_column")]
+    keyframe_column: String,
+}
+
+fn default_keyframe_column() -> String {
+    "is_keyframe".into()
 }
 
 fn model_dir(ctx: &StageContext<'_>, entry: &str) -> Result<PathBuf, TrainError> {
@@ -333,28 +421,48 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
     let dir = model_dir(ctx, &p.model)?;
     let saved: SavedModel = serde_json::from_str(&std::fs::read_to_string(dir.join("model.json"))?)
         .map_err(|e| TrainError::Checkpoint { path: dir.join("model.json"), message: e.to_string() })?;
-    let ModelParams::Stgcn(config) = &saved.model else {
-        return Err(TrainError::config(
-            "`predict` for LART is not wired into the stage yet",
-            "predict LART through actionbench_train::tasks::LartTask",
-        )
-        .into());
-    };
     let weights = dir.join("model.mpk");
     let bytes = std::fs::read(&weights).map_err(|e| TrainError::io(&weights, e))?;
-    let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
-    let mut task = StGcnTask::<B>::new(config, device);
-    task.model = net;
     let name = p.model.trim_start_matches('@').to_string();
     let dirs = shard_dirs(ctx, Some(&name), p.table.as_deref())?;
     let table = open_table(dirs, p.filter.clone())?;
-    let mut skel = saved.data.skeleton.clone();
-    skel.augment = false;
-    skel.bodies = config.max_persons;
-    let source = SkeletonSource::new(table, skel)?;
     let loader_config =
         LoaderConfig { batch_size: p.batch_size, drop_last: false, shuffle: false, threads: 0, prefetch: 2 };
-    let loader = Loader::new(Arc::new(source), &loader_config, LoaderState::new(0, 0))?;
+    match &saved.model {
+        ModelParams::Stgcn(config) => {
+            let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
+            let mut task = StGcnTask::<B>::new(config, device);
+            task.model = net;
+            let mut skel = saved.data.skeleton.clone();
+            skel.augment = false;
+            skel.bodies = config.max_persons;
+            let loader =
+                Loader::new(Arc::new(SkeletonSource::new(table, skel)?), &loader_config, LoaderState::new(0, 0))?;
+            predict_classes(ctx, &task, loader, device)
+        }
+        ModelParams::Lart(config) => {
+            let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
+            let mut task = LartTask::<B>::new(config, device);
+            task.model = net;
+            let mut windows = tracklet_config(&saved.data, config);
+            windows.keyframes = Keyframes::Marked(p.keyframe_column.clone());
+            // Every keyframe is predicted, labelled or not.
+            windows.labels_column = None;
+            windows.has_gt_column = None;
+            let source = Arc::new(TrackletSource::new(table, windows)?);
+            let loader = Loader::new(source.clone(), &loader_config, LoaderState::new(0, 0))?;
+            predict_ava(ctx, &task, &source, loader, device)
+        }
+    }
+}
+
+/// Softmax scores per sample into `predictions.parquet`.
+fn predict_classes<B: Backend>(
+    ctx: &StageContext<'_>,
+    task: &StGcnTask<B>,
+    loader: Loader,
+    device: &B::Device,
+) -> StageResult {
     let total = loader.batches_per_epoch();
     let (mut ids, mut labels) = (Vec::new(), Vec::new());
     let mut scores = ListBuilder::new(Float32Builder::new()).with_field(Field::new("item", DataType::Float32, false));
@@ -383,6 +491,84 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
     Ok(())
 }
 
+/// One value of a per-frame tensor column (`[T]` or `[T, W]`) of `row`.
+fn frame_values<T>(table: &Table, column: &str, row: usize, t: usize) -> Result<Vec<f64>, TrainError>
+where
+    T: arrow::datatypes::ArrowPrimitiveType,
+    T::Native: Into<f64>,
+{
+    let (batch, r) = table.locate(row).ok_or_else(|| TrainError::Arrow(format!("row {row} out of range")))?;
+    let col = batch.column_by_name(column).ok_or_else(|| {
+        TrainError::config(
+            format!("{} has no column `{column}`", table.origin()),
+            "LART predictions need `ingest.ava`'s tables (`time`, `box_norm`, `video_id`)",
+        )
+    })?;
+    let (shape, values) = actionbench_shards::tensor::variable_shape_tensor_row::<T>(col.as_ref(), r)
+        .ok_or_else(|| TrainError::Arrow(format!("`{column}` of row {row} is not a tensor cell")))?;
+    let width: usize = shape.iter().skip(1).product();
+    let values: Vec<f64> = values.into_iter().map(Into::into).collect();
+    values.get(t * width..(t + 1) * width).map(<[f64]>::to_vec).ok_or_else(|| {
+        TrainError::Arrow(format!("`{column}` of row {row} has shape {shape:?}; frame {t} is outside it"))
+    })
+}
+
+/// LART scores at every keyframe into `predictions.csv`, AVA's detection
+/// format (`video_id,timestamp,x1,y1,x2,y2,action_id,score`).
+fn predict_ava<B: Backend>(
+    ctx: &StageContext<'_>,
+    task: &LartTask<B>,
+    source: &TrackletSource,
+    loader: Loader,
+    device: &B::Device,
+) -> StageResult {
+    use std::fmt::Write as _;
+    let table = source.table();
+    // Sample id -> (video, timestamp, box) of its keyframe.
+    let mut where_is = std::collections::HashMap::new();
+    for index in 0..source.len() {
+        let (row, t) = source.keyframe_index(index).expect("in range");
+        let id = source.sample_id(index)?;
+        let time = frame_values::<arrow::datatypes::Float64Type>(table, "time", row, t)?[0];
+        let bbox = frame_values::<arrow::datatypes::Float32Type>(table, "box_norm", row, t)?;
+        where_is.insert(id, (table.string("video_id", row)?, time.round() as i64, bbox));
+    }
+    let pool = task.config().pool_frames;
+    let total = loader.batches_per_epoch();
+    let mut csv = String::new();
+    for (i, batch) in loader.enumerate() {
+        let batch: HostBatch = batch?;
+        let probs = sigmoid(task.logits(&batch, device)?);
+        let [_, w, k] = probs.dims();
+        let values = probs.into_data().to_vec::<f32>().map_err(|e| TrainError::Arrow(format!("{e:?}")))?;
+        let valid = &batch.tensors["valid"];
+        let persons = valid.shape[2];
+        for (b, id) in batch.sample_ids.iter().enumerate() {
+            // Frames where the person of interest is detected.
+            let keep: Vec<bool> = (0..w).map(|f| valid.data[(b * w + f) * persons] > 0.5).collect();
+            let Some(scores) = pool_keyframe(&values[b * w * k..(b + 1) * w * k], k, &keep, w / 2, pool) else {
+                continue;
+            };
+            let (video, ts, bbox) = &where_is[id];
+            for (c, score) in scores.iter().enumerate() {
+                let _ = writeln!(
+                    csv,
+                    "{video},{ts:04},{:.6},{:.6},{:.6},{:.6},{},{score:.6}",
+                    bbox[0],
+                    bbox[1],
+                    bbox[2],
+                    bbox[3],
+                    c + 1
+                );
+            }
+        }
+        ctx.progress(i as u64 + 1, Some(total));
+    }
+    let path = ctx.out_dir.join("predictions.csv");
+    std::fs::write(&path, csv).map_err(|e| TrainError::io(&path, e))?;
+    Ok(())
+}
+
 /// One deterministic Parquet file (fixed `created_by`, zstd).
 fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<(), TrainError> {
     use parquet::arrow::ArrowWriter;
@@ -404,7 +590,7 @@ impl StageKind for PredictStage {
         "predict"
     }
     fn implementation_version(&self) -> u32 {
-        1
+        2
     }
     fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
         let (p, canonical): (PredictParams, _) = typed_params(params)?;
@@ -419,6 +605,8 @@ impl StageKind for PredictStage {
     }
     fn run(&self, ctx: &StageContext<'_>) -> StageResult {
         let (p, _): (PredictParams, _) = typed_params(ctx.params)?;
+        // Initialising the model before loading its weights draws too.
+        let _turn = backend_rng_turn();
         match p.device.as_str() {
             #[cfg(feature = "cuda")]
             "cuda" => run_predict::<burn_cuda::Cuda>(ctx, &p, &Default::default()),

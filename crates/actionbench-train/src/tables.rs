@@ -61,8 +61,12 @@ pub struct RunRow {
     pub config_hash: String,
     /// Content hashes of the inputs (`@stage=key` / `path=hash`, `;`-separated).
     pub data_hashes: String,
+    /// Hash of the sample ids in the order they were fed ([`crate::trainer::chain_order`]).
+    pub data_order: String,
     /// `cpu` or `cuda`.
     pub device: String,
+    /// Burn version and backend, e.g. `burn 0.21.0 ndarray`.
+    pub backend: String,
     /// Seed.
     pub seed: u64,
     /// Optimiser steps.
@@ -89,7 +93,9 @@ pub fn write_runs(dir: &Path, who: &RunIdentity, row: &RunRow) -> Result<()> {
         s("config"),
         s("config_hash"),
         s("data_hashes"),
+        s("data_order"),
         s("device"),
+        s("backend"),
         i("seed", false),
         i("steps", false),
         i("parameters", false),
@@ -109,7 +115,9 @@ pub fn write_runs(dir: &Path, who: &RunIdentity, row: &RunRow) -> Result<()> {
             text(&row.config),
             text(&row.config_hash),
             text(&row.data_hashes),
+            text(&row.data_order),
             text(&row.device),
+            text(&row.backend),
             int(Some(row.seed)),
             int(Some(row.steps)),
             int(Some(row.parameters)),

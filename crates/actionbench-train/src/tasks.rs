@@ -213,11 +213,11 @@ impl<B: AutodiffBackend> TrainModel<B> for LartTask<B> {
         let masked: Vec<bool> = valid.iter().map(|&v| v && rng.random::<f64>() < self.config.mask_ratio).collect();
         // Loss on the person of interest's frames that are detected (or
         // masked, a subset) and labelled.
-        let has_label: Option<&actionbench_loader::HostTensor> = batch.tensors.get("has_label");
+        let label_valid: Option<&actionbench_loader::HostTensor> = batch.tensors.get("label_valid");
         let mut token_mask = Vec::with_capacity(n * t);
         for b in 0..n {
             for f in 0..t {
-                let labelled = has_label.is_none_or(|h| h.data.get(b * t + f).is_some_and(|v| *v > 0.5));
+                let labelled = label_valid.is_none_or(|h| h.data.get(b * t + f).is_some_and(|v| *v > 0.5));
                 token_mask.push(valid[(b * t + f) * p] && labelled);
             }
         }

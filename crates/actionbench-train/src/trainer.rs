@@ -168,6 +168,21 @@ pub struct TrainReport {
     pub seconds: f64,
     /// Mean loss of the last epoch.
     pub final_loss: f64,
+    /// Hash of every batch's sample ids in the order they were fed, across
+    /// epochs and resumes: equal hashes mean the model saw the same data in
+    /// the same order (the leaderboard's data-order check).
+    pub data_order: String,
+}
+
+/// Extends the data-order hash `prev` with one batch's sample ids.
+pub fn chain_order(prev: &str, ids: &[String]) -> String {
+    let mut bytes = Vec::with_capacity(prev.len() + ids.iter().map(|i| i.len() + 1).sum::<usize>());
+    bytes.extend_from_slice(prev.as_bytes());
+    for id in ids {
+        bytes.extend_from_slice(id.as_bytes());
+        bytes.push(b'\n');
+    }
+    actionbench_core::Fingerprint::of_bytes(&bytes).to_hex()
 }
 
 /// Mixes a run seed and a step into a seed (SplitMix64 finaliser), so each
@@ -225,6 +240,7 @@ where
     let mut step = 0u64;
     let mut dwa = DwaTracker::new(tasks.len());
     let mut resumed_from = None;
+    let mut data_order = String::new();
     let config_hash = config.hash();
     if let Some(dir) = checkpoints
         && let Some(ck) = checkpoint::latest(dir)?
@@ -242,6 +258,7 @@ where
         data.resume(ck.state.loader)?;
         step = ck.state.step;
         dwa = ck.state.dwa;
+        data_order = ck.state.data_order;
         resumed_from = Some(step);
     }
     let mut metrics = Vec::new();
@@ -258,10 +275,11 @@ where
         }
         Ok(())
     };
-    while step < total {
+    'run: while step < total {
         let (mut loss_sum, mut loss_n, mut correct, mut counted) = (0.0, 0u64, 0usize, 0usize);
         while let Some(batch) = data.next_batch() {
             let batch = batch?;
+            data_order = chain_order(&data_order, &batch.sample_ids);
             B::seed(device, step_seed(config.seed, step));
             let mut rng = ChaCha8Rng::seed_from_u64(step_seed(config.seed ^ 0x5eed, step));
             let out = model.losses(&batch, &mut rng, device)?;
@@ -305,19 +323,17 @@ where
             step += 1;
             progress(step, total);
             if (config.checkpoint_every > 0 && step.is_multiple_of(config.checkpoint_every)) || step == total {
-                let state =
-                    TrainState { step, loader: data.state(), dwa: dwa.clone(), config_hash: config_hash.clone() };
+                let state = TrainState {
+                    step,
+                    loader: data.state(),
+                    dwa: dwa.clone(),
+                    config_hash: config_hash.clone(),
+                    data_order: data_order.clone(),
+                };
                 save(&model, &optim, state)?;
             }
             if stop_after == Some(step) {
-                let report = TrainReport {
-                    steps: step,
-                    resumed_from,
-                    metrics,
-                    seconds: started.elapsed().as_secs_f64(),
-                    final_loss,
-                };
-                return Ok((model, report));
+                break 'run;
             }
             if step >= total {
                 break;
@@ -335,8 +351,14 @@ where
             data.resume(next)?;
         }
     }
-    let report =
-        TrainReport { steps: step, resumed_from, metrics, seconds: started.elapsed().as_secs_f64(), final_loss };
+    let report = TrainReport {
+        steps: step,
+        resumed_from,
+        metrics,
+        seconds: started.elapsed().as_secs_f64(),
+        final_loss,
+        data_order,
+    };
     Ok((model, report))
 }
 

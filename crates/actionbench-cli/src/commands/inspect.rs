@@ -176,6 +176,14 @@ pub(crate) fn run(args: &InspectArgs, format: OutputFormat) -> Result<()> {
         None => detect(path)?,
     };
     let options = if args.lenient { PickleOptions::lenient() } else { PickleOptions::default() };
+    // Pickles as JSON keep their dict order (Python's); the other paths go
+    // through `serde_json::Value`.
+    if format == OutputFormat::Json && !args.summary && input == InputFormat::Pickle {
+        let value = read_joblib(path, options).map_err(read_error)?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", value.to_json_string_pretty()?)?;
+        return Ok(());
+    }
     let value = if args.summary {
         if input != InputFormat::Pickle {
             bail!(

@@ -33,24 +33,34 @@ pub(crate) enum LeaderboardCommand {
 }
 
 /// Which benchmarks.
-#[derive(clap::Args)]
+#[derive(clap::Args, Default)]
 pub(crate) struct Select {
     /// Benchmark names (folders of `benchmarks/`); all when none.
-    benchmarks: Vec<String>,
+    pub(crate) benchmarks: Vec<String>,
 }
 
 /// `leaderboard report`.
 #[derive(clap::Args)]
 pub(crate) struct ReportArgs {
     #[command(flatten)]
-    select: Select,
+    pub(crate) select: Select,
     /// Where to write `index.html` and `plots/` (default: `.actionbench/report`).
     #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 pub(crate) fn run(cmd: &LeaderboardCommand, format: OutputFormat, progress: &Progress) -> anyhow::Result<ExitCode> {
-    let root = std::env::current_dir()?;
+    run_in(&std::env::current_dir()?, cmd, format, progress)
+}
+
+/// [`run`] in the project at `root`.
+pub(crate) fn run_in(
+    root: &Path,
+    cmd: &LeaderboardCommand,
+    format: OutputFormat,
+    progress: &Progress,
+) -> anyhow::Result<ExitCode> {
+    let root = root.to_path_buf();
     match cmd {
         LeaderboardCommand::Run(sel) => {
             let benches = select(&root, sel)?;
@@ -180,17 +190,65 @@ fn run_benchmark(root: &Path, b: &Benchmark, progress: &Progress) -> anyhow::Res
         }
     }
     let definition = std::fs::read(b.dir.join("benchmark.toml"))?;
+    let runs = training_runs(&engine, &lock);
+    let mut tools = BTreeMap::from([
+        ("actionbench".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("libav".to_string(), actionbench_video::libav_version()),
+    ]);
+    let backends: std::collections::BTreeSet<&str> = runs.iter().map(|r| r.backend.as_str()).collect();
+    if !backends.is_empty() {
+        tools.insert("burn".into(), backends.into_iter().collect::<Vec<_>>().join(", "));
+    }
+    let device = runs.first().map_or_else(|| "cpu".to_string(), |r| r.device.clone());
+    // One hash over every training run's data order, by stage name: equal
+    // only when each model saw the same samples in the same order.
+    let data_order_hash = (!runs.is_empty()).then(|| {
+        let lines: String = runs.iter().map(|r| format!("{}={}\n", r.stage, r.data_order)).collect();
+        Fingerprint::of_bytes(lines.as_bytes()).to_hex()
+    });
     let provenance = Provenance {
         commit: git_commit(root),
         cargo_lock_blake3: std::fs::read(root.join("Cargo.lock")).ok().map(|b| Fingerprint::of_bytes(&b).to_hex()),
         config_blake3: Fingerprint::of_bytes(&definition).to_hex(),
         stage_keys: lock.stages.iter().map(|(name, e)| (name.clone(), e.key.to_hex())).collect(),
-        tools: BTreeMap::from([("actionbench".to_string(), env!("CARGO_PKG_VERSION").to_string())]),
-        device: "cpu".into(),
-        machine_class: machine_class("cpu"),
+        tools,
+        machine_class: machine_class(&device),
+        device,
         seeds: def.seeds.clone(),
     };
-    Ok(ResultRecord { benchmark: b.name.clone(), values, data_order_hash: None, provenance })
+    Ok(ResultRecord { benchmark: b.name.clone(), values, data_order_hash, provenance })
+}
+
+/// What a `train` stage's `runs` table says about its run.
+struct TrainingRun {
+    stage: String,
+    data_order: String,
+    backend: String,
+    device: String,
+}
+
+/// The `runs` tables of the pipeline's stages, in stage-name order.
+fn training_runs(engine: &Engine, lock: &actionbench_pipeline::LockFile) -> Vec<TrainingRun> {
+    let mut out = Vec::new();
+    for (stage, entry) in &lock.stages {
+        let Ok(batches) = actionbench_shards::read_all(&engine.cache().stage_dir(&entry.key).join("runs")) else {
+            continue;
+        };
+        for batch in &batches {
+            let text = |name: &str, i: usize| {
+                batch.column_by_name(name).map(|c| c.as_string::<i32>().value(i).to_string()).unwrap_or_default()
+            };
+            for i in 0..batch.num_rows() {
+                out.push(TrainingRun {
+                    stage: stage.clone(),
+                    data_order: text("data_order", i),
+                    backend: text("backend", i),
+                    device: text("device", i),
+                });
+            }
+        }
+    }
+    out
 }
 
 fn git_commit(root: &Path) -> Option<String> {

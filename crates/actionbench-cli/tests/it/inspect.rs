@@ -64,6 +64,18 @@ fn inspect_phalp_joblib_and_pyskl_pickles() {
     );
     assert!(r.stdout.contains("… 98 more"));
 
+    // Keys come out in the pickle's order, as Python's dicts keep them.
+    let r = p.ok(&["inspect", &real("skeleton_pkl/mmaction2_main/sample.pkl"), "--format", "json"]);
+    let text = &r.stdout;
+    let pos = |k: &str| text.find(&format!("\"{k}\":")).unwrap_or_else(|| panic!("no key {k}"));
+    assert!(pos("split") < pos("annotations"), "top-level order as pickled");
+    let first = &text[pos("annotations")..];
+    let at = |k: &str| first.find(&format!("\"{k}\":")).unwrap_or_else(|| panic!("no key {k}"));
+    assert!(at("label") < at("frame_dir") && at("frame_dir") < at("img_shape"), "annotation keys as pickled");
+    let arr = &first[at("frame_inds")..];
+    assert!(arr.find("\"dtype\"").unwrap() < arr.find("\"shape\"").unwrap());
+    assert!(arr.find("\"shape\"").unwrap() < arr.find("\"data\"").unwrap());
+
     let v = json(&p, &[&real("ava/mmaction2_ava_dataset/ava_proposals_sample.pkl")]);
     assert_eq!(v["_-Z6wFjXtGQ,0902"]["shape"], serde_json::json!([3, 5]));
 }

@@ -7,6 +7,7 @@ mod depcheck;
 mod errors;
 mod harness;
 mod inspect;
+mod lart;
 mod leaderboard;
 mod run_order;
 mod sql;

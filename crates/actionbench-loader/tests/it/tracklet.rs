@@ -140,6 +140,21 @@ fn every_nth_detected_frame_is_a_sample() {
 }
 
 #[test]
+fn marked_frames_are_samples_only_where_detected() {
+    // `has_gt` marks A@12, A@21, A@25 and C@2.
+    let s = source(Keyframes::Marked("has_gt".into()));
+    let keys: Vec<(usize, i64)> = (0..s.len()).map(|i| s.keyframe(i).unwrap()).collect();
+    assert_eq!(keys, vec![(0, 12), (0, 21), (0, 25), (2, 2)]);
+    // Every frame is marked by `has_detection`, but A's frame 20 has no detection.
+    let s = source(Keyframes::Marked("has_detection".into()));
+    assert_eq!(s.len(), 20 + 19 + 6);
+    assert!((0..s.len()).all(|i| s.keyframe(i) != Some((0, 20))));
+    let cfg = TrackletConfig { keyframes: Keyframes::Marked("is_keyframe".into()), ..Default::default() };
+    let err = TrackletSource::new(table(&tracks()), cfg).err().expect("unknown column").to_string();
+    assert!(err.contains("is_keyframe"), "{err}");
+}
+
+#[test]
 fn tracklet_batches_collate_with_masks() {
     let s = Arc::new(source(Keyframes::Labelled));
     let cfg = LoaderConfig { batch_size: 4, shuffle: false, ..Default::default() };

@@ -156,6 +156,18 @@ fn ingest_ava_labels_keyframes_filters_rows_and_exports_lart() {
     assert_eq!(actions(&batch, 1, 50), [3]);
     let (_, has_det) = u8_row(&batch, "has_detection", 1);
     assert_eq!(has_det[30], 0);
+    // `box_norm`: the detection as the CSV writes it; zeros without a detection.
+    let (shape, boxes) = variable_shape_tensor_row::<arrow::datatypes::Float32Type>(
+        batch.column_by_name("box_norm").unwrap().as_ref(),
+        1,
+    )
+    .unwrap();
+    assert_eq!(shape, [FRAMES, 4]);
+    let want: Vec<f64> = ava_box(1, 20, 0.0).split(',').map(|v| v.parse().unwrap()).collect();
+    for (got, want) in boxes[80..84].iter().zip(&want) {
+        assert!((f64::from(*got) - want).abs() < 1e-6, "{:?} vs {want:?}", &boxes[80..84]);
+    }
+    assert_eq!(&boxes[120..124], &[0.0; 4]);
 
     // A stricter IoU leaves the shifted box unmatched.
     let strict = one_batch(&out_dir(&engine, "strict"));

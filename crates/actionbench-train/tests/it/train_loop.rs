@@ -95,6 +95,13 @@ fn resume_matches(optimizer: OptimizerConfig) {
         train(fresh(12345), &mut loader(20, 3, 6, true), &cfg, Some(&ck), &device, &mut |_, _| {}, None).unwrap();
     assert_eq!(report2.resumed_from, Some(4));
     assert_eq!(report2.steps, 8);
+    assert_eq!(report2.data_order, report.data_order, "same samples in the same order across the resume");
+    assert_eq!(report.data_order.len(), 64);
+    let mut other_seed = cfg.clone();
+    other_seed.epochs = 1;
+    let (_, one_epoch) =
+        train(fresh(7), &mut loader(20, 3, 6, true), &other_seed, None, &device, &mut |_, _| {}, None).unwrap();
+    assert_ne!(one_epoch.data_order, report.data_order);
     let (a, b) = (parameter_values::<Cpu, _>(&resumed.valid()), parameter_values::<Cpu, _>(&full.valid()));
     assert_eq!(a.len(), b.len());
     let differ = a.iter().zip(&b).filter(|(x, y)| x.to_bits() != y.to_bits()).count();
