@@ -195,13 +195,15 @@ fn run_benchmark(root: &Path, b: &Benchmark, progress: &Progress) -> anyhow::Res
         ("actionbench".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ("libav".to_string(), actionbench_video::libav_version()),
     ]);
-    let backends: std::collections::BTreeSet<&str> = runs.iter().map(|r| r.backend.as_str()).collect();
+    let backends: std::collections::BTreeSet<&str> =
+        runs.iter().map(|r| r.backend.as_str()).filter(|b| !b.is_empty()).collect();
     if !backends.is_empty() {
         tools.insert("burn".into(), backends.into_iter().collect::<Vec<_>>().join(", "));
     }
-    let device = runs.first().map_or_else(|| "cpu".to_string(), |r| r.device.clone());
-    // One hash over every training run's data order, by stage name: equal
-    // only when each model saw the same samples in the same order.
+    let device = runs.iter().find(|r| !r.device.is_empty()).map_or_else(|| "cpu".to_string(), |r| r.device.clone());
+    // One hash over the data order of every training and prediction stage,
+    // by stage name: equal only when each model saw (or scored) the same
+    // samples in the same order.
     let data_order_hash = (!runs.is_empty()).then(|| {
         let lines: String = runs.iter().map(|r| format!("{}={}\n", r.stage, r.data_order)).collect();
         Fingerprint::of_bytes(lines.as_bytes()).to_hex()
@@ -219,7 +221,8 @@ fn run_benchmark(root: &Path, b: &Benchmark, progress: &Progress) -> anyhow::Res
     Ok(ResultRecord { benchmark: b.name.clone(), values, data_order_hash, provenance })
 }
 
-/// What a `train` stage's `runs` table says about its run.
+/// What a `train` stage's `runs` table (or a `predict` stage's
+/// `order.json`) says about its run.
 struct TrainingRun {
     stage: String,
     data_order: String,
@@ -227,11 +230,25 @@ struct TrainingRun {
     device: String,
 }
 
-/// The `runs` tables of the pipeline's stages, in stage-name order.
+/// The `runs` tables and `order.json` files of the pipeline's stages, in
+/// stage-name order.
 fn training_runs(engine: &Engine, lock: &actionbench_pipeline::LockFile) -> Vec<TrainingRun> {
     let mut out = Vec::new();
     for (stage, entry) in &lock.stages {
-        let Ok(batches) = actionbench_shards::read_all(&engine.cache().stage_dir(&entry.key).join("runs")) else {
+        let dir = engine.cache().stage_dir(&entry.key);
+        // `predict` stages: the order of the samples they scored.
+        if let Ok(text) = std::fs::read_to_string(dir.join("order.json"))
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+            && let Some(order) = v["data_order"].as_str()
+        {
+            out.push(TrainingRun {
+                stage: stage.clone(),
+                data_order: order.to_string(),
+                backend: String::new(),
+                device: String::new(),
+            });
+        }
+        let Ok(batches) = actionbench_shards::read_all(&dir.join("runs")) else {
             continue;
         };
         for batch in &batches {

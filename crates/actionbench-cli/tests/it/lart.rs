@@ -61,6 +61,9 @@ fn lart_trains_predicts_and_is_evaluated_on_generated_ava() {
         .iter()
         .map(|r| r["video_id"].as_str().unwrap().to_string())
         .collect();
+    let order: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(csv.with_file_name("order.json")).unwrap()).unwrap();
+    assert_eq!(order["data_order"].as_str().unwrap().len(), 64, "{order}");
     let text = std::fs::read_to_string(csv).unwrap();
     let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
     assert!(!rows.is_empty() && rows.len().is_multiple_of(80), "{} rows", rows.len());

@@ -150,6 +150,10 @@ fn train_then_predict_on_skeleton_shards() {
     assert!(!ck.exists() || std::fs::read_dir(&ck).unwrap().next().is_none());
 
     let preds = read_parquet(&stage_dir(root, "predict").join("predictions.parquet"));
+    // The order the samples were scored in, hashed for the leaderboard.
+    let order = std::fs::read_to_string(stage_dir(root, "predict").join("order.json")).unwrap();
+    let order: serde_json::Value = serde_json::from_str(&order).unwrap();
+    assert_eq!(order["data_order"].as_str().unwrap().len(), 64);
     assert_eq!(preds.num_rows(), 12, "the val rows");
     let ids = preds.column_by_name("sample_id").unwrap().as_string::<i32>();
     let labels = preds.column_by_name("label").unwrap().as_primitive::<arrow::datatypes::Int64Type>();
