@@ -13,7 +13,7 @@
 //! [stages.predict]
 //! uses = "predict"
 //! inputs = ["@train", "@shards"]
-//! params = { model = "@train", data = { filter = "xsub = 'val'" } }
+//! params = { model = "@train", filter = "xsub = 'val'" }
 //! ```
 //!
 //! `train` writes `model.mpk` (weights), `model.json` (model, data and

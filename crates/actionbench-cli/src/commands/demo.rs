@@ -43,13 +43,17 @@ const FILES: &[(&str, &str)] = &[
 /// The pipelines, in the order they run.
 const PIPELINES: &[&str] = &["ntu60-xsub", "ava-lart"];
 
-/// Writes the project files that are missing; a file the user edited is kept.
+/// Writes the project files that are missing; a file that differs (edited,
+/// or written by another version) is kept and named.
 fn write_project(dir: &Path) -> anyhow::Result<()> {
     for (rel, text) in FILES {
         let path = dir.join(rel);
         match std::fs::read_to_string(&path) {
             Ok(existing) if existing == *text => {}
-            Ok(_) => eprintln!("note: keeping your edited `{}`", path.display()),
+            Ok(_) => eprintln!(
+                "note: `{}` differs from this binary's version; keeping it (delete it to get the current one)",
+                path.display()
+            ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
