@@ -64,7 +64,7 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
 const CORNERS: &[(&str, &[&str])] = &[
     ("datafusion", &["actionbench-sql"]),
     ("burn", &["actionbench-loader", "actionbench-models", "actionbench-train"]),
-    ("burn-cuda", &["actionbench-train"]),
+    ("burn-cuda", &["actionbench-train", "actionbench-models"]),
     ("indicatif", &["actionbench-cli"]),
     ("ffmpeg-next", &["actionbench-video"]),
     ("plotters", &["actionbench-leaderboard"]),
