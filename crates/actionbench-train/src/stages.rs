@@ -555,7 +555,10 @@ fn predict_ava<B: Backend>(
         let probs = sigmoid(task.logits(&batch, device)?);
         let [_, w, k] = probs.dims();
         let values = probs.into_data().to_vec::<f32>().map_err(|e| TrainError::Arrow(format!("{e:?}")))?;
-        let valid = &batch.tensors["valid"];
+        let valid = batch.tensors.get("valid").ok_or_else(|| TrainError::Batch {
+            sample: batch.sample_ids.first().cloned().unwrap_or_default(),
+            message: "no tensor `valid`".into(),
+        })?;
         let persons = valid.shape[2];
         for (b, id) in batch.sample_ids.iter().enumerate() {
             // Frames where the person of interest is detected.
@@ -563,7 +566,11 @@ fn predict_ava<B: Backend>(
             let Some(scores) = pool_keyframe(&values[b * w * k..(b + 1) * w * k], k, &keep, w / 2, pool) else {
                 continue;
             };
-            let (video, ts, bbox) = &where_is[id];
+            let Some((video, ts, bbox)) = where_is.get(id) else {
+                return Err(
+                    TrainError::Batch { sample: id.clone(), message: "not a keyframe of the table".into() }.into()
+                );
+            };
             for (c, score) in scores.iter().enumerate() {
                 let _ = writeln!(
                     csv,
