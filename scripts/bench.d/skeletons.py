@@ -111,9 +111,17 @@ def main():
         with open(os.path.join(WORK, "pipelines", "ntu.toml"), "w") as f:
             f.write('[stages.skeletons]\nuses = "ingest.ntu"\ninputs = ["data/nturgbd_skeletons"]\n'
                     'params = { dataset = "ntu60" }\n')
-        start = time.perf_counter()
-        sh([AB, "run", "ntu", "--force"])
-        ours = time.perf_counter() - start
+        # Median of REPEAT runs; before each, the inputs' mtimes change, so
+        # every run content-hashes all files again (no stat-cache shortcut).
+        # The Python parser runs once (it takes seconds, its spread is small).
+        times = []
+        for _ in range(REPEAT):
+            for n, _, _ in meta:
+                os.utime(os.path.join(raw, n + ".skeleton"))
+            start = time.perf_counter()
+            sh([AB, "run", "ntu", "--force"])
+            times.append(time.perf_counter() - start)
+        ours = statistics.median(times)
         start = time.perf_counter()
         packed = [read_xyz(os.path.join(raw, n + ".skeleton")) for n, _, _ in meta]
         theirs = time.perf_counter() - start

@@ -14,6 +14,11 @@ use clap::{Parser, Subcommand};
 
 use crate::output::OutputFormat;
 
+// Ingest allocates and frees large per-sample buffers; mimalloc keeps them
+// instead of returning them to the kernel (`scripts/bench skeletons`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Reproducible data pipelines, evaluators and leaderboards for human action
 /// understanding research.
 #[derive(Parser)]

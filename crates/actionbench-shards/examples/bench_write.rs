@@ -8,6 +8,10 @@ use std::time::Instant;
 
 use actionbench_shards::{ShardWriter, ShardWriterOptions};
 
+// The allocator of the `actionbench` binary, whose writes this stands in for.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, table, out, repeat, row_group] = args.as_slice() else {

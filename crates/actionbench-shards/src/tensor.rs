@@ -122,6 +122,14 @@ impl<T: ArrowPrimitiveType> VariableShapeTensorBuilder<T> {
         Ok(())
     }
 
+    /// Makes room for `rows` more tensors holding `values` more elements,
+    /// so pushing them copies each value once (no regrowth).
+    pub fn reserve(&mut self, rows: usize, values: usize) {
+        self.values.reserve(values);
+        self.offsets.reserve(rows);
+        self.shapes.reserve(rows * self.ndim);
+    }
+
     /// Rows pushed so far.
     pub fn len(&self) -> usize {
         self.offsets.len() - 1
@@ -137,7 +145,8 @@ impl<T: ArrowPrimitiveType> VariableShapeTensorBuilder<T> {
         let data = ListArray::try_new(
             Arc::new(Field::new_list_field(T::DATA_TYPE, NULLABLE_ITEMS)),
             OffsetBuffer::new(self.offsets.into()),
-            Arc::new(PrimitiveArray::<T>::from_iter_values(self.values)),
+            // Takes the Vec's allocation as the buffer: no copy.
+            Arc::new(PrimitiveArray::<T>::new(self.values.into(), None)),
             None,
         )
         .map_err(arrow_err("variable_shape_tensor data"))?;

@@ -8,7 +8,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int32Type, Int64Type, SchemaRef, UInt32Type, UInt64Type};
 use parquet::arrow::ArrowSchemaConverter;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, LogicalType, Type as PhysicalType, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
@@ -59,9 +59,10 @@ type ShardFile = HashingWriter<BufWriter<File>>;
 struct OpenShard {
     writer: SerializedFileWriter<ShardFile>,
     factory: ArrowRowGroupWriterFactory,
-    /// Slices waiting to fill the current row group.
-    pending: Vec<RecordBatch>,
-    pending_rows: usize,
+    /// Column writers of the row group being filled, grouped by top-level
+    /// field; rows are encoded (and pages compressed) as they arrive.
+    group: Option<Vec<Vec<ArrowColumnWriter>>>,
+    group_rows: usize,
     row_groups: usize,
     file: String,
     rows: u64,
@@ -70,7 +71,10 @@ struct OpenShard {
 }
 
 /// Writes record batches into size-bounded, deterministic Parquet shards
-/// plus a shard index. Rows are written in the order given.
+/// plus a shard index. Rows are written in the order given; the bytes are a
+/// function of the batches written (rows and how they are split into
+/// `write` calls, since pages are cut as rows arrive), never of the thread
+/// count.
 pub struct ShardWriter {
     dir: PathBuf,
     schema: SchemaRef,
@@ -140,11 +144,11 @@ impl ShardWriter {
             // Row groups are cut at `row_group_rows` inside the slice too.
             let mut at = 0;
             while at < slice.num_rows() {
-                let n = (row_group_rows - open.pending_rows).min(slice.num_rows() - at);
-                open.pending.push(slice.slice(at, n));
-                open.pending_rows += n;
+                let n = (row_group_rows - open.group_rows).min(slice.num_rows() - at);
+                open.encode(&slice.slice(at, n), &self.dir)?;
+                open.group_rows += n;
                 at += n;
-                if open.pending_rows == row_group_rows {
+                if open.group_rows == row_group_rows {
                     open.flush_row_group(&self.dir)?;
                 }
             }
@@ -170,8 +174,8 @@ impl ShardWriter {
             self.open = Some(OpenShard {
                 writer,
                 factory,
-                pending: Vec::new(),
-                pending_rows: 0,
+                group: None,
+                group_rows: 0,
                 row_groups: 0,
                 file,
                 rows: 0,
@@ -218,43 +222,51 @@ impl ShardWriter {
 }
 
 impl OpenShard {
-    /// Encodes the pending rows as one row group: each top-level column is
-    /// encoded and compressed on its own rayon task (tensor tables have
-    /// several heavy columns), then the chunks are appended in schema order,
-    /// so the bytes do not depend on the thread count.
-    fn flush_row_group(&mut self, dir: &Path) -> Result<()> {
-        if self.pending_rows == 0 {
-            return Ok(());
-        }
+    /// Encodes `batch` into the open row group's column writers, each
+    /// top-level field on its own rayon task (tensor tables have several
+    /// heavy columns). Encoding as rows arrive lets a stage parse the next
+    /// samples while these are compressed. The bytes depend only on the
+    /// sequence of batches written, not on the thread count.
+    fn encode(&mut self, batch: &RecordBatch, dir: &Path) -> Result<()> {
         let path = dir.join(&self.file);
         let parquet_err = |source| Error::Parquet { path: path.clone(), source };
-        let batches = std::mem::take(&mut self.pending);
-        self.pending_rows = 0;
-        let mut writers = self.factory.create_column_writers(self.row_groups).map_err(parquet_err)?;
-        let schema = batches[0].schema();
-        // Leaves per top-level field, to hand each field its own writers.
-        let mut per_field = Vec::with_capacity(schema.fields().len());
-        for (i, field) in schema.fields().iter().enumerate() {
-            let leaves = batches
-                .iter()
-                .map(|b| compute_leaves(field, b.column(i)))
-                .collect::<parquet::errors::Result<Vec<_>>>()
-                .map_err(parquet_err)?;
-            let count = leaves.first().map_or(0, Vec::len);
-            let rest = writers.split_off(count.min(writers.len()));
-            per_field.push((std::mem::replace(&mut writers, rest), leaves));
+        let schema = batch.schema();
+        if self.group.is_none() {
+            let mut writers = self.factory.create_column_writers(self.row_groups).map_err(parquet_err)?;
+            let mut per_field = Vec::with_capacity(schema.fields().len());
+            for field in schema.fields() {
+                let leaves = ArrowSchemaConverter::new()
+                    .convert(&Arc::new(arrow::datatypes::Schema::new(vec![field.clone()])))
+                    .map_err(parquet_err)?
+                    .num_columns();
+                let rest = writers.split_off(leaves.min(writers.len()));
+                per_field.push(std::mem::replace(&mut writers, rest));
+            }
+            self.group = Some(per_field);
         }
-        let chunks: Vec<Vec<ArrowColumnChunk>> = per_field
-            .into_par_iter()
-            .map(|(field_writers, leaves)| {
-                let mut field_writers = field_writers;
-                for batch_leaves in &leaves {
-                    for (writer, leaf) in field_writers.iter_mut().zip(batch_leaves) {
-                        writer.write(leaf)?;
-                    }
+        let group = self.group.as_mut().expect("created above");
+        group
+            .par_iter_mut()
+            .zip(schema.fields().par_iter().zip(batch.columns()))
+            .try_for_each(|(writers, (field, column))| {
+                for (writer, leaf) in writers.iter_mut().zip(compute_leaves(field, column)?) {
+                    writer.write(&leaf)?;
                 }
-                field_writers.into_iter().map(|w| w.close()).collect()
+                Ok(())
             })
+            .map_err(parquet_err)
+    }
+
+    /// Closes the open row group (the last pages are compressed per field
+    /// in parallel) and appends its column chunks in schema order.
+    fn flush_row_group(&mut self, dir: &Path) -> Result<()> {
+        let Some(group) = self.group.take() else { return Ok(()) };
+        self.group_rows = 0;
+        let path = dir.join(&self.file);
+        let parquet_err = |source| Error::Parquet { path: path.clone(), source };
+        let chunks: Vec<Vec<ArrowColumnChunk>> = group
+            .into_par_iter()
+            .map(|writers| writers.into_iter().map(ArrowColumnWriter::close).collect())
             .collect::<parquet::errors::Result<_>>()
             .map_err(parquet_err)?;
         let mut row_group = self.writer.next_row_group().map_err(parquet_err)?;

@@ -214,6 +214,21 @@ impl Columns {
         Ok(())
     }
 
+    /// Room for `flats` in every tensor column: each value is copied once.
+    fn reserve<'a>(&mut self, flats: impl Iterator<Item = &'a Flat> + Clone) {
+        let rows = flats.clone().count();
+        let sum = |per: fn(&Flat) -> usize| flats.clone().map(per).sum::<usize>();
+        self.frame_num_bodies.reserve(rows, sum(|x| x.per_frame.len()));
+        self.body_ids.reserve(rows, sum(|x| x.ids.len()));
+        self.body_lean.reserve(rows, sum(|x| x.lean.len()));
+        self.body_state.reserve(rows, sum(|x| x.state.len()));
+        self.joints.reserve(rows, sum(|x| x.xyz.len()));
+        self.depth_xy.reserve(rows, sum(|x| x.depth.len()));
+        self.color_xy.reserve(rows, sum(|x| x.color.len()));
+        self.orientation.reserve(rows, sum(|x| x.orient.len()));
+        self.joint_tracking.reserve(rows, sum(|x| x.tracking.len()));
+    }
+
     fn take_batch(&mut self, schema: &SchemaRef) -> Result<RecordBatch, BoxError> {
         let done = std::mem::replace(self, Self::new(self.dataset));
         let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from(done.sample_id))];
@@ -302,8 +317,10 @@ fn flatten(skeleton: &NtuSkeleton, max_bodies: Option<usize>) -> Flat {
     flat
 }
 
-/// Samples read per parallel batch (bounds memory).
-const CHUNK: usize = 256;
+/// Samples read per parallel batch (bounds memory). Small enough that the
+/// first chunk's parse and the last chunk's encode, which overlap nothing,
+/// are short.
+const CHUNK: usize = 128;
 
 impl StageKind for IngestNtu {
     fn name(&self) -> &'static str {
@@ -407,6 +424,7 @@ impl StageKind for IngestNtu {
                 },
             );
             written?;
+            columns.reserve(parsed.iter().filter_map(|r| r.as_ref().ok()).map(|(flat, _)| flat));
             for ((name, source), result) in chunk.iter().zip(parsed) {
                 match result {
                     Ok((flat, hash)) => {
