@@ -9,8 +9,13 @@ masking rules, a linear head to 80 classes, multi-label BCE with logits and
 AdamW. The batch is made once and reused (the in-memory-fed step), as in
 `crates/actionbench-models/examples/bench_gpu.rs`.
 
-Environment: BURN_BIN (the bench_gpu binary; skipped when absent), BATCH
-(32), FRAMES (128), PEOPLE (1), STEPS (20), WARMUP (5).
+Then the same paper-size step through the trainer, fed by the loader from a
+tracklet shard vs fed one in-memory batch (`bench_step`, scripts/bench.d/step.py):
+target loader-fed <= 1.05x in-memory-fed.
+
+Environment: BURN_BIN (the bench_gpu binary) and STEP_BIN (bench_step; each
+skipped when absent), BATCH (32), FRAMES (128), PEOPLE (1), STEPS (20),
+WARMUP (5).
 """
 import json
 import math
@@ -21,6 +26,9 @@ import time
 
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(__file__))
+from step import loader_vs_memory  # noqa: E402
 
 N = int(os.environ.get("BATCH", 32))
 T = int(os.environ.get("FRAMES", 128))
@@ -128,6 +136,12 @@ def main():
     if ours:
         print(f"\ntarget: Burn step <= 1.0x PyTorch eager: {'met' if ours <= eager else 'MISSED'} "
               f"({ours / eager:.2f}x eager, {ours / compiled:.2f}x compiled)")
+    step = os.environ.get("STEP_BIN")
+    if step and os.path.exists(step):
+        loader_vs_memory(step, "cuda", "--size", "paper", "--batch", str(N), "--frames", str(T), "--people", str(P),
+                         "--steps", str(STEPS), "--warmup", str(WARMUP))
+    else:
+        print("STEP_BIN not set or missing: the loader-fed step is not timed", file=sys.stderr)
     return 0
 
 

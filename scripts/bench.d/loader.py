@@ -35,6 +35,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+sys.path.insert(0, os.path.dirname(__file__))
+from step import loader_vs_memory  # noqa: E402
+
 AB = os.environ["ACTIONBENCH_BIN"]
 WORK = os.environ["BENCH_DIR"]
 TARGET = os.environ["CARGO_TARGET_DIR"]
@@ -203,6 +206,10 @@ def main():
     print(f"\ntarget: loader >= 3x the DataLoader-equivalent: {'met' if o / p >= 3 else 'MISSED'} ({o / p:.2f}x)")
     print("note: torch could not be installed here (see scripts/bench.d/loader.py); the peer is numpy + "
           "multiprocessing doing the same work with the same number of workers")
+    # The loader feeding the trainer (CPU here: it shares the cores with the step).
+    step = os.path.join(TARGET, "release/examples/bench_step")
+    loader_vs_memory(step, "cpu", "--size", "tiny", "--batch", "32", "--frames", "32", "--steps", "10",
+                     "--warmup", "3")
 
 
 if __name__ == "__main__":

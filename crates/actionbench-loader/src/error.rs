@@ -42,6 +42,7 @@ pub enum LoaderError {
     },
     /// A query through `actionbench-sql` failed.
     #[error(transparent)]
+    #[cfg(feature = "sql")]
     Sql(#[from] actionbench_sql::Error),
     /// A column is missing or has the wrong type.
     #[error("Column `{column}` {message}\n\nhint: {hint}")]

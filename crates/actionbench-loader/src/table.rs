@@ -65,6 +65,7 @@ impl Table {
     /// project, any `WHERE`, joins with manifests…), e.g.
     /// `SELECT * FROM ntu.shard WHERE xsub = 'train' ORDER BY sample_id`.
     /// Add an `ORDER BY`: without one the row order is DataFusion's.
+    #[cfg(feature = "sql")]
     pub fn from_sql(session: &actionbench_sql::SqlSession, sql: &str) -> Result<Self, LoaderError> {
         let batches = session.query(sql)?;
         Ok(Self::from_batches(batches, format!("query `{sql}`")))

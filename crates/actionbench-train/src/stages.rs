@@ -147,7 +147,7 @@ fn check_device(device: &str) -> Result<(), String> {
         "cpu" => Ok(()),
         "cuda" if cfg!(feature = "cuda") => Ok(()),
         "cuda" => {
-            Err("`device = \"cuda\"` needs a binary built with `--features cuda` (actionbench-train/cuda)".into())
+            Err("`device = \"cuda\"` needs a binary built with `--features cuda` (`cargo build --release -p actionbench-cli --features cuda`)".into())
         }
         other => Err(format!("`device` must be \"cpu\" or \"cuda\", not \"{other}\"")),
     }
