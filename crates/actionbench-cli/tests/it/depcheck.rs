@@ -68,6 +68,9 @@ const CORNERS: &[(&str, &[&str])] = &[
     ("indicatif", &["actionbench-cli"]),
     ("ffmpeg-next", &["actionbench-video"]),
     ("plotters", &["actionbench-leaderboard"]),
+    // The binary's global allocator; a library must not choose one. The
+    // shards write benchmark (an example) mirrors the binary.
+    ("mimalloc", &["actionbench-cli", "actionbench-shards"]),
 ];
 
 #[test]
