@@ -17,7 +17,7 @@ def loader_vs_memory(binary, device, *args):
     ratio = load["median_ms"] / mem["median_ms"]
     print(f"\nLART training step ({mem['backend']}; batch {mem['batch']} x {mem['frames']} frames x "
           f"{mem['people']} people; median of {mem['steps']} steps)")
-    print(f"{'fed from memory (one batch, reused)':<44} {mem['median_ms']:>9.2f} ms")
+    print(f"{'fed from memory (batches made before timing)':<44} {mem['median_ms']:>9.2f} ms")
     print(f"{'fed by the loader (shard -> windows)':<44} {load['median_ms']:>9.2f} ms   ({ratio:.3f}x)")
     print(f"target: loader-fed step <= 1.05x the in-memory-fed step: {'met' if ratio <= 1.05 else 'MISSED'} "
           f"({ratio:.3f}x)")
