@@ -378,15 +378,18 @@ impl<'a> Records<'a> {
             }
             (*at < bytes.len() && bytes[*at] != b'\n').then_some(*at)
         };
+        // A field ends at a blank, the end of the line or the end of the file.
+        let ends_field = |i: usize| bytes.get(i).is_none_or(|&c| blank(c) || c == b'\n');
         let mut values = [0f32; 11];
         for v in &mut values {
             let start = field(&mut at)?;
-            let (value, used) = match short_decimal(&bytes[start..]) {
-                Some((v, used)) if bytes.get(start + used).is_none_or(|&c| blank(c) || c == b'\n') => (v, used),
-                _ => lexical_core::parse_partial::<f32>(&bytes[start..]).ok()?,
-            };
+            // The short form when it spans the whole field (`1e-7` stops it
+            // at `e`), else lexical-core.
+            let (value, used) = short_decimal(&bytes[start..])
+                .filter(|&(_, used)| ends_field(start + used))
+                .or_else(|| lexical_core::parse_partial::<f32>(&bytes[start..]).ok())?;
             at = start + used;
-            if used == 0 || bytes.get(at).is_some_and(|&c| !blank(c) && c != b'\n') {
+            if used == 0 || !ends_field(at) {
                 return None;
             }
             *v = value;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actionbench_core::HashingWriter;
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Int32Type, Int64Type, SchemaRef, UInt32Type, UInt64Type};
+use arrow::datatypes::{DataType, Int32Type, Int64Type, Schema, SchemaRef, UInt32Type, UInt64Type};
 use parquet::arrow::ArrowSchemaConverter;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
@@ -59,6 +59,7 @@ type ShardFile = HashingWriter<BufWriter<File>>;
 struct OpenShard {
     writer: SerializedFileWriter<ShardFile>,
     factory: ArrowRowGroupWriterFactory,
+    leaves_per_field: Arc<[usize]>,
     /// Column writers of the row group being filled, grouped by top-level
     /// field; rows are encoded (and pages compressed) as they arrive.
     group: Option<Vec<Vec<ArrowColumnWriter>>>,
@@ -80,6 +81,8 @@ pub struct ShardWriter {
     schema: SchemaRef,
     options: ShardWriterOptions,
     properties: WriterProperties,
+    /// Parquet leaf columns of each top-level field, in schema order.
+    leaves_per_field: Arc<[usize]>,
     open: Option<OpenShard>,
     shards: Vec<WrittenShard>,
     rows: u64,
@@ -103,11 +106,18 @@ impl ShardWriter {
         if let Some(key) = &options.stage_key {
             builder = builder.set_key_value_metadata(Some(vec![KeyValue::new(STAGE_KEY_METADATA.into(), key.clone())]));
         }
+        let leaves_per_field = schema
+            .fields()
+            .iter()
+            .map(|f| ArrowSchemaConverter::new().convert(&Schema::new(vec![f.clone()])).map(|d| d.num_columns()))
+            .collect::<parquet::errors::Result<_>>()
+            .map_err(|source| Error::Parquet { path: dir.to_path_buf(), source })?;
         Ok(Self {
             dir: dir.to_path_buf(),
             schema,
             options,
             properties: builder.build(),
+            leaves_per_field,
             open: None,
             shards: Vec::new(),
             rows: 0,
@@ -174,6 +184,7 @@ impl ShardWriter {
             self.open = Some(OpenShard {
                 writer,
                 factory,
+                leaves_per_field: self.leaves_per_field.clone(),
                 group: None,
                 group_rows: 0,
                 row_groups: 0,
@@ -233,12 +244,8 @@ impl OpenShard {
         let schema = batch.schema();
         if self.group.is_none() {
             let mut writers = self.factory.create_column_writers(self.row_groups).map_err(parquet_err)?;
-            let mut per_field = Vec::with_capacity(schema.fields().len());
-            for field in schema.fields() {
-                let leaves = ArrowSchemaConverter::new()
-                    .convert(&Arc::new(arrow::datatypes::Schema::new(vec![field.clone()])))
-                    .map_err(parquet_err)?
-                    .num_columns();
+            let mut per_field = Vec::with_capacity(self.leaves_per_field.len());
+            for &leaves in self.leaves_per_field.iter() {
                 let rest = writers.split_off(leaves.min(writers.len()));
                 per_field.push(std::mem::replace(&mut writers, rest));
             }

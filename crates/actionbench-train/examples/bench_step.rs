@@ -62,9 +62,10 @@ fn parse_args() -> Result<Args, Error> {
     let num = |name: &str, default: usize| -> Result<usize, Error> {
         get(name).map_or(Ok(default), |v| v.parse().map_err(|_| format!("{name}: `{v}` is not a number").into()))
     };
+    const KNOWN: [&str; 9] =
+        ["--device", "--size", "--batch", "--frames", "--people", "--steps", "--warmup", "--threads", "--prefetch"];
     for pair in args.chunks(2) {
-        let known = ["--device", "--size", "--batch", "--frames", "--people", "--steps", "--warmup", "--threads"];
-        if !known.contains(&pair[0].as_str()) && pair[0] != "--prefetch" {
+        if !KNOWN.contains(&pair[0].as_str()) {
             return Err(format!("unknown option `{}`", pair[0]).into());
         }
     }
