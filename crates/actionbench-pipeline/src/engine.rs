@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::explain::{Reason, diff_keys};
 use crate::graph::{Graph, overlaps};
 use crate::inputs::{InputError, ResolvedInput, glob_pattern, hash_new_tree, is_glob, resolve_path_entry};
-use crate::kind::{Registry, StageContext};
+use crate::kind::{Registry, StageContext, WrittenFiles};
 use crate::lock_file::{LockFile, LockedStage};
 use crate::pipeline_file::{Entry, PipelineDef, StageBody};
 use crate::reporter::Reporter;
@@ -646,6 +646,7 @@ impl Engine {
                 reporter.stage_started(&stage.name);
                 let kind = self.registry.get(uses).expect("kinds checked in Engine::new");
                 let work = self.cache.work_dir()?;
+                let written = WrittenFiles::default();
                 let ctx = StageContext {
                     pipeline: &self.pipeline.name,
                     stage: &stage.name,
@@ -655,6 +656,7 @@ impl Engine {
                     params: &self.params[i],
                     key: fp,
                     reporter,
+                    written: &written,
                 };
                 if let Err(e) = kind.run(&ctx) {
                     let mut message = e.to_string();
@@ -665,7 +667,8 @@ impl Engine {
                     }
                     return Ok((StageOutcome::Failed { error: message }, Some(fp), None));
                 }
-                let (out_hash, _) = hash_new_tree(work.path(), STAMP_FILE)?;
+                let known = written.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let (out_hash, _) = hash_new_tree(work.path(), STAMP_FILE, &known)?;
                 let entry = LockedStage {
                     key: fp,
                     definition: key,

@@ -1,6 +1,7 @@
 //! Resolving `inputs` / `deps` entries (files, directories, globs, `@stage`
 //! outputs) to files and content hashes.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use actionbench_core::Fingerprint;
@@ -182,13 +183,22 @@ pub(crate) fn diff_listings(old: &str, new: &str) -> (Vec<String>, Vec<String>, 
 /// Hash of a directory this process just wrote (a stage's work directory):
 /// the listing of every file below it except `skip`, hashed in parallel
 /// without snapshots (the directory is about to be renamed).
-pub(crate) fn hash_new_tree(dir: &Path, skip: &str) -> Result<(Fingerprint, String)> {
+/// The tree hash and listing of a stage's fresh output directory. Files
+/// whose hash the stage reported (unchanged since) are not read again.
+pub(crate) fn hash_new_tree(
+    dir: &Path,
+    skip: &str,
+    known: &HashMap<PathBuf, (Fingerprint, FileStat)>,
+) -> Result<(Fingerprint, String)> {
     let found: Vec<Found> = walk(dir)?.into_iter().filter(|f| f.rel != skip).collect();
     let hashes: Vec<Fingerprint> = found
         .par_iter()
         .map(|f| {
             let path = dir.join(&f.rel);
-            actionbench_core::hash_file(&path).map_err(|e| Error::io(&path, e))
+            match known.get(&path) {
+                Some((hash, stat)) if *stat == f.stat => Ok(*hash),
+                _ => actionbench_core::hash_file(&path).map_err(|e| Error::io(&path, e)),
+            }
         })
         .collect::<Result<_>>()?;
     let listing = render_listing(found.iter().map(|f| f.rel.as_str()).zip(hashes.iter()));

@@ -1,9 +1,9 @@
 //! Built-in stage kinds: the trait they implement and the registry the
 //! binary fills.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use actionbench_core::Fingerprint;
 use serde::Serialize;
@@ -11,6 +11,11 @@ use serde::de::DeserializeOwned;
 
 use crate::inputs::ResolvedInput;
 use crate::reporter::Reporter;
+use crate::snapshot::FileStat;
+
+/// Content hashes a stage took of files it wrote, with each file's stat
+/// when it was reported (see [`StageContext::wrote_file`]).
+pub(crate) type WrittenFiles = Mutex<HashMap<PathBuf, (Fingerprint, FileStat)>>;
 
 /// Everything a built-in stage may look at while it runs.
 pub struct StageContext<'a> {
@@ -30,12 +35,25 @@ pub struct StageContext<'a> {
     /// The key of the output being produced (to store in file metadata).
     pub key: Fingerprint,
     pub(crate) reporter: &'a dyn Reporter,
+    pub(crate) written: &'a WrittenFiles,
 }
 
 impl StageContext<'_> {
     /// Reports progress (`total` is `None` when unknown).
     pub fn progress(&self, done: u64, total: Option<u64>) {
         self.reporter.stage_progress(self.stage, done, total);
+    }
+
+    /// Gives the engine the blake3 of a file this stage has written and
+    /// closed (a shard writer hashes the bytes as it writes them), so the
+    /// engine does not read the file again to record the stage's output.
+    /// The hash is used only while the file keeps the size and mtime it
+    /// has now; a file changed afterwards is hashed from its content.
+    pub fn wrote_file(&self, path: &Path, hash: Fingerprint) {
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mut written = self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            written.insert(path.to_path_buf(), (hash, FileStat::of(&meta)));
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use actionbench_core::Fingerprint;
 use actionbench_pipeline::{ResolvedInput, StageContext};
-use actionbench_shards::{ShardWriter, ShardWriterOptions};
+use actionbench_shards::{ShardIndex, ShardWriter, ShardWriterOptions};
 use arrow::array::{RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
@@ -170,13 +170,48 @@ pub(crate) fn writer_options(ctx: &StageContext<'_>, key_column: &str, rows_per_
     }
 }
 
+/// A stage's shard writer: when it finishes, it gives the engine the
+/// blake3 it took of each shard while writing it, so the engine does not
+/// read the shards back to record the stage's output.
+pub(crate) struct StageWriter<'c, 'a> {
+    ctx: &'c StageContext<'a>,
+    dir: PathBuf,
+    writer: ShardWriter,
+}
+
+impl<'c, 'a> StageWriter<'c, 'a> {
+    /// Starts writing shards of `schema` into `dir` (under `ctx.out_dir`).
+    pub(crate) fn new(
+        ctx: &'c StageContext<'a>,
+        dir: &Path,
+        schema: SchemaRef,
+        options: ShardWriterOptions,
+    ) -> Result<Self, BoxError> {
+        Ok(Self { ctx, dir: dir.to_path_buf(), writer: ShardWriter::new(dir, schema, options)? })
+    }
+
+    /// Appends a batch.
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), actionbench_shards::Error> {
+        self.writer.write(batch)
+    }
+
+    /// Closes the last shard, writes the index and reports the shards' hashes.
+    pub(crate) fn finish(self) -> Result<ShardIndex, BoxError> {
+        let index = self.writer.finish()?;
+        for shard in &index.shards {
+            self.ctx.wrote_file(&self.dir.join(&shard.file), shard.blake3);
+        }
+        Ok(index)
+    }
+}
+
 /// Opens the writer of the main table (`ctx.out_dir`).
-pub(crate) fn table_writer(
-    ctx: &StageContext<'_>,
+pub(crate) fn table_writer<'c, 'a>(
+    ctx: &'c StageContext<'a>,
     schema: SchemaRef,
     rows_per_shard: usize,
-) -> Result<ShardWriter, BoxError> {
-    Ok(ShardWriter::new(ctx.out_dir, schema, writer_options(ctx, "sample_id", rows_per_shard))?)
+) -> Result<StageWriter<'c, 'a>, BoxError> {
+    StageWriter::new(ctx, ctx.out_dir, schema, writer_options(ctx, "sample_id", rows_per_shard))
 }
 
 /// Writes `rejects/` (sorted by sample, then file).
@@ -197,7 +232,7 @@ pub(crate) fn write_rejects(ctx: &StageContext<'_>, mut rejects: Vec<Reject>) ->
             Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.message.as_str()))),
         ],
     )?;
-    let mut writer = ShardWriter::new(&ctx.out_dir.join("rejects"), schema, writer_options(ctx, "sample", 10_000))?;
+    let mut writer = StageWriter::new(ctx, &ctx.out_dir.join("rejects"), schema, writer_options(ctx, "sample", 10_000))?;
     writer.write(&batch)?;
     writer.finish()?;
     Ok(())

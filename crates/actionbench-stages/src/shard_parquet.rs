@@ -12,11 +12,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, typed_params};
-use actionbench_shards::{INDEX_FILE, ShardWriter, ShardWriterOptions, read_all};
+use actionbench_shards::{INDEX_FILE, ShardWriterOptions, read_all};
 use arrow::array::RecordBatch;
 use arrow::compute::{SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch};
 use arrow::datatypes::SchemaRef;
 use serde::{Deserialize, Serialize};
+
+use crate::ingest::StageWriter;
 
 /// Params of `shard.parquet`.
 #[derive(Debug, Deserialize, Serialize)]
@@ -141,7 +143,7 @@ impl StageKind for ShardParquet {
             key_column: p.sort_by.first().cloned(),
             ..Default::default()
         };
-        let mut writer = ShardWriter::new(ctx.out_dir, schema, options)?;
+        let mut writer = StageWriter::new(ctx, ctx.out_dir, schema, options)?;
         let step = p.target_rows.max(1);
         let mut offset = 0;
         while offset < table.num_rows() {

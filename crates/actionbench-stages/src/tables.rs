@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actionbench_pipeline::{ResolvedInput, StageContext};
-use actionbench_shards::{ShardWriter, ShardWriterOptions};
+use actionbench_shards::ShardWriterOptions;
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+
+use crate::ingest::StageWriter;
 
 /// Writes `batch` as the shard table `ctx.out_dir/<name>/`.
 pub(crate) fn write_table(
@@ -16,7 +18,7 @@ pub(crate) fn write_table(
     batch: RecordBatch,
 ) -> Result<(), Box<dyn Error + Send + Sync>> {
     let options = ShardWriterOptions { stage_key: Some(ctx.key.to_hex()), ..Default::default() };
-    let mut writer = ShardWriter::new(&ctx.out_dir.join(name), batch.schema(), options)?;
+    let mut writer = StageWriter::new(ctx, &ctx.out_dir.join(name), batch.schema(), options)?;
     writer.write(&batch)?;
     writer.finish()?;
     Ok(())

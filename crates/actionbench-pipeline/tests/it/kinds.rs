@@ -16,6 +16,12 @@ struct ConcatParams {
     separator: String,
     #[serde(default)]
     fail: bool,
+    /// Report a hash of `out.txt` to the engine: "right" or "wrong".
+    #[serde(default)]
+    claim: Option<String>,
+    /// Appended to `out.txt` after the claim.
+    #[serde(default)]
+    append_after_claim: String,
 }
 
 /// Concatenates every input file (and every file of upstream outputs) into
@@ -59,7 +65,17 @@ impl StageKind for Concat {
                 }
             }
         }
-        std::fs::write(ctx.out_dir.join("out.txt"), &text)?;
+        let out = ctx.out_dir.join("out.txt");
+        std::fs::write(&out, &text)?;
+        match p.claim.as_deref() {
+            Some("right") => ctx.wrote_file(&out, actionbench_core::Fingerprint::of_bytes(text.as_bytes())),
+            Some(_) => ctx.wrote_file(&out, actionbench_core::Fingerprint::of_bytes(b"not the content")),
+            None => {}
+        }
+        if !p.append_after_claim.is_empty() {
+            text.push_str(&p.append_after_claim);
+            std::fs::write(&out, &text)?;
+        }
         if p.fail {
             return Err("asked to fail".into());
         }
@@ -131,6 +147,27 @@ fn builtin_outputs_are_published_in_the_cache_and_reused() {
     assert!(text.contains("[stages.first.definition.tools]\nfake-libav = \"5.1\""), "{text}");
 }
 
+/// A stage may give the engine the hashes of files it wrote (shard writers
+/// hash as they write); the engine takes them instead of reading the files
+/// back, but only while each file keeps its size and mtime.
+#[test]
+fn reported_output_hashes_are_used_while_the_file_is_unchanged() {
+    let outputs = |params: &str| {
+        let f = Fixture::new(&format!("[stages.x]\nuses = \"test.concat\"\ninputs = [\"data\"]\nparams = {{ {params} }}\n"));
+        let engine = f.engine(1, "x").unwrap();
+        assert_eq!(run_all(&engine), [("x".to_string(), "ran")]);
+        engine.lock_file().unwrap().stages["x"].outputs.clone()
+    };
+    let read_back = outputs("separator = \"!\"");
+    assert_eq!(outputs("separator = \"!\", claim = \"right\""), read_back);
+    // The engine trusts the report (it did not read the file)...
+    assert_ne!(outputs("separator = \"!\", claim = \"wrong\""), read_back);
+    // ...unless the file changed after it: then it hashes the content.
+    let appended = outputs("separator = \"\", claim = \"wrong\", append_after_claim = \"A!B!\"");
+    assert_ne!(appended, read_back);
+    assert_eq!(outputs("separator = \"\", append_after_claim = \"A!B!\""), appended);
+}
+
 #[test]
 fn implementation_and_tool_versions_make_stages_stale() {
     let f = Fixture::new(TWO_STAGES);
@@ -166,7 +203,7 @@ fn param_errors_name_file_line_and_stage() {
     let err = f.engine(1, "x").err().expect("an error");
     assert_eq!(
         err.to_string(),
-        "pipelines/p.toml:5: stage `x`: params of `test.concat`: unknown field `separatr`, expected `separator` or `fail`"
+        "pipelines/p.toml:5: stage `x`: params of `test.concat`: unknown field `separatr`, expected one of `separator`, `fail`, `claim`, `append_after_claim`"
     );
     let f = Fixture::new("[stages.x]\nuses = \"test.concat\"\ninputs = [\"data\"]\nparams = { separator = 3 }\n");
     let err = f.engine(1, "x").err().expect("an error");
