@@ -62,7 +62,26 @@ enum Command {
     Synth(commands::synth::SynthArgs),
 }
 
+/// zstd (inside the Parquet writer) makes a compression context for every
+/// column chunk, through the C allocator. glibc serves blocks that large
+/// with a fresh `mmap` and unmaps them on free, so the kernel faults in
+/// and zeroes the same megabytes again for every chunk: half the page
+/// faults of `scripts/bench skeletons`' ingest. Raising the thresholds keeps
+/// those blocks in the heap for reuse.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn keep_c_allocations_in_the_heap() {
+    // SAFETY: `mallopt` only sets allocator thresholds; it is called first
+    // thing in `main`, before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 20);
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    keep_c_allocations_in_the_heap();
     let cli = Cli::parse();
     let progress = progress::Progress::new(cli.quiet);
     let result = match &cli.command {

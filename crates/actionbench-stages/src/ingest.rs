@@ -232,7 +232,8 @@ pub(crate) fn write_rejects(ctx: &StageContext<'_>, mut rejects: Vec<Reject>) ->
             Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.message.as_str()))),
         ],
     )?;
-    let mut writer = StageWriter::new(ctx, &ctx.out_dir.join("rejects"), schema, writer_options(ctx, "sample", 10_000))?;
+    let mut writer =
+        StageWriter::new(ctx, &ctx.out_dir.join("rejects"), schema, writer_options(ctx, "sample", 10_000))?;
     writer.write(&batch)?;
     writer.finish()?;
     Ok(())
@@ -251,6 +252,33 @@ pub(crate) fn write_summary(ctx: &StageContext<'_>, summary: serde_json::Value) 
 pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
     use rayon::prelude::*;
     items.par_iter().map(f).collect()
+}
+
+/// Calls `f` with the bytes of a source file, read into a buffer that the
+/// calling thread keeps: an ingest reads thousands of files of about the
+/// same size, and a fresh buffer for each is memory the kernel zeroes
+/// again for every file (about a tenth of NTU ingest's time).
+pub(crate) fn with_source_bytes<R>(
+    source: &Source,
+    f: impl FnOnce(&[u8]) -> R,
+) -> Result<R, actionbench_formats::Error> {
+    use std::cell::RefCell;
+    use std::io::Read;
+    thread_local! {
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    let read = |buf: &mut Vec<u8>| {
+        buf.clear();
+        std::fs::File::open(&source.path)
+            .and_then(|mut file| file.read_to_end(buf))
+            .map_err(|e| actionbench_formats::Error::Io { path: source.shown().to_path_buf(), source: e })?;
+        Ok(f(buf))
+    };
+    BUFFER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => read(&mut buf),
+        // Only if `f` itself reads a source on this thread.
+        Err(_) => read(&mut Vec::new()),
+    })
 }
 
 /// Reads a source file.

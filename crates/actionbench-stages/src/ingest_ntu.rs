@@ -51,7 +51,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ingest::{
     BoxError, OnError, Reject, Source, collect_sources, default_rows_per_shard, parallel_map, param_file, read_source,
-    table_writer, with_hint, write_rejects, write_summary,
+    table_writer, with_hint, with_source_bytes, write_rejects, write_summary,
 };
 
 /// The official missing-skeleton lists (copies from open-mmlab/mmaction2,
@@ -317,10 +317,22 @@ fn flatten(skeleton: &NtuSkeleton, max_bodies: Option<usize>) -> Flat {
     flat
 }
 
-/// Samples read per parallel batch (bounds memory). Small enough that the
-/// first chunk's parse and the last chunk's encode, which overlap nothing,
-/// are short.
+/// Samples read per parallel batch (bounds memory).
 const CHUNK: usize = 128;
+/// The smallest chunk (the last ones).
+const SMALLEST_CHUNK: usize = 16;
+
+/// `samples` in chunks of `CHUNK`, halving toward the end: the last
+/// batch's encoding overlaps no parsing, so it should be small.
+fn chunks<T>(samples: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = samples;
+    std::iter::from_fn(move || {
+        let n = if rest.len() > 2 * CHUNK { CHUNK } else { (rest.len() / 2).max(SMALLEST_CHUNK).min(rest.len()) };
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        (!chunk.is_empty()).then_some(chunk)
+    })
+}
 
 impl StageKind for IngestNtu {
     fn name(&self) -> &'static str {
@@ -328,7 +340,8 @@ impl StageKind for IngestNtu {
     }
 
     fn implementation_version(&self) -> u32 {
-        1
+        // 2: batches are cut smaller toward the end (the shard bytes changed).
+        2
     }
 
     fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
@@ -406,20 +419,19 @@ impl StageKind for IngestNtu {
         let mut columns = Columns::new(dataset);
         let total = samples.len() as u64;
         let mut rows = 0u64;
+        let mut done = 0;
         // While chunk i is parsed on the pool, the batch of chunk i − 1 is
         // encoded: the two halves of ingest overlap, and rows stay in order.
         let mut pending: Option<RecordBatch> = None;
-        for (i, chunk) in samples.chunks(CHUNK).enumerate() {
+        for chunk in chunks(&samples) {
             let (written, parsed) = rayon::join(
                 || pending.take().map(|batch| writer.write(&batch)).transpose(),
                 || {
                     parallel_map(chunk, |(_, source)| {
-                        let bytes = read_source(source)?;
-                        let skeleton = parse_ntu_skeleton(&bytes, source.shown())?;
-                        Ok::<_, actionbench_formats::Error>((
-                            flatten(&skeleton, p.max_bodies),
-                            source.content_hash(&bytes),
-                        ))
+                        with_source_bytes(source, |bytes| {
+                            let skeleton = parse_ntu_skeleton(bytes, source.shown())?;
+                            Ok((flatten(&skeleton, p.max_bodies), source.content_hash(bytes)))
+                        })?
                     })
                 },
             );
@@ -440,7 +452,8 @@ impl StageKind for IngestNtu {
             if !columns.sample_id.is_empty() {
                 pending = Some(columns.take_batch(&schema)?);
             }
-            ctx.progress(((i + 1) * CHUNK).min(samples.len()) as u64, Some(total));
+            done += chunk.len();
+            ctx.progress(done as u64, Some(total));
         }
         if let Some(batch) = pending {
             writer.write(&batch)?;
@@ -470,6 +483,19 @@ impl StageKind for IngestNtu {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunks_cover_the_samples_in_order_and_shrink_at_the_end() {
+        let samples: Vec<usize> = (0..1000).collect();
+        let sizes: Vec<usize> = chunks(&samples).map(<[usize]>::len).collect();
+        assert_eq!(sizes, [128, 128, 128, 128, 128, 128, 116, 58, 29, 16, 13]);
+        assert_eq!(chunks(&samples).flatten().copied().collect::<Vec<_>>(), samples);
+        for n in [0, 1, 15, 16, 17, 40, 256, 257] {
+            let samples: Vec<usize> = (0..n).collect();
+            assert_eq!(chunks(&samples).map(<[usize]>::len).sum::<usize>(), n, "{n}");
+            assert!(chunks(&samples).all(|c| !c.is_empty() && c.len() <= CHUNK), "{n}");
+        }
+    }
 
     #[test]
     fn official_lists_are_complete() {

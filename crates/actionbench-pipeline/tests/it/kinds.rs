@@ -153,7 +153,9 @@ fn builtin_outputs_are_published_in_the_cache_and_reused() {
 #[test]
 fn reported_output_hashes_are_used_while_the_file_is_unchanged() {
     let outputs = |params: &str| {
-        let f = Fixture::new(&format!("[stages.x]\nuses = \"test.concat\"\ninputs = [\"data\"]\nparams = {{ {params} }}\n"));
+        let f = Fixture::new(&format!(
+            "[stages.x]\nuses = \"test.concat\"\ninputs = [\"data\"]\nparams = {{ {params} }}\n"
+        ));
         let engine = f.engine(1, "x").unwrap();
         assert_eq!(run_all(&engine), [("x".to_string(), "ran")]);
         engine.lock_file().unwrap().stages["x"].outputs.clone()
