@@ -257,7 +257,7 @@ pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + 
 /// Calls `f` with the bytes of a source file, read into a buffer that the
 /// calling thread keeps: an ingest reads thousands of files of about the
 /// same size, and a fresh buffer for each is memory the kernel zeroes
-/// again for every file (about a tenth of NTU ingest's time).
+/// again for every file (a sizeable cost on a VM, `scripts/bench skeletons`).
 pub(crate) fn with_source_bytes<R>(
     source: &Source,
     f: impl FnOnce(&[u8]) -> R,
