@@ -182,9 +182,9 @@ pub(crate) fn diff_listings(old: &str, new: &str) -> (Vec<String>, Vec<String>, 
 
 /// Hash of a directory this process just wrote (a stage's work directory):
 /// the listing of every file below it except `skip`, hashed in parallel
-/// without snapshots (the directory is about to be renamed).
-/// The tree hash and listing of a stage's fresh output directory. Files
-/// whose hash the stage reported (unchanged since) are not read again.
+/// without snapshots (the directory is about to be renamed). Files in
+/// `known` (hashes the stage reported) whose stat is unchanged are not
+/// read again.
 pub(crate) fn hash_new_tree(
     dir: &Path,
     skip: &str,
