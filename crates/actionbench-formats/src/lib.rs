@@ -50,6 +50,7 @@ pub mod npy;
 pub mod npz;
 pub mod npz_write;
 pub mod ntu;
+mod ntu_joint_line;
 pub mod ntu_write;
 pub mod phalp;
 pub mod pickle;

@@ -20,6 +20,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::error::{Error, Result, read_bytes, read_text};
+use crate::ntu_joint_line::JointLineSimd;
 
 /// Joints per body in NTU RGB+D (Kinect v2).
 pub const NTU_JOINTS: usize = 25;
@@ -285,6 +286,8 @@ struct Records<'a> {
     rest: &'a [u8],
     line: u64,
     path: &'a Path,
+    /// The whole-line joint parser, where the CPU has it.
+    simd: Option<JointLineSimd>,
 }
 
 struct Record<'a> {
@@ -368,6 +371,11 @@ impl<'a> Records<'a> {
     /// consumed, and the caller takes the general path, which accepts
     /// exactly what `str::parse` accepts and words the error.
     fn joint_line(&mut self) -> Option<([f32; 11], i32)> {
+        if let Some((values, state, used)) = self.simd.and_then(|simd| simd.joint_line(self.rest)) {
+            self.rest = &self.rest[used..];
+            self.line += 1;
+            return Some((values, state));
+        }
         let bytes = self.rest;
         let blank = |c: u8| matches!(c, b' ' | b'\t' | b'\r' | b'\x0c');
         let mut at = 0;
@@ -491,7 +499,7 @@ const JOINT_FIELDS: [&str; 12] = [
 
 /// Parses the bytes of a `.skeleton` file; `path` is used in errors.
 pub fn parse_ntu_skeleton(bytes: &[u8], path: &Path) -> Result<NtuSkeleton> {
-    let mut r = Records { rest: bytes, line: 0, path };
+    let mut r = Records { rest: bytes, line: 0, path, simd: JointLineSimd::detect() };
     let header = match r.next()? {
         Some(h) => h,
         None => {
@@ -689,18 +697,21 @@ mod tests {
 
     /// The joint-line fast path gives the general path's values bit for
     /// bit, or declines without consuming anything.
+    /// A joint line through the general path (float bits and state).
+    fn general(line: &str) -> Option<([u32; 11], i32)> {
+        let path = Path::new("x.skeleton");
+        let mut r = Records { rest: line.as_bytes(), line: 0, path, simd: None };
+        let rec = r.expect(12, String::new).ok()?;
+        let mut v = [0u32; 11];
+        for (i, slot) in v.iter_mut().enumerate() {
+            *slot = rec.f32(i, "x", path).ok()?.to_bits();
+        }
+        Some((v, rec.int(11, "s", path).ok()?))
+    }
+
     #[test]
     fn joint_fast_path_matches_the_general_path_or_declines() {
         let path = Path::new("x.skeleton");
-        let general = |line: &str| -> Option<([u32; 11], i32)> {
-            let mut r = Records { rest: line.as_bytes(), line: 0, path };
-            let rec = r.expect(12, String::new).ok()?;
-            let mut v = [0u32; 11];
-            for (i, slot) in v.iter_mut().enumerate() {
-                *slot = rec.f32(i, "x", path).ok()?.to_bits();
-            }
-            Some((v, rec.int(11, "s", path).ok()?))
-        };
         let ok = "0.2181352 0.1725862 3.785 277.4 191.8 1036.6 541.5 -0.2 0.03 0.97 -0.1 2";
         let lines = [
             format!("{ok}\r\nnext"),
@@ -721,7 +732,7 @@ mod tests {
             "".into(),
         ];
         for line in &lines {
-            let mut r = Records { rest: line.as_bytes(), line: 0, path };
+            let mut r = Records { rest: line.as_bytes(), line: 0, path, simd: None };
             match r.joint_line() {
                 Some((v, state)) => {
                     assert_eq!(Some((v.map(f32::to_bits), state)), general(line), "{line:?}");
@@ -735,8 +746,84 @@ mod tests {
         }
         // The ordinary lines take the fast path.
         for line in &lines[..5] {
-            assert!(Records { rest: line.as_bytes(), line: 0, path }.joint_line().is_some(), "{line:?}");
+            assert!(Records { rest: line.as_bytes(), line: 0, path, simd: None }.joint_line().is_some(), "{line:?}");
         }
+    }
+
+    /// The AVX2 whole-line path gives the general path's values bit for
+    /// bit or declines: on random Kinect lines, and with each field or
+    /// blank replaced by an odd shape.
+    #[test]
+    fn joint_simd_path_matches_the_general_path_or_declines() {
+        let Some(simd) = JointLineSimd::detect() else {
+            // Only CPUs without AVX2 (or not x86-64) take the scalar path,
+            // which the test above covers.
+            #[cfg(target_arch = "x86_64")]
+            assert!(!std::arch::is_x86_feature_detected!("avx2"), "AVX2 present but not detected");
+            return;
+        };
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let kinect = |next: &mut dyn FnMut() -> u64| -> Vec<String> {
+            let mut f = |scale: f64, digits: usize| {
+                let x = (next() % 2_000_001) as f64 / 1e6 - 1.0;
+                format!("{:.*}", digits, x * scale)
+            };
+            let mut fields: Vec<String> = vec![f(1.0, 7), f(1.0, 7), f(4.0, 6), f(512.0, 4), f(424.0, 4)];
+            fields.extend([f(1920.0, 3), f(1080.0, 3), f(1.0, 7), f(0.1, 8), f(1.0, 7), f(0.1, 8)]);
+            fields.push((next() % 3).to_string());
+            fields
+        };
+        let filler = "0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 1.1 2\r\n".repeat(8);
+        let check = |line: &str, must_take: bool| {
+            let buffer = format!("{line}\n{filler}");
+            match simd.joint_line(buffer.as_bytes()) {
+                Some((v, state, used)) => {
+                    assert_eq!(used, line.len() + 1, "{line:?}");
+                    assert_eq!(Some((v.map(f32::to_bits), state)), general(line), "{line:?}");
+                }
+                None => assert!(!must_take, "{line:?} declined"),
+            }
+        };
+        let odd = [
+            "1e-7", "-1.5E3", "+4.25", ".5", "5.", "-.5", "-5.", "-", ".", "-.", "-0", "0", "00000000000000.5", "1..2",
+            "1.2.3", "--1", "1-2", "1.-2", "12345678901234567", "1234567890123456", "0.000000000001", "0.0000000001",
+            "99999999", "16777216", "16777217", "0.16777217", "1677721.6", "NaN", "inf", "0x10", "a", "1,5", "\u{e9}",
+            "1\x0b2", "9.9999999",
+        ];
+        for _ in 0..3000 {
+            let fields = kinect(&mut next);
+            check(&fields.join(" "), true);
+            check(&format!("{}\r", fields.join(" ")), true);
+            let spaced = format!(" \t{}\x0c \r", fields.join("  "));
+            check(&spaced, spaced.len() < 128);
+            // One field replaced, one blank changed, a field too many or
+            // too few, a line too long.
+            let mut changed = fields.clone();
+            changed[(next() % 12) as usize] = odd[(next() % odd.len() as u64) as usize].to_string();
+            check(&changed.join(" "), false);
+            let mut joined = fields.join(" ");
+            let blank = joined.match_indices(' ').nth((next() % 11) as usize).unwrap().0;
+            joined.replace_range(blank..blank + 1, ["\t", "\r", "\x0c", "   ", "\x0b", ""][(next() % 6) as usize]);
+            check(&joined, false);
+            check(&fields[..11].join(" "), false);
+            check(&format!("{} 1", fields.join(" ")), false);
+            check(&format!("{} {}", fields.join(" "), " ".repeat(60)), false);
+        }
+        // A state the general path refuses, and the ends of the window.
+        for state in ["-1", "2.", "+2", "1e1", "2147483648", "00000000002"] {
+            check(&format!("{} {state}", kinect(&mut next)[..11].join(" ")), false);
+        }
+        let line = kinect(&mut next).join(" ");
+        let buffer = format!("{line}\n{filler}");
+        assert!(simd.joint_line(&buffer.as_bytes()[..crate::ntu_joint_line::WINDOW - 1]).is_none());
+        assert!(simd.joint_line(&buffer.as_bytes()[..line.len()]).is_none());
+        assert!(simd.joint_line(format!("{line}{filler}").replace(['\r', '\n'], " ").as_bytes()).is_none());
     }
 
     #[test]
