@@ -279,6 +279,140 @@ impl NtuSkeleton {
     }
 }
 
+/// A file's values as flat row-major arrays over `[frame, body, ...]`,
+/// bodies padded with zeros to [`bodies`](Self::bodies): the layout of the
+/// ingest tables' tensor columns.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NtuArrays {
+    /// Frames in the file.
+    pub frames: usize,
+    /// The body dimension: the most bodies in a frame, capped by the
+    /// caller's `max_bodies`.
+    pub bodies: usize,
+    /// The most bodies in one frame of the file (before the cap).
+    pub max_bodies_in_file: usize,
+    /// Bodies of each frame, as in the file `[frame]`.
+    pub frame_num_bodies: Vec<i32>,
+    /// Tracking ids `[frame, body]`.
+    pub body_ids: Vec<u64>,
+    /// leanX, leanY `[frame, body, 2]`.
+    pub body_lean: Vec<f32>,
+    /// clippedEdges, hand confidences and states, isRestricted, trackingState `[frame, body, 7]`.
+    pub body_state: Vec<i32>,
+    /// x, y, z in metres `[frame, body, 25, 3]`.
+    pub joints: Vec<f32>,
+    /// depthX, depthY `[frame, body, 25, 2]`.
+    pub depth: Vec<f32>,
+    /// colorX, colorY `[frame, body, 25, 2]`.
+    pub color: Vec<f32>,
+    /// Orientation W, X, Y, Z `[frame, body, 25, 4]`.
+    pub orientation: Vec<f32>,
+    /// Joint tracking states, clamped to i8 `[frame, body, 25]`.
+    pub joint_tracking: Vec<i8>,
+}
+
+impl NtuArrays {
+    /// The arrays of a decoded file, keeping at most `max_bodies` bodies
+    /// of each frame (its first ones).
+    pub fn from_skeleton(skeleton: &NtuSkeleton, max_bodies: Option<usize>) -> Self {
+        let mut sink = ArraySink { limit: max_bodies.unwrap_or(usize::MAX), kept: 0, arrays: Self::default() };
+        for frame in &skeleton.frames {
+            sink.frame(frame.bodies.len());
+            for b in &frame.bodies {
+                let ints = [
+                    b.clipped_edges,
+                    b.hand_left_confidence,
+                    b.hand_left_state,
+                    b.hand_right_confidence,
+                    b.hand_right_state,
+                    b.is_restricted,
+                ];
+                let mut joints = [([0f32; 11], 0); NTU_JOINTS];
+                for (line, j) in joints.iter_mut().zip(&b.joints) {
+                    let [x, y, z] = j.position;
+                    let [w, ox, oy, oz] = j.orientation;
+                    *line = ([x, y, z, j.depth[0], j.depth[1], j.color[0], j.color[1], w, ox, oy, oz], j.tracking_state);
+                }
+                let line = BodyLine { body_id: b.body_id, ints, lean: b.lean, tracking_state: b.tracking_state };
+                sink.body(line, &joints);
+            }
+        }
+        sink.finish()
+    }
+}
+
+/// Builds [`NtuArrays`]: values are appended in file order (the layout
+/// already, when every frame has the same number of bodies) and spread
+/// into padded rows at the end otherwise.
+struct ArraySink {
+    limit: usize,
+    /// Bodies kept so far in the current frame.
+    kept: usize,
+    arrays: NtuArrays,
+}
+
+impl Sink for ArraySink {
+    fn frame(&mut self, bodies: usize) {
+        let a = &mut self.arrays;
+        a.frames += 1;
+        a.frame_num_bodies.push(bodies as i32);
+        a.max_bodies_in_file = a.max_bodies_in_file.max(bodies);
+        self.kept = 0;
+    }
+
+    fn body(&mut self, b: BodyLine, joints: &[JointLine; NTU_JOINTS]) {
+        self.kept += 1;
+        if self.kept > self.limit {
+            return;
+        }
+        let a = &mut self.arrays;
+        a.body_ids.push(b.body_id);
+        a.body_lean.extend_from_slice(&b.lean);
+        a.body_state.extend_from_slice(&b.ints);
+        a.body_state.push(b.tracking_state);
+        a.joints.extend(joints.iter().flat_map(|(v, _)| [v[0], v[1], v[2]]));
+        a.depth.extend(joints.iter().flat_map(|(v, _)| [v[3], v[4]]));
+        a.color.extend(joints.iter().flat_map(|(v, _)| [v[5], v[6]]));
+        a.orientation.extend(joints.iter().flat_map(|(v, _)| [v[7], v[8], v[9], v[10]]));
+        let clamp = |state: i32| state.clamp(i8::MIN.into(), i8::MAX.into()) as i8;
+        a.joint_tracking.extend(joints.iter().map(|&(_, state)| clamp(state)));
+    }
+}
+
+impl ArraySink {
+    fn finish(self) -> NtuArrays {
+        let mut a = self.arrays;
+        a.bodies = a.max_bodies_in_file.min(self.limit);
+        let kept = |n: &i32| (*n as usize).min(self.limit);
+        if a.frame_num_bodies.iter().all(|n| kept(n) == a.bodies) {
+            return a;
+        }
+        // Frames with fewer bodies: spread each frame's bodies into rows of
+        // `bodies` slots.
+        fn spread<T: Copy + Default>(packed: &[T], counts: &[usize], slots: usize, per_body: usize) -> Vec<T> {
+            let mut out = vec![T::default(); counts.len() * slots * per_body];
+            let mut at = 0;
+            for (f, &n) in counts.iter().enumerate() {
+                let len = n * per_body;
+                out[f * slots * per_body..][..len].copy_from_slice(&packed[at..at + len]);
+                at += len;
+            }
+            out
+        }
+        let counts: Vec<usize> = a.frame_num_bodies.iter().map(kept).collect();
+        let b = a.bodies;
+        a.body_ids = spread(&a.body_ids, &counts, b, 1);
+        a.body_lean = spread(&a.body_lean, &counts, b, 2);
+        a.body_state = spread(&a.body_state, &counts, b, 7);
+        a.joints = spread(&a.joints, &counts, b, NTU_JOINTS * 3);
+        a.depth = spread(&a.depth, &counts, b, NTU_JOINTS * 2);
+        a.color = spread(&a.color, &counts, b, NTU_JOINTS * 2);
+        a.orientation = spread(&a.orientation, &counts, b, NTU_JOINTS * 4);
+        a.joint_tracking = spread(&a.joint_tracking, &counts, b, NTU_JOINTS);
+        a
+    }
+}
+
 const MAX_FIELDS: usize = 12;
 
 /// Whitespace-tokenised records, one per non-blank line.
@@ -499,6 +633,78 @@ const JOINT_FIELDS: [&str; 12] = [
 
 /// Parses the bytes of a `.skeleton` file; `path` is used in errors.
 pub fn parse_ntu_skeleton(bytes: &[u8], path: &Path) -> Result<NtuSkeleton> {
+    let mut skeleton = NtuSkeleton::default();
+    parse_into(bytes, path, &mut skeleton)?;
+    Ok(skeleton)
+}
+
+/// Parses the bytes of a `.skeleton` file straight into [`NtuArrays`]
+/// (the same values as [`NtuArrays::from_skeleton`] of
+/// [`parse_ntu_skeleton`], without building the per-joint structs).
+pub fn parse_ntu_arrays(bytes: &[u8], path: &Path, max_bodies: Option<usize>) -> Result<NtuArrays> {
+    let mut sink = ArraySink { limit: max_bodies.unwrap_or(usize::MAX), kept: 0, arrays: NtuArrays::default() };
+    // Room for the joint lines the file can hold (a Kinect joint line is
+    // 80–115 bytes), so the arrays are not copied as they grow.
+    let lines = bytes.len() / 64;
+    let a = &mut sink.arrays;
+    a.joints.reserve(lines * 3);
+    a.depth.reserve(lines * 2);
+    a.color.reserve(lines * 2);
+    a.orientation.reserve(lines * 4);
+    a.joint_tracking.reserve(lines);
+    parse_into(bytes, path, &mut sink)?;
+    Ok(sink.finish())
+}
+
+/// The fields of a body line.
+struct BodyLine {
+    body_id: u64,
+    ints: [i32; 6],
+    lean: [f32; 2],
+    tracking_state: i32,
+}
+
+/// A joint line: the eleven floats and the tracking state.
+type JointLine = ([f32; 11], i32);
+
+/// Where the parser puts what it reads, in file order: a body comes with
+/// all its joints, so a sink copies them in one go.
+trait Sink {
+    fn frame(&mut self, bodies: usize);
+    fn body(&mut self, body: BodyLine, joints: &[JointLine; NTU_JOINTS]);
+}
+
+impl Sink for NtuSkeleton {
+    fn frame(&mut self, bodies: usize) {
+        self.frames.push(NtuFrame { bodies: Vec::with_capacity(bodies.min(8)) });
+    }
+
+    fn body(&mut self, b: BodyLine, joints: &[JointLine; NTU_JOINTS]) {
+        let joints = joints.iter().map(|&(v, tracking_state)| NtuJoint {
+            position: [v[0], v[1], v[2]],
+            depth: [v[3], v[4]],
+            color: [v[5], v[6]],
+            orientation: [v[7], v[8], v[9], v[10]],
+            tracking_state,
+        });
+        let frame = self.frames.last_mut().expect("a body follows its frame line");
+        frame.bodies.push(NtuBody {
+            body_id: b.body_id,
+            clipped_edges: b.ints[0],
+            hand_left_confidence: b.ints[1],
+            hand_left_state: b.ints[2],
+            hand_right_confidence: b.ints[3],
+            hand_right_state: b.ints[4],
+            is_restricted: b.ints[5],
+            lean: b.lean,
+            tracking_state: b.tracking_state,
+            joints: joints.collect(),
+        });
+    }
+}
+
+/// The parser: checks the whole file and hands its values to `sink`.
+fn parse_into(bytes: &[u8], path: &Path, sink: &mut impl Sink) -> Result<()> {
     let mut r = Records { rest: bytes, line: 0, path, simd: JointLineSimd::detect() };
     let header = match r.next()? {
         Some(h) => h,
@@ -514,11 +720,10 @@ pub fn parse_ntu_skeleton(bytes: &[u8], path: &Path) -> Result<NtuSkeleton> {
         ));
     }
     let frame_count = header.count("frameCount", path)?;
-    let mut frames = Vec::with_capacity(frame_count.min(1 << 12));
     for f in 0..frame_count {
         let what = || format!("the body count of frame {} of {frame_count}", f + 1);
         let body_count = r.expect(1, what)?.count("bodyCount", path)?;
-        let mut bodies = Vec::with_capacity(body_count.min(8));
+        sink.frame(body_count);
         for b in 0..body_count {
             let info = r.expect(10, || format!("body {} of frame {}: the body line", b + 1, f + 1))?;
             let body_id: u64 = info.parse(0, BODY_FIELDS[0], "an unsigned 64-bit integer", path)?;
@@ -541,9 +746,9 @@ pub fn parse_ntu_skeleton(bytes: &[u8], path: &Path) -> Result<NtuSkeleton> {
                     format!("expected {NTU_JOINTS} joints (Kinect v2), found a joint count of {joint_count}"),
                 ));
             }
-            let mut joints = Vec::with_capacity(NTU_JOINTS);
-            for j in 0..joint_count {
-                let (v, tracking_state) = match r.joint_line() {
+            let mut joints = [([0f32; 11], 0); NTU_JOINTS];
+            for (j, joint) in joints.iter_mut().enumerate() {
+                *joint = match r.joint_line() {
                     Some(parsed) => parsed,
                     None => {
                         let line = r.expect(12, || {
@@ -556,28 +761,9 @@ pub fn parse_ntu_skeleton(bytes: &[u8], path: &Path) -> Result<NtuSkeleton> {
                         (v, line.int(11, JOINT_FIELDS[11], path)?)
                     }
                 };
-                joints.push(NtuJoint {
-                    position: [v[0], v[1], v[2]],
-                    depth: [v[3], v[4]],
-                    color: [v[5], v[6]],
-                    orientation: [v[7], v[8], v[9], v[10]],
-                    tracking_state,
-                });
             }
-            bodies.push(NtuBody {
-                body_id,
-                clipped_edges: ints[0],
-                hand_left_confidence: ints[1],
-                hand_left_state: ints[2],
-                hand_right_confidence: ints[3],
-                hand_right_state: ints[4],
-                is_restricted: ints[5],
-                lean,
-                tracking_state,
-                joints,
-            });
+            sink.body(BodyLine { body_id, ints, lean, tracking_state }, &joints);
         }
-        frames.push(NtuFrame { bodies });
     }
     if let Some(extra) = r.next()? {
         return Err(Error::line(
@@ -587,7 +773,7 @@ pub fn parse_ntu_skeleton(bytes: &[u8], path: &Path) -> Result<NtuSkeleton> {
         )
         .with_hint("The frame count on line 1 may be wrong"));
     }
-    Ok(NtuSkeleton { frames })
+    Ok(())
 }
 
 /// Reads a `.skeleton` file.
@@ -824,6 +1010,63 @@ mod tests {
         assert!(simd.joint_line(&buffer.as_bytes()[..crate::ntu_joint_line::WINDOW - 1]).is_none());
         assert!(simd.joint_line(&buffer.as_bytes()[..line.len()]).is_none());
         assert!(simd.joint_line(format!("{line}{filler}").replace(['\r', '\n'], " ").as_bytes()).is_none());
+    }
+
+    /// Straight-to-arrays parsing gives the layout of the decoded file:
+    /// frames of 0 to 3 bodies, padded to the most bodies or cut to
+    /// `max_bodies`, values in their slots (an oracle that indexes the
+    /// decoded structs directly).
+    #[test]
+    fn arrays_match_the_decoded_file() {
+        let joint = |f: usize, b: usize, j: usize| NtuJoint {
+            position: [f as f32, b as f32 + 0.5, j as f32 * 0.25],
+            depth: [j as f32, 1.5],
+            color: [f as f32 * 2.0, 3.25],
+            orientation: [0.5, -0.5, b as f32, 0.125],
+            tracking_state: (j % 3) as i32 + 200 * i32::from(j == 24),
+        };
+        let body = |f: usize, b: usize| NtuBody {
+            body_id: 72_057_594_037_931_101 + b as u64,
+            clipped_edges: f as i32,
+            hand_left_confidence: 1,
+            hand_left_state: 2,
+            hand_right_confidence: b as i32,
+            hand_right_state: 4,
+            is_restricted: 0,
+            lean: [0.25, -0.75],
+            tracking_state: 2,
+            joints: (0..NTU_JOINTS).map(|j| joint(f, b, j)).collect(),
+        };
+        for counts in [vec![1, 1, 1], vec![2, 2], vec![0, 1, 3, 2, 0], vec![0, 0], vec![]] {
+            let frames = counts.iter().enumerate().map(|(f, &n)| NtuFrame { bodies: (0..n).map(|b| body(f, b)).collect() });
+            let skeleton = NtuSkeleton { frames: frames.collect() };
+            let text = crate::ntu_write::format_ntu_skeleton(&skeleton);
+            // Long enough that joint lines take the whole-line parser too.
+            assert!(text.len() > 1000 || counts.iter().sum::<usize>() < 2);
+            for max in [None, Some(1), Some(2), Some(5)] {
+                let arrays = parse_ntu_arrays(text.as_bytes(), Path::new("x.skeleton"), max).unwrap();
+                assert_eq!(arrays, NtuArrays::from_skeleton(&skeleton, max), "{counts:?} {max:?}");
+                let in_file = counts.iter().copied().max().unwrap_or(0);
+                let slots = in_file.min(max.unwrap_or(usize::MAX));
+                assert_eq!((arrays.frames, arrays.bodies, arrays.max_bodies_in_file), (counts.len(), slots, in_file));
+                assert_eq!(arrays.frame_num_bodies, counts.iter().map(|&n| n as i32).collect::<Vec<_>>());
+                assert_eq!(arrays.joints.len(), counts.len() * slots * NTU_JOINTS * 3);
+                for (f, frame) in skeleton.frames.iter().enumerate() {
+                    for b in 0..slots {
+                        let at = f * slots + b;
+                        let (k, j) = (at * NTU_JOINTS + 24, frame.bodies.get(b).map(|body| &body.joints[24]));
+                        assert_eq!(arrays.body_ids[at], frame.bodies.get(b).map_or(0, |body| body.body_id));
+                        assert_eq!(arrays.body_state[at * 7], frame.bodies.get(b).map_or(0, |body| body.clipped_edges));
+                        assert_eq!(arrays.body_lean[at * 2 + 1], frame.bodies.get(b).map_or(0.0, |body| body.lean[1]));
+                        assert_eq!(arrays.joints[k * 3 + 1], j.map_or(0.0, |j| j.position[1]));
+                        assert_eq!(arrays.depth[k * 2], j.map_or(0.0, |j| j.depth[0]));
+                        assert_eq!(arrays.color[k * 2], j.map_or(0.0, |j| j.color[0]));
+                        assert_eq!(arrays.orientation[k * 4 + 2], j.map_or(0.0, |j| j.orientation[2]));
+                        assert_eq!(arrays.joint_tracking[k], if j.is_some() { 127 } else { 0 });
+                    }
+                }
+            }
+        }
     }
 
     #[test]

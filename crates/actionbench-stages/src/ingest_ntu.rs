@@ -41,7 +41,7 @@ use std::sync::Arc;
 
 use actionbench_core::Fingerprint;
 use actionbench_formats::ntu::{
-    NTU_JOINTS, NtuDataset, NtuSampleName, NtuSkeleton, parse_ntu_missing_list, parse_ntu_skeleton,
+    NTU_JOINTS, NtuArrays, NtuDataset, NtuSampleName, parse_ntu_arrays, parse_ntu_missing_list,
 };
 use actionbench_pipeline::{StageContext, StageKind, typed_params};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
@@ -179,8 +179,8 @@ impl Columns {
         }
     }
 
-    fn push(&mut self, name: &NtuSampleName, flat: Flat, source: &Source, hash: Fingerprint) -> Result<(), BoxError> {
-        let Flat { f, b, in_file, ids, lean, state, xyz, depth, color, orient, tracking, per_frame } = flat;
+    fn push(&mut self, name: &NtuSampleName, a: NtuArrays, source: &Source, hash: Fingerprint) -> Result<(), BoxError> {
+        let (f, b, in_file) = (a.frames, a.bodies, a.max_bodies_in_file);
         let j = NTU_JOINTS;
         self.sample_id.push(name.to_string());
         let row = [
@@ -197,15 +197,15 @@ impl Columns {
         for (col, v) in self.ints.iter_mut().zip(row) {
             col.push(v);
         }
-        self.frame_num_bodies.push(&[f], &per_frame)?;
-        self.body_ids.push(&[f, b], &ids)?;
-        self.body_lean.push(&[f, b, 2], &lean)?;
-        self.body_state.push(&[f, b, 7], &state)?;
-        self.joints.push(&[f, b, j, 3], &xyz)?;
-        self.depth_xy.push(&[f, b, j, 2], &depth)?;
-        self.color_xy.push(&[f, b, j, 2], &color)?;
-        self.orientation.push(&[f, b, j, 4], &orient)?;
-        self.joint_tracking.push(&[f, b, j], &tracking)?;
+        self.frame_num_bodies.push(&[f], &a.frame_num_bodies)?;
+        self.body_ids.push(&[f, b], &a.body_ids)?;
+        self.body_lean.push(&[f, b, 2], &a.body_lean)?;
+        self.body_state.push(&[f, b, 7], &a.body_state)?;
+        self.joints.push(&[f, b, j, 3], &a.joints)?;
+        self.depth_xy.push(&[f, b, j, 2], &a.depth)?;
+        self.color_xy.push(&[f, b, j, 2], &a.color)?;
+        self.orientation.push(&[f, b, j, 4], &a.orientation)?;
+        self.joint_tracking.push(&[f, b, j], &a.joint_tracking)?;
         for (col, bench) in self.splits.iter_mut().zip(self.dataset.benchmarks()) {
             col.push(bench.split(name));
         }
@@ -214,19 +214,19 @@ impl Columns {
         Ok(())
     }
 
-    /// Room for `flats` in every tensor column: each value is copied once.
-    fn reserve<'a>(&mut self, flats: impl Iterator<Item = &'a Flat> + Clone) {
-        let rows = flats.clone().count();
-        let sum = |per: fn(&Flat) -> usize| flats.clone().map(per).sum::<usize>();
-        self.frame_num_bodies.reserve(rows, sum(|x| x.per_frame.len()));
-        self.body_ids.reserve(rows, sum(|x| x.ids.len()));
-        self.body_lean.reserve(rows, sum(|x| x.lean.len()));
-        self.body_state.reserve(rows, sum(|x| x.state.len()));
-        self.joints.reserve(rows, sum(|x| x.xyz.len()));
+    /// Room for `samples` in every tensor column: each value is copied once.
+    fn reserve<'a>(&mut self, samples: impl Iterator<Item = &'a NtuArrays> + Clone) {
+        let rows = samples.clone().count();
+        let sum = |per: fn(&NtuArrays) -> usize| samples.clone().map(per).sum::<usize>();
+        self.frame_num_bodies.reserve(rows, sum(|x| x.frame_num_bodies.len()));
+        self.body_ids.reserve(rows, sum(|x| x.body_ids.len()));
+        self.body_lean.reserve(rows, sum(|x| x.body_lean.len()));
+        self.body_state.reserve(rows, sum(|x| x.body_state.len()));
+        self.joints.reserve(rows, sum(|x| x.joints.len()));
         self.depth_xy.reserve(rows, sum(|x| x.depth.len()));
         self.color_xy.reserve(rows, sum(|x| x.color.len()));
-        self.orientation.reserve(rows, sum(|x| x.orient.len()));
-        self.joint_tracking.reserve(rows, sum(|x| x.tracking.len()));
+        self.orientation.reserve(rows, sum(|x| x.orientation.len()));
+        self.joint_tracking.reserve(rows, sum(|x| x.joint_tracking.len()));
     }
 
     fn take_batch(&mut self, schema: &SchemaRef) -> Result<RecordBatch, BoxError> {
@@ -253,69 +253,8 @@ impl Columns {
     }
 }
 
-/// One sample's columns as flat buffers, built on a worker thread so the
-/// sequential part of ingest only copies them into the column builders.
-struct Flat {
-    f: usize,
-    b: usize,
-    in_file: usize,
-    ids: Vec<u64>,
-    lean: Vec<f32>,
-    state: Vec<i32>,
-    xyz: Vec<f32>,
-    depth: Vec<f32>,
-    color: Vec<f32>,
-    orient: Vec<f32>,
-    tracking: Vec<i8>,
-    per_frame: Vec<i32>,
-}
-
-fn flatten(skeleton: &NtuSkeleton, max_bodies: Option<usize>) -> Flat {
-    let f = skeleton.frames.len();
-    let in_file = skeleton.max_bodies();
-    let b = max_bodies.map_or(in_file, |m| in_file.min(m));
-    let j = NTU_JOINTS;
-    let mut flat = Flat {
-        f,
-        b,
-        in_file,
-        ids: vec![0u64; f * b],
-        lean: vec![0f32; f * b * 2],
-        state: vec![0i32; f * b * 7],
-        xyz: vec![0f32; f * b * j * 3],
-        depth: vec![0f32; f * b * j * 2],
-        color: vec![0f32; f * b * j * 2],
-        orient: vec![0f32; f * b * j * 4],
-        tracking: vec![0i8; f * b * j],
-        per_frame: Vec::with_capacity(f),
-    };
-    for (fi, frame) in skeleton.frames.iter().enumerate() {
-        flat.per_frame.push(frame.bodies.len() as i32);
-        for (bi, body) in frame.bodies.iter().take(b).enumerate() {
-            let at = fi * b + bi;
-            flat.ids[at] = body.body_id;
-            flat.lean[at * 2..at * 2 + 2].copy_from_slice(&body.lean);
-            flat.state[at * 7..at * 7 + 7].copy_from_slice(&[
-                body.clipped_edges,
-                body.hand_left_confidence,
-                body.hand_left_state,
-                body.hand_right_confidence,
-                body.hand_right_state,
-                body.is_restricted,
-                body.tracking_state,
-            ]);
-            for (ji, joint) in body.joints.iter().enumerate() {
-                let k = at * j + ji;
-                flat.xyz[k * 3..k * 3 + 3].copy_from_slice(&joint.position);
-                flat.depth[k * 2..k * 2 + 2].copy_from_slice(&joint.depth);
-                flat.color[k * 2..k * 2 + 2].copy_from_slice(&joint.color);
-                flat.orient[k * 4..k * 4 + 4].copy_from_slice(&joint.orientation);
-                flat.tracking[k] = joint.tracking_state.clamp(i8::MIN as i32, i8::MAX as i32) as i8;
-            }
-        }
-    }
-    flat
-}
+/// A chunk's parse results, in sample order.
+type Parsed = Vec<Result<(NtuArrays, Fingerprint), actionbench_formats::Error>>;
 
 /// Samples read per parallel batch (bounds memory).
 const CHUNK: usize = 128;
@@ -420,27 +359,15 @@ impl StageKind for IngestNtu {
         let total = samples.len() as u64;
         let mut rows = 0u64;
         let mut done = 0;
-        // While chunk i is parsed on the pool, the batch of chunk i − 1 is
-        // encoded: the two halves of ingest overlap, and rows stay in order.
-        let mut pending: Option<RecordBatch> = None;
-        for chunk in chunks(&samples) {
-            let (written, parsed) = rayon::join(
-                || pending.take().map(|batch| writer.write(&batch)).transpose(),
-                || {
-                    parallel_map(chunk, |(_, source)| {
-                        with_source_bytes(source, |bytes| {
-                            let skeleton = parse_ntu_skeleton(bytes, source.shown())?;
-                            Ok((flatten(&skeleton, p.max_bodies), source.content_hash(bytes)))
-                        })?
-                    })
-                },
-            );
-            written?;
-            columns.reserve(parsed.iter().filter_map(|r| r.as_ref().ok()).map(|(flat, _)| flat));
+        // While chunk i is parsed on the pool, chunk i − 1 is gathered into
+        // a batch and encoded: the two halves of ingest overlap, and rows
+        // stay in order.
+        let mut gather = |chunk: &[(NtuSampleName, Source)], parsed: Parsed| -> Result<(), BoxError> {
+            columns.reserve(parsed.iter().filter_map(|r| r.as_ref().ok()).map(|(arrays, _)| arrays));
             for ((name, source), result) in chunk.iter().zip(parsed) {
                 match result {
-                    Ok((flat, hash)) => {
-                        columns.push(name, flat, source, hash)?;
+                    Ok((arrays, hash)) => {
+                        columns.push(name, arrays, source, hash)?;
                         rows += 1;
                     }
                     Err(e) => match p.on_error {
@@ -450,13 +377,30 @@ impl StageKind for IngestNtu {
                 }
             }
             if !columns.sample_id.is_empty() {
-                pending = Some(columns.take_batch(&schema)?);
+                writer.write(&columns.take_batch(&schema)?)?;
             }
+            Ok(())
+        };
+        let mut pending: Option<(&[(NtuSampleName, Source)], Parsed)> = None;
+        for chunk in chunks(&samples) {
+            let (gathered, parsed) = rayon::join(
+                || pending.take().map(|(chunk, parsed)| gather(chunk, parsed)).transpose(),
+                || {
+                    parallel_map(chunk, |(_, source)| {
+                        with_source_bytes(source, |bytes| {
+                            let arrays = parse_ntu_arrays(bytes, source.shown(), p.max_bodies)?;
+                            Ok((arrays, source.content_hash(bytes)))
+                        })?
+                    })
+                },
+            );
+            gathered?;
+            pending = Some((chunk, parsed));
             done += chunk.len();
             ctx.progress(done as u64, Some(total));
         }
-        if let Some(batch) = pending {
-            writer.write(&batch)?;
+        if let Some((chunk, parsed)) = pending {
+            gather(chunk, parsed)?;
         }
         writer.finish()?;
         let rejected = rejects.len();
