@@ -331,7 +331,8 @@ impl NtuArrays {
                 for (line, j) in joints.iter_mut().zip(&b.joints) {
                     let [x, y, z] = j.position;
                     let [w, ox, oy, oz] = j.orientation;
-                    *line = ([x, y, z, j.depth[0], j.depth[1], j.color[0], j.color[1], w, ox, oy, oz], j.tracking_state);
+                    *line =
+                        ([x, y, z, j.depth[0], j.depth[1], j.color[0], j.color[1], w, ox, oy, oz], j.tracking_state);
                 }
                 let line = BodyLine { body_id: b.body_id, ints, lean: b.lean, tracking_state: b.tracking_state };
                 sink.body(line, &joints);
@@ -976,12 +977,11 @@ mod tests {
                 None => assert!(!must_take, "{line:?} declined"),
             }
         };
-        let odd = [
-            "1e-7", "-1.5E3", "+4.25", ".5", "5.", "-.5", "-5.", "-", ".", "-.", "-0", "0", "00000000000000.5", "1..2",
-            "1.2.3", "--1", "1-2", "1.-2", "12345678901234567", "1234567890123456", "0.000000000001", "0.0000000001",
-            "99999999", "16777216", "16777217", "0.16777217", "1677721.6", "NaN", "inf", "0x10", "a", "1,5", "\u{e9}",
-            "1\x0b2", "9.9999999",
-        ];
+        let odd: Vec<&str> = "1e-7 -1.5E3 +4.25 .5 5. -.5 -5. - . -. -0 0 00000000000000.5 1..2 1.2.3 --1 1-2 1.-2 \
+            12345678901234567 1234567890123456 0.000000000001 0.0000000001 99999999 16777216 16777217 \
+            0.16777217 1677721.6 NaN inf 0x10 a 1,5 \u{e9} 1\x0b2 9.9999999"
+            .split_ascii_whitespace()
+            .collect();
         for _ in 0..3000 {
             let fields = kinect(&mut next);
             check(&fields.join(" "), true);
@@ -1038,7 +1038,8 @@ mod tests {
             joints: (0..NTU_JOINTS).map(|j| joint(f, b, j)).collect(),
         };
         for counts in [vec![1, 1, 1], vec![2, 2], vec![0, 1, 3, 2, 0], vec![0, 0], vec![]] {
-            let frames = counts.iter().enumerate().map(|(f, &n)| NtuFrame { bodies: (0..n).map(|b| body(f, b)).collect() });
+            let frames =
+                counts.iter().enumerate().map(|(f, &n)| NtuFrame { bodies: (0..n).map(|b| body(f, b)).collect() });
             let skeleton = NtuSkeleton { frames: frames.collect() };
             let text = crate::ntu_write::format_ntu_skeleton(&skeleton);
             // Long enough that joint lines take the whole-line parser too.

@@ -112,8 +112,8 @@ mod x86 {
         // entry at its low nibble is the byte itself; bytes of 0x80 and up
         // shuffle to 0 and never match.
         let class = _mm256_setr_epi8(
-            0x20, -1, -1, -1, -1, -1, -1, -1, -1, 0x09, 0x0a, -1, 0x0c, 0x0d, -1, -1, 0x20, -1, -1, -1, -1, -1, -1,
-            -1, -1, 0x09, 0x0a, -1, 0x0c, 0x0d, -1, -1,
+            0x20, -1, -1, -1, -1, -1, -1, -1, -1, 0x09, 0x0a, -1, 0x0c, 0x0d, -1, -1, 0x20, -1, -1, -1, -1, -1, -1, -1,
+            -1, 0x09, 0x0a, -1, 0x0c, 0x0d, -1, -1,
         );
         let is_blank = |v: __m256i| _mm256_cmpeq_epi8(_mm256_shuffle_epi8(class, v), v);
         let is = |v: __m256i, c: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8));
