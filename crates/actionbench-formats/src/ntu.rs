@@ -315,7 +315,7 @@ impl NtuArrays {
     /// The arrays of a decoded file, keeping at most `max_bodies` bodies
     /// of each frame (its first ones).
     pub fn from_skeleton(skeleton: &NtuSkeleton, max_bodies: Option<usize>) -> Self {
-        let mut sink = ArraySink { limit: max_bodies.unwrap_or(usize::MAX), kept: 0, arrays: Self::default() };
+        let mut sink = ArraySink::new(max_bodies);
         for frame in &skeleton.frames {
             sink.frame(frame.bodies.len());
             for b in &frame.bodies {
@@ -381,6 +381,10 @@ impl Sink for ArraySink {
 }
 
 impl ArraySink {
+    fn new(max_bodies: Option<usize>) -> Self {
+        Self { limit: max_bodies.unwrap_or(usize::MAX), kept: 0, arrays: NtuArrays::default() }
+    }
+
     fn finish(self) -> NtuArrays {
         let mut a = self.arrays;
         a.bodies = a.max_bodies_in_file.min(self.limit);
@@ -643,7 +647,7 @@ pub fn parse_ntu_skeleton(bytes: &[u8], path: &Path) -> Result<NtuSkeleton> {
 /// (the same values as [`NtuArrays::from_skeleton`] of
 /// [`parse_ntu_skeleton`], without building the per-joint structs).
 pub fn parse_ntu_arrays(bytes: &[u8], path: &Path, max_bodies: Option<usize>) -> Result<NtuArrays> {
-    let mut sink = ArraySink { limit: max_bodies.unwrap_or(usize::MAX), kept: 0, arrays: NtuArrays::default() };
+    let mut sink = ArraySink::new(max_bodies);
     // Room for the joint lines the file can hold (a Kinect joint line is
     // 80–115 bytes), so the arrays are not copied as they grow.
     let lines = bytes.len() / 64;
