@@ -75,7 +75,7 @@ pub(crate) fn run(args: &DemoArgs, format: OutputFormat, progress: &Progress) ->
     for name in PIPELINES {
         eprintln!("==> actionbench run {name}");
         let def = PipelineDef::load(name, &root)?;
-        let engine = Engine::new(def, super::registry(), None::<PathBuf>)?;
+        let engine = Engine::new(def, super::registry_with_ffmpeg(), None::<PathBuf>)?;
         let reports = engine.run(&RunOptions { jobs, ..Default::default() }, progress)?;
         progress.clear();
         let (mut ran, mut cached) = (0, 0);

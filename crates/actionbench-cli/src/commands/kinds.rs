@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use crate::output::{OutputFormat, TextTable, print_json};
 
 pub(crate) fn run(format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let registry = super::registry();
+    let registry = super::registry_with_ffmpeg();
     let mut rows = Vec::new();
     for name in registry.names() {
         let kind = registry.get(name).expect("listed names exist");

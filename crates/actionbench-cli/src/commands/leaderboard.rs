@@ -135,7 +135,7 @@ fn claimed_for(root: &Path, sel: &Select) -> anyhow::Result<Vec<actionbench_lead
 
 fn open_engine(root: &Path, pipeline: &str) -> anyhow::Result<Engine> {
     let def = actionbench_pipeline::PipelineDef::load(pipeline, root)?;
-    Ok(Engine::new(def, super::registry(), None::<PathBuf>)?)
+    Ok(Engine::new(def, super::registry_with_ffmpeg(), None::<PathBuf>)?)
 }
 
 /// Runs one benchmark's pipeline and gathers its values and provenance.

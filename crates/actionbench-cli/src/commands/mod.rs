@@ -13,7 +13,7 @@ pub(crate) mod synth;
 
 use std::path::PathBuf;
 
-use actionbench_pipeline::{Engine, PipelineDef};
+use actionbench_pipeline::{Engine, PipelineDef, Registry};
 
 /// Prints an error as `error: …`, its causes as `  Caused by: …`, and a
 /// `hint: …` when the error knows an obvious fix.
@@ -28,16 +28,21 @@ pub(crate) fn print_error(err: &anyhow::Error) {
     }
 }
 
-/// Loads a pipeline (name or path) and binds it to the built-in kinds.
-pub(crate) fn open_engine(pipeline: &str) -> anyhow::Result<Engine> {
+/// Loads a pipeline (name or path) and binds it to `registry`'s kinds.
+pub(crate) fn open_engine(pipeline: &str, registry: Registry) -> anyhow::Result<Engine> {
     let cwd = std::env::current_dir()?;
     let def = PipelineDef::load(pipeline, &cwd)?;
-    Ok(Engine::new(def, registry(), None::<PathBuf>)?)
+    Ok(Engine::new(def, registry, None::<PathBuf>)?)
 }
 
-/// Every stage kind this binary knows.
-pub(crate) fn registry() -> actionbench_pipeline::Registry {
-    let mut registry = actionbench_stages::registry();
+/// `stages` (the built-in kinds a binary has) plus the trainer's kinds.
+pub(crate) fn registry(stages: Registry) -> Registry {
+    let mut registry = stages;
     actionbench_train::register(&mut registry);
     registry
+}
+
+/// Every stage kind, FFmpeg's included (only `actionbench-ffmpeg` calls it).
+pub(crate) fn registry_with_ffmpeg() -> Registry {
+    registry(actionbench_stages::registry())
 }

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use actionbench_pipeline::{RunOptions, StageOutcome};
+use actionbench_pipeline::{Registry, RunOptions, StageOutcome};
 
 use crate::output::{OutputFormat, TextTable, print_json};
 use crate::progress::Progress;
@@ -9,7 +9,7 @@ use crate::progress::Progress;
 #[derive(clap::Args)]
 pub(crate) struct RunArgs {
     /// Pipeline name (a file in `pipelines/`, without `.toml`) or path.
-    pipeline: String,
+    pub(crate) pipeline: String,
     /// Stages to bring up to date, with everything they need (default: all).
     stages: Vec<String>,
     /// Re-run the named stages (all stages when none is named) even if fresh.
@@ -23,8 +23,13 @@ pub(crate) struct RunArgs {
     jobs: Option<u16>,
 }
 
-pub(crate) fn run(args: &RunArgs, format: OutputFormat, progress: &Progress) -> anyhow::Result<ExitCode> {
-    let engine = super::open_engine(&args.pipeline)?;
+pub(crate) fn run(
+    args: &RunArgs,
+    registry: Registry,
+    format: OutputFormat,
+    progress: &Progress,
+) -> anyhow::Result<ExitCode> {
+    let engine = super::open_engine(&args.pipeline, registry)?;
     let jobs =
         args.jobs.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let opts = RunOptions { targets: args.stages.clone(), force: args.force, dry_run: args.dry_run, jobs };

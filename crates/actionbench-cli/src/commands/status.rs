@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use actionbench_pipeline::StageState;
+use actionbench_pipeline::{Registry, StageState};
 
 use crate::output::{OutputFormat, TextTable, print_json};
 
@@ -8,13 +8,13 @@ use crate::output::{OutputFormat, TextTable, print_json};
 #[derive(clap::Args)]
 pub(crate) struct StatusArgs {
     /// Pipeline name (a file in `pipelines/`, without `.toml`) or path.
-    pipeline: String,
+    pub(crate) pipeline: String,
     /// Only these stages and what they need (default: all).
     stages: Vec<String>,
 }
 
-pub(crate) fn run(args: &StatusArgs, format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let engine = super::open_engine(&args.pipeline)?;
+pub(crate) fn run(args: &StatusArgs, registry: Registry, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    let engine = super::open_engine(&args.pipeline, registry)?;
     let statuses = engine.status(&args.stages)?;
     match format {
         OutputFormat::Json => {

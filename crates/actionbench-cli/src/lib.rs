@@ -1,0 +1,214 @@
+//! The `actionbench` command line: reproducible data pipelines, loaders,
+//! evaluators and leaderboards for human action understanding.
+//!
+//! Output meant for machines goes to stdout; logs and progress to stderr.
+//! Exit codes: 0 success, 1 a user-facing error, 2 a usage error.
+//!
+//! # Two binaries
+//! Debian's FFmpeg pulls in about 130 shared libraries, and the dynamic
+//! loader takes about 36 ms to map and relocate them — longer than most
+//! commands take to run (`actionbench --version` went from 41.5 ms to a few
+//! ms without them). So the package builds the same command line twice:
+//! - `actionbench` ([`main_without_ffmpeg`]) registers only the stage kinds
+//!   that do not touch video and never calls the video commands, so the
+//!   linker leaves FFmpeg out of it. When a command needs FFmpeg — `demo`,
+//!   `leaderboard`, `synth`, `kinds`, or `run`/`status` of a pipeline with a
+//!   kind it does not have — it replaces itself with `actionbench-ffmpeg`
+//!   from its own directory (or `ACTIONBENCH_FFMPEG_BIN`), same arguments.
+//! - `actionbench-ffmpeg` ([`main_with_ffmpeg`]) has everything.
+//!
+//! A test (`tests/it`) checks that `actionbench` loads no FFmpeg library.
+
+mod commands;
+mod output;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::OutputFormat;
+
+// Ingest allocates and frees large per-sample buffers; mimalloc keeps them
+// instead of returning them to the kernel (`scripts/bench skeletons`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Reproducible data pipelines, evaluators and leaderboards for human action
+/// understanding research.
+#[derive(Parser)]
+#[command(name = "actionbench", version, about, long_about = None, propagate_version = true)]
+#[command(after_help = "Environment: ACTIONBENCH_CACHE_DIR (cache location, default `.actionbench/` in the project), \
+ACTIONBENCH_NO_PROGRESS or NO_COLOR (hide progress bars).")]
+struct Cli {
+    /// How results are printed on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+    /// Hide progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate the `small` dataset, train ST-GCN and LART, evaluate, check the leaderboard, write the report.
+    Demo(commands::demo::DemoArgs),
+    /// Run the stale stages of a pipeline (all, or what the named stages need).
+    Run(commands::run::RunArgs),
+    /// Say which stages are stale and why.
+    Status(commands::status::StatusArgs),
+    /// Query the project's tables, shard indexes and metrics with SQL.
+    Sql(commands::sql::SqlArgs),
+    /// Remove cache entries no lock file refers to.
+    Gc(commands::gc::GcArgs),
+    /// List the built-in stage kinds.
+    Kinds,
+    /// Evaluate predictions with the official protocols (AVA frame-mAP, MPJPE, top-k).
+    #[command(subcommand)]
+    Eval(commands::eval::EvalCommand),
+    /// Run, check and show the regression-checked leaderboard (`benchmarks/`).
+    #[command(subcommand)]
+    Leaderboard(commands::leaderboard::LeaderboardCommand),
+    /// Decode a file (pickle, joblib, npy/npz, .skeleton, AVA CSV, label map, Parquet) and print it.
+    Inspect(commands::inspect::InspectArgs),
+    /// Generate the embedded default dataset (NTU, Kinetics, PHALP/AVA, Human3.6M files and renders).
+    Synth(commands::synth::SynthArgs),
+}
+
+/// zstd (inside the Parquet writer) makes a compression context for every
+/// column chunk, through the C allocator. glibc serves blocks that large
+/// with a fresh `mmap` and unmaps them on free, so the kernel faults in
+/// and zeroes the same megabytes again for every chunk: half the page
+/// faults of `scripts/bench skeletons`' ingest. Raising the thresholds keeps
+/// those blocks in the heap for reuse.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn keep_c_allocations_in_the_heap() {
+    // SAFETY: `mallopt` only sets allocator thresholds; it is called first
+    // thing in `main`, before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 20);
+    }
+}
+
+/// The entry point of `actionbench`: runs every command that does not need
+/// FFmpeg, and hands the others over to `actionbench-ffmpeg`.
+pub fn main_without_ffmpeg() -> ExitCode {
+    start(|cli, progress| {
+        if let Some(reason) = needs_ffmpeg(cli) {
+            return hand_over(&reason);
+        }
+        common(cli, progress, &actionbench_stages::registry_without_ffmpeg).unwrap_or_else(|| {
+            // `needs_ffmpeg` sends every command `common` lacks away first.
+            anyhow::bail!("internal error: this command needs `actionbench-ffmpeg` but was not handed over")
+        })
+    })
+}
+
+/// The entry point of `actionbench-ffmpeg`: every command, every stage kind.
+pub fn main_with_ffmpeg() -> ExitCode {
+    start(|cli, progress| match &cli.command {
+        Command::Demo(args) => commands::demo::run(args, cli.format, progress),
+        Command::Kinds => commands::kinds::run(cli.format),
+        Command::Leaderboard(cmd) => commands::leaderboard::run(cmd, cli.format, progress),
+        Command::Synth(args) => commands::synth::run(args, cli.format, cli.quiet),
+        _ => common(cli, progress, &actionbench_stages::registry).expect("`common` runs every other command"),
+    })
+}
+
+/// Parses the arguments, runs `command`, prints its error.
+fn start(command: impl FnOnce(&Cli, &progress::Progress) -> anyhow::Result<ExitCode>) -> ExitCode {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    keep_c_allocations_in_the_heap();
+    let cli = Cli::parse();
+    let progress = progress::Progress::new(cli.quiet);
+    match command(&cli, &progress) {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            progress.clear();
+            commands::print_error(&err);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The commands both binaries run, with the built-in kinds of `stages`
+/// (plus the trainer's); `None` for the commands that need FFmpeg.
+fn common(
+    cli: &Cli,
+    progress: &progress::Progress,
+    stages: &dyn Fn() -> actionbench_pipeline::Registry,
+) -> Option<anyhow::Result<ExitCode>> {
+    let registry = || commands::registry(stages());
+    Some(match &cli.command {
+        Command::Run(args) => commands::run::run(args, registry(), cli.format, progress),
+        Command::Status(args) => commands::status::run(args, registry(), cli.format),
+        Command::Sql(args) => commands::sql::run(args, cli.format),
+        Command::Gc(args) => commands::gc::run(args, cli.format, progress),
+        Command::Eval(cmd) => commands::eval::run(cmd, cli.format).map(|()| ExitCode::SUCCESS),
+        Command::Inspect(args) => commands::inspect::run(args, cli.format).map(|()| ExitCode::SUCCESS),
+        Command::Demo(_) | Command::Kinds | Command::Leaderboard(_) | Command::Synth(_) => return None,
+    })
+}
+
+/// Why `actionbench` cannot run this command itself, if it cannot.
+fn needs_ffmpeg(cli: &Cli) -> Option<String> {
+    let pipeline = match &cli.command {
+        Command::Demo(_) => return Some("`demo` renders clips and runs the leaderboard".into()),
+        Command::Kinds => return Some("`kinds` lists the video kinds too".into()),
+        Command::Leaderboard(_) => return Some("`leaderboard` records the FFmpeg version".into()),
+        Command::Synth(_) => return Some("`synth` encodes rendered clips".into()),
+        Command::Run(args) => &args.pipeline,
+        Command::Status(args) => &args.pipeline,
+        Command::Sql(_) | Command::Gc(_) | Command::Eval(_) | Command::Inspect(_) => return None,
+    };
+    // A pipeline that does not load is reported here, as `actionbench-ffmpeg`
+    // would report it.
+    let cwd = std::env::current_dir().ok()?;
+    let def = actionbench_pipeline::PipelineDef::load(pipeline, &cwd).ok()?;
+    let registry = commands::registry(actionbench_stages::registry_without_ffmpeg());
+    // Unknown kinds go over too, so a typo is answered with every kind.
+    def.stages.iter().find_map(|stage| match &stage.body {
+        actionbench_pipeline::StageBody::Builtin { uses, .. } if registry.get(uses).is_none() => {
+            Some(format!("stage `{}` of `{}` uses `{uses}`", stage.name, def.display_path))
+        }
+        _ => None,
+    })
+}
+
+/// Replaces this process with `actionbench-ffmpeg` and the same arguments;
+/// returns only if that cannot start.
+fn hand_over(reason: &str) -> anyhow::Result<ExitCode> {
+    let path = match std::env::var_os("ACTIONBENCH_FFMPEG_BIN") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => std::env::current_exe()?.with_file_name(format!("actionbench-ffmpeg{}", std::env::consts::EXE_SUFFIX)),
+    };
+    let mut command = std::process::Command::new(&path);
+    command.args(std::env::args_os().skip(1));
+    #[cfg(unix)]
+    let failure = {
+        use std::os::unix::process::CommandExt;
+        command.exec()
+    };
+    #[cfg(not(unix))]
+    let failure = match command.status() {
+        Ok(status) => return Ok(ExitCode::from(status.code().map_or(1, |c| c as u8))),
+        Err(e) => e,
+    };
+    anyhow::bail!(
+        "{reason}, which needs FFmpeg: that runs in `actionbench-ffmpeg`, and `{}` cannot be started: {failure}\n\n\
+         hint: Install both binaries of the package side by side (`cargo install --path crates/actionbench-cli` does), \
+         or point ACTIONBENCH_FFMPEG_BIN at `actionbench-ffmpeg`",
+        path.display()
+    )
+}
+
+/// `actionbench ... | head` closes stdout early; that is not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
