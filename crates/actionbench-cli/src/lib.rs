@@ -39,7 +39,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(name = "actionbench", version, about, long_about = None, propagate_version = true)]
 #[command(after_help = "Environment: ACTIONBENCH_CACHE_DIR (cache location, default `.actionbench/` in the project), \
-ACTIONBENCH_NO_PROGRESS or NO_COLOR (hide progress bars).")]
+ACTIONBENCH_NO_PROGRESS or NO_COLOR (hide progress bars), \
+ACTIONBENCH_FFMPEG_BIN (`actionbench-ffmpeg`, which runs the video commands; default: next to this binary).")]
 struct Cli {
     /// How results are printed on stdout.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
@@ -183,10 +184,18 @@ fn needs_ffmpeg(cli: &Cli) -> Option<String> {
 /// Replaces this process with `actionbench-ffmpeg` and the same arguments;
 /// returns only if that cannot start.
 fn hand_over(reason: &str) -> anyhow::Result<ExitCode> {
-    let path = match std::env::var_os("ACTIONBENCH_FFMPEG_BIN") {
+    let path = match std::env::var_os(actionbench_core::EnvVars::ACTIONBENCH_FFMPEG_BIN) {
         Some(path) => std::path::PathBuf::from(path),
         None => std::env::current_exe()?.with_file_name(format!("actionbench-ffmpeg{}", std::env::consts::EXE_SUFFIX)),
     };
+    // Pointing the variable at `actionbench` itself would exec forever.
+    if path.canonicalize().ok() == std::env::current_exe().ok().and_then(|exe| exe.canonicalize().ok()) {
+        anyhow::bail!(
+            "{reason}, which needs FFmpeg, but {} names `actionbench` itself\n\n\
+             hint: Point it at `actionbench-ffmpeg`",
+            actionbench_core::EnvVars::ACTIONBENCH_FFMPEG_BIN
+        );
+    }
     let mut command = std::process::Command::new(&path);
     command.args(std::env::args_os().skip(1));
     #[cfg(unix)]

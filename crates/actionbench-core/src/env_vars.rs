@@ -12,6 +12,9 @@ impl EnvVars {
     /// The most bytes a compressed input (zlib/gzip joblib) may inflate to,
     /// in bytes (default 4 GiB): a guard against compression bombs.
     pub const ACTIONBENCH_MAX_DECOMPRESSED_BYTES: &'static str = "ACTIONBENCH_MAX_DECOMPRESSED_BYTES";
+    /// Path of `actionbench-ffmpeg`, which `actionbench` starts for the
+    /// commands that need FFmpeg (default: next to `actionbench`).
+    pub const ACTIONBENCH_FFMPEG_BIN: &'static str = "ACTIONBENCH_FFMPEG_BIN";
     /// Set by the engine for a command stage: the stage's name.
     pub const ACTIONBENCH_STAGE: &'static str = "ACTIONBENCH_STAGE";
     /// Set by the engine for a command stage: the pipeline's name.

@@ -93,4 +93,9 @@ fn without_actionbench_ffmpeg_only_video_commands_fail() {
     let (code, _, stderr) = run(&["kinds"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("`kinds` lists the video kinds too"), "{stderr}");
+    // Pointed at `actionbench` itself: an error, not an endless exec.
+    let out = p.command(&["kinds"]).env("ACTIONBENCH_FFMPEG_BIN", bin()).output().expect("run actionbench");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("names `actionbench` itself"), "{stderr}");
 }
