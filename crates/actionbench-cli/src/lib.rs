@@ -6,15 +6,18 @@
 //!
 //! # Two binaries
 //! Debian's FFmpeg pulls in about 130 shared libraries, and the dynamic
-//! loader takes about 36 ms to map and relocate them — longer than most
-//! commands take to run (`actionbench --version` went from 41.5 ms to a few
-//! ms without them). So the package builds the same command line twice:
+//! loader takes about 35 ms to map and relocate them — longer than most
+//! commands take to run (`--version`: 39.3 ms with them, 5.2 ms without,
+//! `perf stat -r 30` on a release build). So the package builds the same
+//! command line twice:
 //! - `actionbench` ([`main_without_ffmpeg`]) registers only the stage kinds
-//!   that do not touch video and never calls the video commands, so the
-//!   linker leaves FFmpeg out of it. When a command needs FFmpeg — `demo`,
-//!   `leaderboard`, `synth`, `kinds`, or `run`/`status` of a pipeline with a
-//!   kind it does not have — it replaces itself with `actionbench-ffmpeg`
-//!   from its own directory (or `ACTIONBENCH_FFMPEG_BIN`), same arguments.
+//!   that do not touch video and never calls the video commands. Nothing
+//!   it keeps calls FFmpeg, so the linker (rustc passes `--gc-sections`
+//!   and `--as-needed`) leaves FFmpeg's libraries out. When a command
+//!   needs them — `demo`, `leaderboard`, `synth`, `kinds`, or
+//!   `run`/`status` of a pipeline with a kind it does not have — it
+//!   replaces itself with `actionbench-ffmpeg` from its own directory (or
+//!   `ACTIONBENCH_FFMPEG_BIN`), same arguments.
 //! - `actionbench-ffmpeg` ([`main_with_ffmpeg`]) has everything.
 //!
 //! A test (`tests/it`) checks that `actionbench` loads no FFmpeg library.

@@ -49,7 +49,7 @@ pub fn registry() -> actionbench_pipeline::Registry {
 /// `ingest.video`, `ingest.renders` and `synth` (which writes rendered
 /// clips). A binary that registers only these never calls FFmpeg, so the
 /// linker leaves FFmpeg's libraries out of it and it starts without
-/// loading them (about 36 ms on Debian 12; see the CLI's crate docs).
+/// loading them (about 35 ms on Debian 12; see the CLI's crate docs).
 pub fn registry_without_ffmpeg() -> actionbench_pipeline::Registry {
     let mut registry = actionbench_pipeline::Registry::new();
     registry.register(FilesManifest);
