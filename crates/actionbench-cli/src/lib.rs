@@ -75,7 +75,7 @@ enum Command {
     /// Run, check and show the regression-checked leaderboard (`benchmarks/`).
     #[command(subcommand)]
     Leaderboard(commands::leaderboard::LeaderboardCommand),
-    /// Decode a file (pickle, joblib, npy/npz, .skeleton, AVA CSV, label map, Parquet) and print it.
+    /// Decode a file (pickle, joblib, npy/npz, .skeleton, AVA CSV, label map, Parquet; a video: its stream) and print it.
     Inspect(commands::inspect::InspectArgs),
     /// Generate the embedded default dataset (NTU, Kinetics, PHALP/AVA, Human3.6M files and renders).
     Synth(commands::synth::SynthArgs),
@@ -119,6 +119,9 @@ pub fn main_with_ffmpeg() -> ExitCode {
         Command::Kinds => commands::kinds::run(cli.format),
         Command::Leaderboard(cmd) => commands::leaderboard::run(cmd, cli.format, progress),
         Command::Synth(args) => commands::synth::run(args, cli.format, cli.quiet),
+        Command::Inspect(args) => {
+            commands::inspect::run(args, cli.format, Some(commands::inspect::probe_video)).map(|()| ExitCode::SUCCESS)
+        }
         _ => common(cli, progress, &actionbench_stages::registry).expect("`common` runs every other command"),
     })
 }
@@ -154,7 +157,7 @@ fn common(
         Command::Sql(args) => commands::sql::run(args, cli.format),
         Command::Gc(args) => commands::gc::run(args, cli.format, progress),
         Command::Eval(cmd) => commands::eval::run(cmd, cli.format).map(|()| ExitCode::SUCCESS),
-        Command::Inspect(args) => commands::inspect::run(args, cli.format).map(|()| ExitCode::SUCCESS),
+        Command::Inspect(args) => commands::inspect::run(args, cli.format, None).map(|()| ExitCode::SUCCESS),
         Command::Demo(_) | Command::Kinds | Command::Leaderboard(_) | Command::Synth(_) => return None,
     })
 }
@@ -166,6 +169,7 @@ fn needs_ffmpeg(cli: &Cli) -> Option<String> {
         Command::Kinds => return Some("`kinds` lists the video kinds too".into()),
         Command::Leaderboard(_) => return Some("`leaderboard` records the FFmpeg version".into()),
         Command::Synth(_) => return Some("`synth` encodes rendered clips".into()),
+        Command::Inspect(args) if args.is_video() => return Some("`inspect` of a video probes it".into()),
         Command::Run(args) => &args.pipeline,
         Command::Status(args) => &args.pipeline,
         Command::Sql(_) | Command::Gc(_) | Command::Eval(_) | Command::Inspect(_) => return None,

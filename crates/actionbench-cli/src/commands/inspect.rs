@@ -55,6 +55,8 @@ pub(crate) enum InputFormat {
     LabelMap,
     /// A Parquet shard.
     Parquet,
+    /// A video (what FFmpeg's demuxer and decoder say of its video stream).
+    Video,
 }
 
 impl InputFormat {
@@ -69,9 +71,22 @@ impl InputFormat {
             Self::AvaCsv => "AVA CSV",
             Self::LabelMap => "label map",
             Self::Parquet => "Parquet",
+            Self::Video => "video",
         }
     }
 }
+
+/// Extensions read as video.
+const VIDEO_EXTENSIONS: &[&str] = &["mp4", "avi", "webm", "mkv", "mov", "m4v", "mpg", "mpeg"];
+
+/// The lower-case extension of `path` ("" when none).
+fn extension(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    name.rsplit_once('.').map(|(_, e)| e.to_string()).unwrap_or_default()
+}
+
+/// Reads a video's description; only `actionbench-ffmpeg` has one.
+pub(crate) type VideoProbe = fn(&Path) -> Result<Value>;
 
 /// Arguments of `inspect`.
 #[derive(Debug, clap::Args)]
@@ -107,14 +122,22 @@ fn read_error(e: actionbench_formats::Error) -> anyhow::Error {
     }
 }
 
+impl InspectArgs {
+    /// Whether the file is read as a video (named so, or by extension).
+    pub(crate) fn is_video(&self) -> bool {
+        match self.input_format {
+            Some(f) => f == InputFormat::Video,
+            None => VIDEO_EXTENSIONS.contains(&extension(&self.file).as_str()),
+        }
+    }
+}
+
 fn detect(path: &Path) -> Result<InputFormat> {
     let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
-    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-    if matches!(ext, "mp4" | "avi" | "webm" | "mkv" | "mov" | "m4v" | "mpg" | "mpeg") {
-        bail!(
-            "Inspecting video files (`{}`) is not supported yet\n\nhint: Probe it with `ffprobe` for now; `inspect` will read videos once the FFmpeg decoder is wired in",
-            path.display()
-        );
+    let ext = extension(path);
+    let ext = ext.as_str();
+    if VIDEO_EXTENSIONS.contains(&ext) {
+        return Ok(InputFormat::Video);
     }
     let by_ext = match ext {
         "pkl" | "pickle" | "joblib" | "pk" => Some(InputFormat::Pickle),
@@ -160,13 +183,14 @@ fn detect(path: &Path) -> Result<InputFormat> {
         });
     }
     bail!(
-        "Cannot tell the format of `{}` from its name or first bytes\n\nhint: Name it with `--as` (pickle, npy, npz, skeleton, ntu-list, kinetics-json, ava-csv, label-map, parquet)",
+        "Cannot tell the format of `{}` from its name or first bytes\n\nhint: Name it with `--as` (pickle, npy, npz, skeleton, ntu-list, kinetics-json, ava-csv, label-map, parquet, video)",
         path.display()
     )
 }
 
 /// Runs `inspect`.
-pub(crate) fn run(args: &InspectArgs, format: OutputFormat) -> Result<()> {
+/// `video` reads videos (`None` in `actionbench`, which hands them over).
+pub(crate) fn run(args: &InspectArgs, format: OutputFormat, video: Option<VideoProbe>) -> Result<()> {
     let path = &args.file;
     if !path.exists() {
         bail!("`{}` does not exist", path.display());
@@ -194,7 +218,7 @@ pub(crate) fn run(args: &InspectArgs, format: OutputFormat) -> Result<()> {
         }
         tracking_summary(path, options)?
     } else {
-        decode(path, input, options)?
+        decode(path, input, options, video)?
     };
     match format {
         OutputFormat::Json => print_json(&value),
@@ -217,7 +241,7 @@ pub(crate) fn run(args: &InspectArgs, format: OutputFormat) -> Result<()> {
     }
 }
 
-fn decode(path: &Path, input: InputFormat, options: PickleOptions) -> Result<Value> {
+fn decode(path: &Path, input: InputFormat, options: PickleOptions, video: Option<VideoProbe>) -> Result<Value> {
     Ok(match input {
         InputFormat::Pickle => read_joblib(path, options).map_err(read_error)?.to_json(),
         InputFormat::Npy => read_npy_array(path, options).map_err(read_error)?.to_json(),
@@ -264,6 +288,10 @@ fn decode(path: &Path, input: InputFormat, options: PickleOptions) -> Result<Val
             Value::Array(map.entries.iter().map(|e| json!({ "id": e.id, "name": e.name })).collect())
         }
         InputFormat::Parquet => parquet_json(path)?,
+        InputFormat::Video => match video {
+            Some(probe) => probe(path)?,
+            None => bail!("internal error: `{}` is a video, and this binary reads none", path.display()),
+        },
     })
 }
 
@@ -705,4 +733,19 @@ fn leaves(v: &Value, path: String, out: &mut Vec<(String, String)>) {
 
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// A video's stream as FFmpeg's demuxer and decoder describe it, with the
+/// size a player shows. Only `actionbench-ffmpeg` refers to it, so only
+/// that binary links FFmpeg.
+pub(crate) fn probe_video(path: &Path) -> Result<Value> {
+    let info = actionbench_video::probe(path).map_err(|e| match e.hint() {
+        Some(hint) => anyhow::anyhow!("{e}\n\nhint: {hint}"),
+        None => anyhow::Error::new(e),
+    })?;
+    let (width, height) = info.display_size();
+    let mut value = serde_json::to_value(&info)?;
+    value["display_width"] = json!(width);
+    value["display_height"] = json!(height);
+    Ok(value)
 }

@@ -154,9 +154,25 @@ fn inspect_npz_csv_label_maps_and_lists() {
     let r = p.ok(&["inspect", &real("ntu/mmaction2/label_map_ntu60.txt"), "--format", "csv"]);
     assert!(r.stdout.starts_with("path,value\n/0/id,0\n/0/name,drink water\n"), "{}", r.stdout);
 
-    let r = p.run(&["inspect", &real("video/mmaction2/test.mp4")]);
-    assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("is not supported yet"), "{}", r.stderr);
+    // Videos are probed by `actionbench-ffmpeg` (`actionbench` hands them over);
+    // ffprobe says: h264, 340x256, 30/1 fps, 300 frames.
+    let v = json(&p, &[&real("video/mmaction2/test.mp4")]);
+    assert_eq!((v["codec"].as_str(), v["width"].as_u64(), v["height"].as_u64()), (Some("h264"), Some(340), Some(256)));
+    assert_eq!((v["fps"].as_f64(), v["num_packets"].as_u64()), (Some(30.0), Some(300)));
+    assert_eq!((v["display_width"].as_u64(), v["rotation"].as_u64()), (Some(340), Some(0)));
+    // ffprobe: mpeg4, 320x240, 25/1 fps, 164 frames.
+    let v = json(&p, &[&real("video/mmaction2/test.avi")]);
+    assert_eq!(
+        (v["codec"].as_str(), v["width"].as_u64(), v["num_packets"].as_u64()),
+        (Some("mpeg4"), Some(320), Some(164))
+    );
+    let r = p.ok(&["inspect", &real("video/mmaction2/test.mp4")]);
+    assert!(r.stdout.contains("h264"), "{}", r.stdout);
+    // Not a video inside: the demuxer's error, named, with a hint.
+    p.write("fake.mp4", "not a video");
+    let r = p.run(&["inspect", "fake.mp4"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("fake.mp4") && r.stderr.contains("hint:"), "{}", r.stderr);
     let r = p.run(&["inspect", "missing.pkl"]);
     assert_eq!((r.code, r.stderr.trim_end()), (1, "error: `missing.pkl` does not exist"));
 }
