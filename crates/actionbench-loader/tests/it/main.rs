@@ -6,4 +6,6 @@ mod common;
 mod filter;
 mod loader;
 mod mixture;
+#[cfg(feature = "sql")]
+mod sql;
 mod tracklet;
