@@ -14,8 +14,8 @@
 //!   that do not touch video and never calls the video commands. Nothing
 //!   it keeps calls FFmpeg, so the linker (rustc passes `--gc-sections`
 //!   and `--as-needed`) leaves FFmpeg's libraries out. When a command
-//!   needs them — `demo`, `leaderboard`, `synth`, `kinds`, or
-//!   `run`/`status` of a pipeline with a kind it does not have — it
+//!   needs them — `demo`, `leaderboard`, `synth`, `kinds`, `inspect` of a
+//!   video, or `run`/`status` of a pipeline with a kind it does not have — it
 //!   replaces itself with `actionbench-ffmpeg` from its own directory (or
 //!   `ACTIONBENCH_FFMPEG_BIN`), same arguments.
 //! - `actionbench-ffmpeg` ([`main_with_ffmpeg`]) has everything.
@@ -103,9 +103,10 @@ fn keep_c_allocations_in_the_heap() {
 pub fn main_without_ffmpeg() -> ExitCode {
     start(|cli, progress| {
         if let Some(reason) = needs_ffmpeg(cli) {
-            return hand_over(&reason);
+            return Err(hand_over(reason));
         }
-        common(cli, progress, &actionbench_stages::registry_without_ffmpeg).unwrap_or_else(|| {
+        let kinds = commands::Kinds { stages: actionbench_stages::registry_without_ffmpeg, hand_over_others: true };
+        common(cli, progress, &kinds).unwrap_or_else(|| {
             // `needs_ffmpeg` sends every command `common` lacks away first.
             anyhow::bail!("internal error: this command needs `actionbench-ffmpeg` but was not handed over")
         })
@@ -122,7 +123,10 @@ pub fn main_with_ffmpeg() -> ExitCode {
         Command::Inspect(args) => {
             commands::inspect::run(args, cli.format, Some(commands::inspect::probe_video)).map(|()| ExitCode::SUCCESS)
         }
-        _ => common(cli, progress, &actionbench_stages::registry).expect("`common` runs every other command"),
+        _ => {
+            let kinds = commands::Kinds { stages: actionbench_stages::registry, hand_over_others: false };
+            common(cli, progress, &kinds).expect("`common` runs every other command")
+        }
     })
 }
 
@@ -143,17 +147,12 @@ fn start(command: impl FnOnce(&Cli, &progress::Progress) -> anyhow::Result<ExitC
     }
 }
 
-/// The commands both binaries run, with the built-in kinds of `stages`
-/// (plus the trainer's); `None` for the commands that need FFmpeg.
-fn common(
-    cli: &Cli,
-    progress: &progress::Progress,
-    stages: &dyn Fn() -> actionbench_pipeline::Registry,
-) -> Option<anyhow::Result<ExitCode>> {
-    let registry = || commands::registry(stages());
+/// The commands both binaries run, pipelines bound to `kinds`; `None` for
+/// the commands that need FFmpeg.
+fn common(cli: &Cli, progress: &progress::Progress, kinds: &commands::Kinds) -> Option<anyhow::Result<ExitCode>> {
     Some(match &cli.command {
-        Command::Run(args) => commands::run::run(args, registry(), cli.format, progress),
-        Command::Status(args) => commands::status::run(args, registry(), cli.format),
+        Command::Run(args) => commands::run::run(args, kinds, cli.format, progress),
+        Command::Status(args) => commands::status::run(args, kinds, cli.format),
         Command::Sql(args) => commands::sql::run(args, cli.format),
         Command::Gc(args) => commands::gc::run(args, cli.format, progress),
         Command::Eval(cmd) => commands::eval::run(cmd, cli.format).map(|()| ExitCode::SUCCESS),
@@ -162,42 +161,40 @@ fn common(
     })
 }
 
-/// Why `actionbench` cannot run this command itself, if it cannot.
-fn needs_ffmpeg(cli: &Cli) -> Option<String> {
-    let pipeline = match &cli.command {
-        Command::Demo(_) => return Some("`demo` renders clips and runs the leaderboard".into()),
-        Command::Kinds => return Some("`kinds` lists the video kinds too".into()),
-        Command::Leaderboard(_) => return Some("`leaderboard` records the FFmpeg version".into()),
-        Command::Synth(_) => return Some("`synth` encodes rendered clips".into()),
-        Command::Inspect(args) if args.is_video() => return Some("`inspect` of a video probes it".into()),
-        Command::Run(args) => &args.pipeline,
-        Command::Status(args) => &args.pipeline,
-        Command::Sql(_) | Command::Gc(_) | Command::Eval(_) | Command::Inspect(_) => return None,
-    };
-    // A pipeline that does not load is reported here, as `actionbench-ffmpeg`
-    // would report it.
-    let cwd = std::env::current_dir().ok()?;
-    let def = actionbench_pipeline::PipelineDef::load(pipeline, &cwd).ok()?;
-    let registry = commands::registry(actionbench_stages::registry_without_ffmpeg());
-    // Unknown kinds go over too, so a typo is answered with every kind.
-    def.stages.iter().find_map(|stage| match &stage.body {
-        actionbench_pipeline::StageBody::Builtin { uses, .. } if registry.get(uses).is_none() => {
-            Some(format!("stage `{}` of `{}` uses `{uses}`", stage.name, def.display_path))
-        }
-        _ => None,
-    })
+/// Why `actionbench` cannot run this command itself, if it cannot (a
+/// pipeline's kinds are checked when it is opened, see
+/// [`commands::Kinds`]).
+fn needs_ffmpeg(cli: &Cli) -> Option<&'static str> {
+    match &cli.command {
+        Command::Demo(_) => Some("`demo` renders clips and runs the leaderboard"),
+        Command::Kinds => Some("`kinds` lists the video kinds too"),
+        Command::Leaderboard(_) => Some("`leaderboard` records the FFmpeg version"),
+        Command::Synth(_) => Some("`synth` encodes rendered clips"),
+        Command::Inspect(args) if args.is_video() => Some("`inspect` of a video probes it"),
+        Command::Run(_)
+        | Command::Status(_)
+        | Command::Sql(_)
+        | Command::Gc(_)
+        | Command::Eval(_)
+        | Command::Inspect(_) => None,
+    }
 }
 
-/// Replaces this process with `actionbench-ffmpeg` and the same arguments;
-/// returns only if that cannot start.
-fn hand_over(reason: &str) -> anyhow::Result<ExitCode> {
+/// Replaces this process with `actionbench-ffmpeg` and the same arguments
+/// (elsewhere than Unix: runs it and exits with its code); returns only
+/// the error that it could not start.
+pub(crate) fn hand_over(reason: &str) -> anyhow::Error {
+    let exe = std::env::current_exe();
     let path = match std::env::var_os(actionbench_core::EnvVars::ACTIONBENCH_FFMPEG_BIN) {
         Some(path) => std::path::PathBuf::from(path),
-        None => std::env::current_exe()?.with_file_name(format!("actionbench-ffmpeg{}", std::env::consts::EXE_SUFFIX)),
+        None => match &exe {
+            Ok(exe) => exe.with_file_name(format!("actionbench-ffmpeg{}", std::env::consts::EXE_SUFFIX)),
+            Err(e) => return anyhow::anyhow!("{reason}, which needs FFmpeg, but this binary's path is unknown: {e}"),
+        },
     };
     // Pointing the variable at `actionbench` itself would exec forever.
-    if path.canonicalize().ok() == std::env::current_exe().ok().and_then(|exe| exe.canonicalize().ok()) {
-        anyhow::bail!(
+    if path.canonicalize().ok() == exe.ok().and_then(|exe| exe.canonicalize().ok()) {
+        return anyhow::anyhow!(
             "{reason}, which needs FFmpeg, but {} names `actionbench` itself\n\n\
              hint: Point it at `actionbench-ffmpeg`",
             actionbench_core::EnvVars::ACTIONBENCH_FFMPEG_BIN
@@ -212,10 +209,10 @@ fn hand_over(reason: &str) -> anyhow::Result<ExitCode> {
     };
     #[cfg(not(unix))]
     let failure = match command.status() {
-        Ok(status) => return Ok(ExitCode::from(status.code().map_or(1, |c| c as u8))),
+        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
         Err(e) => e,
     };
-    anyhow::bail!(
+    anyhow::anyhow!(
         "{reason}, which needs FFmpeg: that runs in `actionbench-ffmpeg`, and `{}` cannot be started: {failure}\n\n\
          hint: Install both binaries of the package side by side (`cargo install --path crates/actionbench-cli` does), \
          or point ACTIONBENCH_FFMPEG_BIN at `actionbench-ffmpeg`",

@@ -886,8 +886,6 @@ mod tests {
         }
     }
 
-    /// The joint-line fast path gives the general path's values bit for
-    /// bit, or declines without consuming anything.
     /// A joint line through the general path (float bits and state).
     fn general(line: &str) -> Option<([u32; 11], i32)> {
         let path = Path::new("x.skeleton");
@@ -900,6 +898,8 @@ mod tests {
         Some((v, rec.int(11, "s", path).ok()?))
     }
 
+    /// The joint-line fast path gives the general path's values bit for
+    /// bit, or declines without consuming anything.
     #[test]
     fn joint_fast_path_matches_the_general_path_or_declines() {
         let path = Path::new("x.skeleton");

@@ -13,7 +13,7 @@ pub(crate) mod synth;
 
 use std::path::PathBuf;
 
-use actionbench_pipeline::{Engine, PipelineDef, Registry};
+use actionbench_pipeline::{Engine, PipelineDef, Registry, StageBody};
 
 /// Prints an error as `error: …`, its causes as `  Caused by: …`, and a
 /// `hint: …` when the error knows an obvious fix.
@@ -28,10 +28,32 @@ pub(crate) fn print_error(err: &anyhow::Error) {
     }
 }
 
-/// Loads a pipeline (name or path) and binds it to `registry`'s kinds.
-pub(crate) fn open_engine(pipeline: &str, registry: Registry) -> anyhow::Result<Engine> {
+/// The stage kinds of a binary, and what it does with a pipeline that uses
+/// others.
+pub(crate) struct Kinds {
+    /// The built-in kinds (the trainer's are added to them).
+    pub(crate) stages: fn() -> Registry,
+    /// `actionbench`: a pipeline with another kind goes to
+    /// `actionbench-ffmpeg` (unknown kinds too, so a typo is answered with
+    /// every kind).
+    pub(crate) hand_over_others: bool,
+}
+
+/// Loads a pipeline (name or path) and binds it to `kinds`, or hands the
+/// command over (see [`Kinds::hand_over_others`]).
+pub(crate) fn open_engine(pipeline: &str, kinds: &Kinds) -> anyhow::Result<Engine> {
     let cwd = std::env::current_dir()?;
     let def = PipelineDef::load(pipeline, &cwd)?;
+    let registry = registry((kinds.stages)());
+    if kinds.hand_over_others {
+        let other = def.stages.iter().find_map(|stage| match &stage.body {
+            StageBody::Builtin { uses, .. } if registry.get(uses).is_none() => Some((stage, uses)),
+            _ => None,
+        });
+        if let Some((stage, uses)) = other {
+            return Err(crate::hand_over(&format!("stage `{}` of `{}` uses `{uses}`", stage.name, def.display_path)));
+        }
+    }
     Ok(Engine::new(def, registry, None::<PathBuf>)?)
 }
 

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use actionbench_pipeline::{Registry, RunOptions, StageOutcome};
+use actionbench_pipeline::{RunOptions, StageOutcome};
 
 use crate::output::{OutputFormat, TextTable, print_json};
 use crate::progress::Progress;
@@ -25,11 +25,11 @@ pub(crate) struct RunArgs {
 
 pub(crate) fn run(
     args: &RunArgs,
-    registry: Registry,
+    kinds: &super::Kinds,
     format: OutputFormat,
     progress: &Progress,
 ) -> anyhow::Result<ExitCode> {
-    let engine = super::open_engine(&args.pipeline, registry)?;
+    let engine = super::open_engine(&args.pipeline, kinds)?;
     let jobs =
         args.jobs.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let opts = RunOptions { targets: args.stages.clone(), force: args.force, dry_run: args.dry_run, jobs };

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use actionbench_pipeline::{Registry, StageState};
+use actionbench_pipeline::StageState;
 
 use crate::output::{OutputFormat, TextTable, print_json};
 
@@ -13,8 +13,8 @@ pub(crate) struct StatusArgs {
     stages: Vec<String>,
 }
 
-pub(crate) fn run(args: &StatusArgs, registry: Registry, format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let engine = super::open_engine(&args.pipeline, registry)?;
+pub(crate) fn run(args: &StatusArgs, kinds: &super::Kinds, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    let engine = super::open_engine(&args.pipeline, kinds)?;
     let statuses = engine.status(&args.stages)?;
     match format {
         OutputFormat::Json => {
