@@ -39,8 +39,7 @@ QSCALE = os.environ.get("QSCALE", "3")
 CORES = int(os.environ.get("WORKERS", str(os.cpu_count() or 1)))
 ENV = dict(os.environ, ACTIONBENCH_NO_PROGRESS="1")
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-SHARED = os.environ.get("ACTIONBENCH_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
-FIXTURES = os.path.join(SHARED, "fixtures", "real", "video", "mmaction2")
+FIXTURES = os.path.join(ROOT, "fixtures", "real", "video", "mmaction2")
 
 
 def ffmpeg_one(src, out_dir, threads):

@@ -271,15 +271,13 @@ fn print_classify(result: &ClassifyResult, format: OutputFormat) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn shared_dir() -> PathBuf {
-        match std::env::var_os("ACTIONBENCH_SHARED_DIR") {
-            Some(dir) => PathBuf::from(dir),
-            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-        }
+    /// The repository's real fixture files (`fixtures/real/`).
+    fn real_fixtures() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/real")
     }
 
     fn fixture_args(protocol: ProtocolArg) -> AvaArgs {
-        let dir = shared_dir().join("fixtures/real/ava/mmaction2_eval_detection");
+        let dir = real_fixtures().join("ava/mmaction2_eval_detection");
         AvaArgs {
             gt: dir.join("gt.csv"),
             pred: dir.join("pred.csv"),
@@ -306,7 +304,7 @@ mod tests {
         // The sample has class 74, which its label map lacks, and excludes
         // two frames; the official 2019 evaluator gives AP 1.0 to ids 12, 17
         // and 79 and NaN to id 80, whose only box is on an excluded frame.
-        let dir = shared_dir().join("fixtures/real/ava/mmaction2_ava_dataset");
+        let dir = real_fixtures().join("ava/mmaction2_ava_dataset");
         let args = AvaArgs {
             gt: dir.join("ava_sample.csv"),
             pred: dir.join("ava_sample.csv"),

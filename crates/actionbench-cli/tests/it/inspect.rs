@@ -7,15 +7,14 @@ use serde_json::Value;
 
 use crate::harness::Project;
 
-fn shared_dir() -> PathBuf {
-    match std::env::var_os("ACTIONBENCH_SHARED_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    }
+/// The repository's real fixture files (`fixtures/real/`, provenance in its
+/// `SOURCES.md`).
+fn real_fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/real")
 }
 
 fn real(rel: &str) -> String {
-    shared_dir().join("fixtures/real").join(rel).display().to_string()
+    real_fixtures().join(rel).display().to_string()
 }
 
 fn formats_fixture(rel: &str) -> String {

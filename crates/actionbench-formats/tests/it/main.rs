@@ -1,5 +1,5 @@
 //! Integration tests of actionbench-formats on the real fixtures in
-//! `shared/fixtures/real/`, numpy-written `.npy`/`.npz`, Python-written
+//! the repository's `fixtures/real/`, numpy-written `.npy`/`.npz`, Python-written
 //! pickles and joblib files, and generated tables.
 
 mod ava;

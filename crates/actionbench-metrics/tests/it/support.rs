@@ -1,22 +1,14 @@
-//! Shared helpers: locating the shared fixtures and a minimal AVA CSV parser
+//! Shared helpers: locating the real fixtures and a minimal AVA CSV parser
 //! (independent of actionbench-formats, so these tests check the metric alone).
 
 use std::path::PathBuf;
 
 use actionbench_metrics::ava::{AvaAnnotation, AvaBox, AvaProtocol, AvaRow, FrameKey};
 
-/// The project's `shared/` directory: `$ACTIONBENCH_SHARED_DIR`, else
-/// `../../../shared` from this crate.
-pub(crate) fn shared_dir() -> PathBuf {
-    match std::env::var_os("ACTIONBENCH_SHARED_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    }
-}
-
-/// A file under `shared/fixtures/real/`.
+/// A file under the repository's `fixtures/real/` (provenance in its
+/// `SOURCES.md`).
 pub(crate) fn real_fixture(relative: &str) -> PathBuf {
-    shared_dir().join("fixtures/real").join(relative)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/real").join(relative)
 }
 
 fn key(protocol: AvaProtocol, video: &str, ts: &str) -> FrameKey {

@@ -7,18 +7,17 @@ use actionbench_shards::read_all;
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::Float64Type;
 
-fn shared_dir() -> PathBuf {
-    match std::env::var_os("ACTIONBENCH_SHARED_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    }
+/// The repository's real fixture files (`fixtures/real/`, provenance in its
+/// `SOURCES.md`).
+fn real_fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/real")
 }
 
 fn project(pipeline: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
     std::fs::create_dir_all(dir.path().join("data")).unwrap();
-    let fixture = shared_dir().join("fixtures/real/ava/mmaction2_eval_detection");
+    let fixture = real_fixtures().join("ava/mmaction2_eval_detection");
     for f in ["gt.csv", "pred.csv", "action_list.txt"] {
         std::fs::copy(fixture.join(f), dir.path().join("data").join(f)).unwrap();
     }

@@ -11,11 +11,10 @@ use actionbench_shards::{ShardIndex, read_all};
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{Float32Type, Int8Type, Int32Type, UInt64Type};
 
-fn shared_dir() -> PathBuf {
-    match std::env::var_os("ACTIONBENCH_SHARED_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    }
+/// The repository's real fixture files (`fixtures/real/`, provenance in its
+/// `SOURCES.md`).
+fn real_fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/real")
 }
 
 struct Project {
@@ -385,7 +384,7 @@ params = { labels = "data/kinetics_val_label.json", split = "val", on-error = "s
 fn ingest_pyskl_reads_both_generations() {
     for generation in ["mmaction2_main", "mmaction2_0.x"] {
         let p = Project::new("[stages.k]\nuses = \"ingest.pyskl\"\ninputs = [\"data/sample.pkl\"]\n");
-        let src = shared_dir().join(format!("fixtures/real/skeleton_pkl/{generation}/sample.pkl"));
+        let src = real_fixtures().join(format!("skeleton_pkl/{generation}/sample.pkl"));
         p.write("data/sample.pkl", std::fs::read(src).unwrap());
         let (engine, reports) = p.run();
         assert_eq!(reports[0].outcome, StageOutcome::Ran, "{reports:?}");
@@ -414,7 +413,7 @@ fn ingest_pyskl_skips_an_unreadable_file() {
     let p = Project::new(
         "[stages.k]\nuses = \"ingest.pyskl\"\ninputs = [\"data\"]\nparams = { on-error = \"skip\" }\n\n[stages.f]\nuses = \"ingest.pyskl\"\ninputs = [\"data\"]\n",
     );
-    let src = shared_dir().join("fixtures/real/skeleton_pkl/mmaction2_main/sample.pkl");
+    let src = real_fixtures().join("skeleton_pkl/mmaction2_main/sample.pkl");
     let bytes = std::fs::read(src).unwrap();
     p.write("data/a.pkl", &bytes);
     p.write("data/b.pkl", &bytes[..bytes.len() / 3]);

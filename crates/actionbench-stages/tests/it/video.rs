@@ -1,5 +1,5 @@
 //! `ingest.video` and `ingest.labels` through the engine, on the real video
-//! and label fixtures (shared/fixtures/real).
+//! and label fixtures (the repository's fixtures/real).
 
 use std::path::{Path, PathBuf};
 
@@ -10,11 +10,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Int32Type, Int64Type, UInt8Type};
 
 fn real(rel: &str) -> PathBuf {
-    let base = match std::env::var_os("ACTIONBENCH_SHARED_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    let p = base.join("fixtures/real").join(rel);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/real").join(rel);
     assert!(p.is_file(), "fixture {} is missing", p.display());
     p
 }
