@@ -10,17 +10,19 @@
 //! commands take to run (`--version`: 39.3 ms with them, 5.2 ms without,
 //! `perf stat -r 30` on a release build). So the package builds the same
 //! command line twice:
-//! - `actionbench` ([`main_without_ffmpeg`]) registers only the stage kinds
-//!   that do not touch video and never calls the video commands. Nothing
-//!   it keeps calls FFmpeg, so the linker (rustc passes `--gc-sections`
-//!   and `--as-needed`) leaves FFmpeg's libraries out. When a command
-//!   needs them — `demo`, `leaderboard`, `synth`, `kinds`, `inspect` of a
-//!   video, or `run`/`status` of a pipeline with a kind it does not have — it
+//! - `actionbench` ([`main_without_ffmpeg`], this crate's binary) has no
+//!   dependency that reaches FFmpeg: it registers the stage kinds of
+//!   `actionbench-stages` and the trainer's. When a command needs FFmpeg —
+//!   `demo`, `leaderboard run`, `synth`, `kinds`, `inspect` of a video, or
+//!   `run`/`status` of a pipeline with a kind it does not have — it
 //!   replaces itself with `actionbench-ffmpeg` from its own directory (or
 //!   `ACTIONBENCH_FFMPEG_BIN`), same arguments.
-//! - `actionbench-ffmpeg` ([`main_with_ffmpeg`]) has everything.
+//! - `actionbench-ffmpeg` (the crate of that name) calls
+//!   [`main_with_ffmpeg`] with an [`Ffmpeg`]: the video stage kinds of
+//!   `actionbench-video-stages`, the generator and the prober.
 //!
-//! A test (`tests/it`) checks that `actionbench` loads no FFmpeg library.
+//! Tests (`tests/it`) check that `actionbench`'s dependency graph has no
+//! path to `ffmpeg-next` and that it loads no FFmpeg library.
 
 mod commands;
 mod output;
@@ -98,6 +100,24 @@ fn keep_c_allocations_in_the_heap() {
     }
 }
 
+/// What `actionbench-ffmpeg` links in and `actionbench` does not: the
+/// stage kinds and commands that decode or encode video. This crate never
+/// depends on FFmpeg; the `actionbench-ffmpeg` crate fills this in.
+pub struct Ffmpeg {
+    /// Every built-in stage kind, the video ones included (the trainer's
+    /// are added by the command line).
+    pub stages: fn() -> actionbench_pipeline::Registry,
+    /// FFmpeg's library versions, recorded with leaderboard runs.
+    pub libav_version: fn() -> String,
+    /// `inspect` of a video: the stream as FFmpeg describes it.
+    pub probe_video: fn(&std::path::Path) -> anyhow::Result<serde_json::Value>,
+    /// `synth`: generates a preset, reporting progress; returns the
+    /// generator's summary (its `outputs` counts per format).
+    pub generate: fn(&SynthRequest, &dyn SynthProgress) -> anyhow::Result<serde_json::Value>,
+}
+
+pub use commands::synth::{SynthProgress, SynthRequest};
+
 /// The entry point of `actionbench`: runs every command that does not need
 /// FFmpeg, and hands the others over to `actionbench-ffmpeg`.
 pub fn main_without_ffmpeg() -> ExitCode {
@@ -105,29 +125,13 @@ pub fn main_without_ffmpeg() -> ExitCode {
         if let Some(reason) = needs_ffmpeg(cli) {
             return Err(hand_over(reason));
         }
-        let kinds = commands::Kinds { stages: actionbench_stages::registry_without_ffmpeg, hand_over_others: true };
-        common(cli, progress, &kinds).unwrap_or_else(|| {
-            // `needs_ffmpeg` sends every command `common` lacks away first.
-            anyhow::bail!("internal error: this command needs `actionbench-ffmpeg` but was not handed over")
-        })
+        dispatch(cli, progress, commands::Binary { ffmpeg: None })
     })
 }
 
 /// The entry point of `actionbench-ffmpeg`: every command, every stage kind.
-pub fn main_with_ffmpeg() -> ExitCode {
-    start(|cli, progress| match &cli.command {
-        Command::Demo(args) => commands::demo::run(args, cli.format, progress),
-        Command::Kinds => commands::kinds::run(cli.format),
-        Command::Leaderboard(cmd) => commands::leaderboard::run(cmd, cli.format, progress),
-        Command::Synth(args) => commands::synth::run(args, cli.format, cli.quiet),
-        Command::Inspect(args) => {
-            commands::inspect::run(args, cli.format, Some(commands::inspect::probe_video)).map(|()| ExitCode::SUCCESS)
-        }
-        _ => {
-            let kinds = commands::Kinds { stages: actionbench_stages::registry, hand_over_others: false };
-            common(cli, progress, &kinds).expect("`common` runs every other command")
-        }
-    })
+pub fn main_with_ffmpeg(ffmpeg: &'static Ffmpeg) -> ExitCode {
+    start(|cli, progress| dispatch(cli, progress, commands::Binary { ffmpeg: Some(ffmpeg) }))
 }
 
 /// Parses the arguments, runs `command`, prints its error.
@@ -147,28 +151,35 @@ fn start(command: impl FnOnce(&Cli, &progress::Progress) -> anyhow::Result<ExitC
     }
 }
 
-/// The commands both binaries run, pipelines bound to `kinds`; `None` for
-/// the commands that need FFmpeg.
-fn common(cli: &Cli, progress: &progress::Progress, kinds: &commands::Kinds) -> Option<anyhow::Result<ExitCode>> {
-    Some(match &cli.command {
-        Command::Run(args) => commands::run::run(args, kinds, cli.format, progress),
-        Command::Status(args) => commands::status::run(args, kinds, cli.format),
+/// Runs a command in `binary` (`actionbench` reaches here only with the
+/// commands [`needs_ffmpeg`] lets through).
+fn dispatch(cli: &Cli, progress: &progress::Progress, binary: commands::Binary) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Run(args) => commands::run::run(args, binary, cli.format, progress),
+        Command::Status(args) => commands::status::run(args, binary, cli.format),
         Command::Sql(args) => commands::sql::run(args, cli.format),
         Command::Gc(args) => commands::gc::run(args, cli.format, progress),
         Command::Eval(cmd) => commands::eval::run(cmd, cli.format).map(|()| ExitCode::SUCCESS),
-        Command::Inspect(args) => commands::inspect::run(args, cli.format, None).map(|()| ExitCode::SUCCESS),
-        Command::Demo(_) | Command::Kinds | Command::Leaderboard(_) | Command::Synth(_) => return None,
-    })
+        Command::Inspect(args) => {
+            commands::inspect::run(args, cli.format, binary.ffmpeg.map(|f| f.probe_video)).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Leaderboard(cmd) => commands::leaderboard::run(cmd, binary, cli.format, progress),
+        Command::Demo(args) => commands::demo::run(args, binary.ffmpeg("`demo`")?, cli.format, progress),
+        Command::Kinds => commands::kinds::run(binary, cli.format),
+        Command::Synth(args) => commands::synth::run(args, binary.ffmpeg("`synth`")?, cli.format, cli.quiet),
+    }
 }
 
 /// Why `actionbench` cannot run this command itself, if it cannot (a
 /// pipeline's kinds are checked when it is opened, see
-/// [`commands::Kinds`]).
+/// [`commands::open_engine`]).
 fn needs_ffmpeg(cli: &Cli) -> Option<&'static str> {
     match &cli.command {
         Command::Demo(_) => Some("`demo` renders clips and runs the leaderboard"),
         Command::Kinds => Some("`kinds` lists the video kinds too"),
-        Command::Leaderboard(_) => Some("`leaderboard` records the FFmpeg version"),
+        Command::Leaderboard(commands::leaderboard::LeaderboardCommand::Run(_)) => {
+            Some("`leaderboard run` runs pipelines that may render clips, and records the FFmpeg version")
+        }
         Command::Synth(_) => Some("`synth` encodes rendered clips"),
         Command::Inspect(args) if args.is_video() => Some("`inspect` of a video probes it"),
         Command::Run(_)
@@ -176,6 +187,7 @@ fn needs_ffmpeg(cli: &Cli) -> Option<&'static str> {
         | Command::Sql(_)
         | Command::Gc(_)
         | Command::Eval(_)
+        | Command::Leaderboard(_)
         | Command::Inspect(_) => None,
     }
 }
@@ -214,8 +226,8 @@ pub(crate) fn hand_over(reason: &str) -> anyhow::Error {
     };
     anyhow::anyhow!(
         "{reason}, which needs FFmpeg: that runs in `actionbench-ffmpeg`, and `{}` cannot be started: {failure}\n\n\
-         hint: Install both binaries of the package side by side (`cargo install --path crates/actionbench-cli` does), \
-         or point ACTIONBENCH_FFMPEG_BIN at `actionbench-ffmpeg`",
+         hint: Install both binaries side by side (`cargo install --path crates/actionbench-cli` and \
+         `cargo install --path crates/actionbench-ffmpeg`), or point ACTIONBENCH_FFMPEG_BIN at `actionbench-ffmpeg`",
         path.display()
     )
 }

@@ -35,10 +35,12 @@ impl TextTable {
         let mut out = std::io::stdout().lock();
         match format {
             OutputFormat::Csv => {
-                writeln!(out, "{}", self.header.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","))?;
+                let mut csv = csv_writer(out);
+                csv.write_record(&self.header)?;
                 for row in &self.rows {
-                    writeln!(out, "{}", row.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","))?;
+                    csv.write_record(row)?;
                 }
+                csv.flush()?;
             }
             OutputFormat::Table | OutputFormat::Json => {
                 let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
@@ -70,8 +72,10 @@ impl TextTable {
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+/// A CSV writer with `\n` line ends, fields quoted only where needed;
+/// rows may differ in length.
+pub(crate) fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).flexible(true).from_writer(out)
 }
 
 /// Prints one JSON document on stdout.

@@ -52,14 +52,24 @@ pub enum Error {
     },
 }
 
-impl Error {
-    /// A suggestion for the user, printed by the CLI as a `hint:` line.
-    pub fn hint(&self) -> Option<&str> {
+impl actionbench_core::Diagnose for Error {
+    fn hint(&self) -> Option<String> {
         match self {
             Self::Io { .. } => None,
-            Self::Line { hint, .. } | Self::Bytes { hint, .. } | Self::File { hint, .. } => hint.as_deref(),
+            Self::Line { hint, .. } | Self::Bytes { hint, .. } | Self::File { hint, .. } => hint.clone(),
         }
     }
+
+    fn location(&self) -> Option<actionbench_core::Location> {
+        let line = match self {
+            Self::Line { line, .. } => Some(*line),
+            _ => None,
+        };
+        Some(actionbench_core::Location { file: self.path().display().to_string(), line, column: None })
+    }
+}
+
+impl Error {
 
     /// The file the error is about.
     pub fn path(&self) -> &Path {

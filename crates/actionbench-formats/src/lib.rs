@@ -33,7 +33,6 @@
 //!
 //! Feature `parquet` (default) enables Parquet score tables through the
 //! `parquet` and `arrow` crates.
-#![warn(missing_docs)]
 
 pub mod ava;
 pub mod ava_proposals;

@@ -6,7 +6,6 @@
 //! pipeline and stores a [`record::ResultRecord`] with provenance;
 //! [`check`] applies the tier's rule; [`board`] puts our rows next to the
 //! numbers the papers claim; [`report`] draws the HTML page and plots.
-#![warn(missing_docs)]
 
 pub mod board;
 pub mod check;

@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use actionbench_core::Diagnose as _;
+
 /// What can go wrong loading samples.
 #[derive(Debug, thiserror::Error)]
 pub enum LoaderError {
@@ -31,7 +33,7 @@ pub enum LoaderError {
         source: arrow::error::ArrowError,
     },
     /// The SQL filter does not parse or cannot be evaluated.
-    #[error("Filter `{filter}`: {message}\n\nhint: {hint}")]
+    #[error("Filter `{filter}`: {message}")]
     Filter {
         /// The WHERE clause as given.
         filter: String,
@@ -45,7 +47,7 @@ pub enum LoaderError {
     #[cfg(feature = "sql")]
     Sql(#[from] actionbench_sql::Error),
     /// A column is missing or has the wrong type.
-    #[error("Column `{column}` {message}\n\nhint: {hint}")]
+    #[error("Column `{column}` {message}")]
     Column {
         /// The column.
         column: String,
@@ -86,7 +88,7 @@ pub enum LoaderError {
         available: String,
     },
     /// A configuration or state is inconsistent.
-    #[error("{message}\n\nhint: {hint}")]
+    #[error("{message}")]
     Config {
         /// What is wrong.
         message: String,
@@ -101,5 +103,16 @@ pub enum LoaderError {
 impl LoaderError {
     pub(crate) fn config(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self::Config { message: message.into(), hint: hint.into() }
+    }
+}
+
+impl actionbench_core::Diagnose for LoaderError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Filter { hint, .. } | Self::Column { hint, .. } | Self::Config { hint, .. } => Some(hint.clone()),
+            #[cfg(feature = "sql")]
+            Self::Sql(e) => e.hint(),
+            _ => None,
+        }
     }
 }

@@ -12,7 +12,6 @@
 //!   a background thread prefetches a bounded number of batches.
 //! - [`Mixture`] draws from several sources by ratio or by task rotation,
 //!   with iteration-based epochs and per-sample label-availability masks.
-#![warn(missing_docs)]
 
 mod batch;
 mod error;

@@ -28,7 +28,6 @@
 //! assert_eq!(top_k_accuracy(&scores, &[1, 1], 1)?, 0.5);
 //! # Ok::<(), actionbench_metrics::Error>(())
 //! ```
-#![warn(missing_docs)]
 
 pub mod ava;
 pub mod classification;

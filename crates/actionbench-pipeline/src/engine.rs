@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Instant;
 
-use actionbench_core::{EnvVars, Fingerprint};
+use actionbench_core::{Diagnose, EnvVars, Failure, Fingerprint, diagnostic_probe};
 use serde::Serialize;
 
 use crate::cache::{Cache, GcReport};
@@ -16,7 +16,8 @@ use crate::error::{Error, Result};
 use crate::explain::{Reason, diff_keys};
 use crate::graph::{Graph, overlaps};
 use crate::inputs::{InputError, ResolvedInput, glob_pattern, hash_new_tree, is_glob, resolve_path_entry};
-use crate::kind::{Registry, StageContext, WrittenFiles};
+use crate::kind::{ParsedParams, Registry, StageContext, WrittenFiles};
+use crate::pipeline_file::params_value;
 use crate::lock_file::{LockFile, LockedStage};
 use crate::pipeline_file::{Entry, PipelineDef, StageBody};
 use crate::reporter::Reporter;
@@ -76,8 +77,15 @@ pub enum StageOutcome {
     Cached,
     /// It failed; its previous outputs are kept.
     Failed {
-        /// What went wrong, with the command's last output lines.
+        /// What went wrong, with its causes (and a command's last output
+        /// lines), on one line.
         error: String,
+        /// The fix, when the error knows one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        hint: Option<String>,
+        /// Where in which input file, when the error is about one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        location: Option<actionbench_core::Location>,
     },
     /// Not run because a stage it needs failed (or because of `--dry-run`).
     Skipped {
@@ -87,6 +95,16 @@ pub enum StageOutcome {
 }
 
 impl StageOutcome {
+    /// A failure with only a message.
+    pub fn failed(error: impl Into<String>) -> Self {
+        StageOutcome::Failed { error: error.into(), hint: None, location: None }
+    }
+
+    /// A failure read from an error chain (hint and location kept).
+    pub fn from_failure(failure: actionbench_core::Failure) -> Self {
+        StageOutcome::Failed { error: failure.one_line(), hint: failure.hint, location: failure.location }
+    }
+
     /// `ran`, `cached`, `failed` or `skipped`.
     pub fn label(&self) -> &'static str {
         match self {
@@ -118,8 +136,9 @@ pub struct Engine {
     registry: Registry,
     cache: Cache,
     graph: Graph,
-    /// Canonical params of each stage (empty for command stages).
-    params: Vec<toml::Table>,
+    /// Params of each stage, parsed once: typed for `run`, canonical for
+    /// the key (empty for command stages).
+    params: Vec<ParsedParams>,
     tool_memo: Mutex<HashMap<String, std::result::Result<String, String>>>,
 }
 
@@ -128,12 +147,9 @@ enum KeyResult {
     Pending(Vec<Reason>),
 }
 
+/// A path quoted for `sh -c` (paths cannot hold the NUL byte shlex refuses).
 fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+    shlex::try_quote(s).map(|q| q.into_owned()).unwrap_or_else(|_| s.replace('\0', ""))
 }
 
 /// `{@stage}` placeholders in a command.
@@ -159,6 +175,9 @@ impl Engine {
     /// `ACTIONBENCH_CACHE_DIR` variable, or `.actionbench/` in the project.
     pub fn new(pipeline: PipelineDef, registry: Registry, cache_dir: Option<PathBuf>) -> Result<Self> {
         let mut params = Vec::with_capacity(pipeline.stages.len());
+        // The file again, with positions, so a param error points at its key.
+        let text = pipeline.source_text();
+        let source = toml::de::DeTable::parse(&text).ok();
         for stage in &pipeline.stages {
             match &stage.body {
                 StageBody::Builtin { uses, uses_line, params: raw, params_line, .. } => {
@@ -180,15 +199,17 @@ impl Engine {
                             Some(hint),
                         ));
                     };
-                    let canonical = kind.canonical_params(raw).map_err(|message| {
-                        pipeline.error(
-                            &stage.name,
-                            *params_line,
-                            format!("params of `{uses}`: {message}"),
-                            Some(format!("See `actionbench kinds` for the params of `{uses}`")),
-                        )
+                    let parsed = match &source {
+                        Some(doc) => match params_value(doc, &stage.name) {
+                            Some(value) => kind.parse_params(toml::de::ValueDeserializer::from(value.clone())),
+                            None => kind.parse_table(raw),
+                        },
+                        None => kind.parse_table(raw),
+                    };
+                    let parsed = parsed.map_err(|failure| {
+                        pipeline.param_error(source.as_ref(), &stage.name, uses, *params_line, failure)
                     })?;
-                    params.push(canonical);
+                    params.push(parsed);
                 }
                 StageBody::Command { cmd, deps, .. } => {
                     for name in placeholders(cmd) {
@@ -201,7 +222,7 @@ impl Engine {
                             ));
                         }
                     }
-                    params.push(toml::Table::new());
+                    params.push(ParsedParams::none());
                 }
             }
         }
@@ -383,7 +404,7 @@ impl Engine {
                 StageKey {
                     kind: uses.clone(),
                     implementation_version: kind.implementation_version(),
-                    params: self.params[i].clone(),
+                    params: self.params[i].canonical.clone(),
                     command: None,
                     outs: Vec::new(),
                     inputs,
@@ -576,7 +597,7 @@ impl Engine {
                         let (outcome, key, entry) = match self.run_stage(i, &up_keys, locked.as_ref(), force, reporter)
                         {
                             Ok(r) => r,
-                            Err(e) => (StageOutcome::Failed { error: e.to_string() }, None, None),
+                            Err(e) => (StageOutcome::from_failure(Failure::from_error(&e, &probe)), None, None),
                         };
                         let seconds = start.elapsed().as_secs_f64();
                         reporter.stage_finished(&name, &outcome, seconds);
@@ -625,7 +646,7 @@ impl Engine {
             KeyResult::Pending(reasons) => {
                 let why: Vec<String> = reasons.iter().map(ToString::to_string).collect();
                 return Ok((
-                    StageOutcome::Failed { error: format!("cannot compute the key: {}", why.join("; ")) },
+                    StageOutcome::failed(format!("cannot compute the key: {}", why.join("; "))),
                     None,
                     None,
                 ));
@@ -653,19 +674,14 @@ impl Engine {
                     root: &self.pipeline.root,
                     out_dir: work.path(),
                     inputs: &resolved,
-                    params: &self.params[i],
+                    params: &self.params[i].canonical,
                     key: fp,
                     reporter,
                     written: &written,
                 };
-                if let Err(e) = kind.run(&ctx) {
-                    let mut message = e.to_string();
-                    let mut source = e.source();
-                    while let Some(s) = source {
-                        message.push_str(&format!(": {s}"));
-                        source = s.source();
-                    }
-                    return Ok((StageOutcome::Failed { error: message }, Some(fp), None));
+                if let Err(e) = kind.run(&ctx, self.params[i].typed.as_ref()) {
+                    let failure = Failure::from_error(e.as_ref(), &diagnostic_probe);
+                    return Ok((StageOutcome::from_failure(failure), Some(fp), None));
                 }
                 let known = written.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
                 let (out_hash, _) = hash_new_tree(work.path(), STAMP_FILE, &known)?;
@@ -731,7 +747,7 @@ impl Engine {
                         ));
                     }
                     error.push_str("\nthe previous outputs were kept");
-                    return Ok((StageOutcome::Failed { error }, Some(fp), None));
+                    return Ok((StageOutcome::failed(error), Some(fp), None));
                 }
                 let outputs: BTreeMap<String, Fingerprint> =
                     self.hash_outs(i)?.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
@@ -790,18 +806,15 @@ fn read_stamp(dir: &Path) -> Option<LockedStage> {
     toml::from_str(&std::fs::read_to_string(dir.join(STAMP_FILE)).ok()?).ok()
 }
 
+/// What the engine recognises in an error chain: [`actionbench_core::Diagnostic`]
+/// and its own errors.
+fn probe(e: &(dyn std::error::Error + 'static)) -> Option<&dyn Diagnose> {
+    diagnostic_probe(e).or_else(|| e.downcast_ref::<Error>().map(|e| e as &dyn Diagnose))
+}
+
 /// Levenshtein distance, for "did you mean" hints on stage kinds.
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    strsim::levenshtein(a, b)
 }
 
 #[cfg(test)]
@@ -812,7 +825,8 @@ mod tests {
     fn placeholders_and_quoting() {
         assert_eq!(placeholders("cat {@a} {@b-c} > x {@"), ["a", "b-c"]);
         assert_eq!(shell_quote("out/a.txt"), "out/a.txt");
-        assert_eq!(shell_quote("it's here"), "'it'\\''s here'");
+        let quoted = shell_quote("it's here");
+        assert_eq!(shlex::split(&quoted), Some(vec!["it's here".to_string()]), "{quoted}");
         assert_eq!(edit_distance("ingest.ntu", "ingest.nut"), 2);
     }
 }

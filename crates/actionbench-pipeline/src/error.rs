@@ -43,6 +43,24 @@ pub enum Error {
         /// How to fix it, when there is an obvious fix.
         hint: Option<String>,
     },
+    /// A stage's params do not parse or fail the kind's checks.
+    #[error("{file}:{line}:{column}: stage `{stage}`: params of `{kind}`: {}", crate::kind::with_key(key.as_deref(), message))]
+    Param {
+        /// The pipeline file.
+        file: String,
+        /// 1-based line of the offending key (or of `params`).
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The stage.
+        stage: String,
+        /// The stage kind.
+        kind: String,
+        /// The offending key below `params`, dotted, when known.
+        key: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
     /// Stages depend on each other in a circle.
     #[error("{file}:{line}: stage `{stage}`: dependency cycle: {}", cycle.join(" -> "))]
     Cycle {
@@ -98,10 +116,24 @@ impl Error {
         Self::Io { path: path.into(), source }
     }
 
-    /// A one-line suggestion that fixes the error, when there is one.
-    pub fn hint(&self) -> Option<String> {
+}
+
+impl actionbench_core::Diagnose for Error {
+    fn location(&self) -> Option<actionbench_core::Location> {
+        let (file, line, column) = match self {
+            Error::Syntax { file, line, column, .. } | Error::Param { file, line, column, .. } => {
+                (file, *line, Some(*column))
+            }
+            Error::Definition { file, line, .. } | Error::Cycle { file, line, .. } => (file, *line, None),
+            _ => return None,
+        };
+        Some(actionbench_core::Location { file: file.clone(), line: Some(line as u64), column: column.map(|c| c as u64) })
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             Error::Definition { hint, .. } => hint.clone(),
+            Error::Param { kind, .. } => Some(format!("See `actionbench kinds` for the params of `{kind}`")),
             Error::Cycle { .. } => Some(
                 "Remove one of the `@stage` references (or the dep on another stage's output) that close the circle".into(),
             ),

@@ -5,9 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use std::any::Any;
+
 use actionbench_core::Fingerprint;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::inputs::ResolvedInput;
 use crate::reporter::Reporter;
@@ -30,7 +32,8 @@ pub struct StageContext<'a> {
     pub out_dir: &'a Path,
     /// The resolved inputs, in the order written.
     pub inputs: &'a [ResolvedInput],
-    /// The canonical params (as returned by [`StageKind::canonical_params`]).
+    /// The canonical params, as hashed into the key (the typed params are
+    /// `run`'s argument).
     pub params: &'a toml::Table,
     /// The key of the output being produced (to store in file metadata).
     pub key: Fingerprint,
@@ -57,43 +60,245 @@ impl StageContext<'_> {
     }
 }
 
+/// The error type a stage's `run` returns; the engine reports its message
+/// and causes as the stage's failure.
+pub type StageError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A built-in stage kind, registered by name (`uses = "NAME"`).
+///
+/// A kind declares its params once, as a serde type; the engine parses
+/// them from the pipeline file once (so an error points at the offending
+/// key's line), canonicalises them for the stage key and hands the typed
+/// value to [`run`](Self::run).
 ///
 /// Contract: `run` writes only below `ctx.out_dir` and is deterministic —
 /// the same inputs and params give byte-identical files. When its output
 /// would change for the same inputs, bump `implementation_version`.
-pub trait StageKind: Send + Sync {
+pub trait StageKind: Send + Sync + 'static {
+    /// `[stages.NAME.params]`: derive `Deserialize` with
+    /// `#[serde(deny_unknown_fields)]` (unknown keys are errors) and
+    /// `Serialize`; the serialised form, defaults filled in, is the
+    /// canonical table hashed into the stage key.
+    type Params: DeserializeOwned + Serialize + Send + Sync + 'static;
     /// The name used in `uses`, e.g. `ingest.ntu`.
     fn name(&self) -> &'static str;
     /// Bumped whenever the output changes for the same inputs and params.
     fn implementation_version(&self) -> u32;
-    /// Checks params and returns them in canonical form (defaults filled
-    /// in), or a message saying what is wrong. Unknown keys are errors.
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String>;
+    /// Checks what the types cannot say (ranges, combinations of keys);
+    /// the error names the key it is about, if one.
+    fn check(&self, params: &Self::Params) -> Result<(), ParamError> {
+        let _ = params;
+        Ok(())
+    }
+    /// The canonical table hashed into the stage key: by default the params
+    /// serialised. Override to make equivalent params hash alike (sorted,
+    /// deduplicated lists); changing it changes the keys of existing stages.
+    fn canonical(&self, params: &Self::Params) -> Result<toml::Table, ParamError> {
+        to_table(params)
+    }
     /// Versions of external tools whose change must re-run the stage.
     fn tool_versions(&self) -> BTreeMap<String, String> {
         BTreeMap::new()
     }
-    /// Produces the outputs.
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+    /// Produces the outputs from the checked params.
+    fn run(&self, ctx: &StageContext<'_>, params: &Self::Params) -> Result<(), StageError>;
 }
 
-/// Deserialises params into a typed struct (use `#[serde(deny_unknown_fields)]`
-/// on it) and returns it with its canonical table form.
-pub fn typed_params<P: DeserializeOwned + Serialize>(params: &toml::Table) -> Result<(P, toml::Table), String> {
-    let typed: P =
-        toml::Value::Table(params.clone()).try_into().map_err(|e: toml::de::Error| e.message().to_string())?;
-    let canonical = match toml::Value::try_from(&typed).map_err(|e| e.to_string())? {
-        toml::Value::Table(t) => t,
-        other => return Err(format!("params must be a table, found {}", other.type_str())),
-    };
-    Ok((typed, canonical))
+/// What is wrong with a stage's params: the key (a dotted path below
+/// `params`, such as `data.batch-size`), when the error is about one, and
+/// the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    /// The offending key below `params`, dotted; `None` for the whole table.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ParamError {
+    /// An error about the params as a whole — or about the key the message
+    /// starts with, in backticks (``"`max-bodies` must be at least 1"``),
+    /// which is how the kinds word their checks.
+    pub fn new(message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self { key: leading_key(&message), message }
+    }
+
+    /// An error about one key (`data.batch-size` for a nested one).
+    pub fn at(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: Some(key.into()), message: message.into() }
+    }
+}
+
+/// The key a message starts with: its first backticked word, when that is
+/// a key (letters, digits, `-`, `_`, `.`), as in "`device = \"cuda\"` needs".
+fn leading_key(message: &str) -> Option<String> {
+    let rest = message.strip_prefix('`')?;
+    let quoted = &rest[..rest.find('`')?];
+    let key = quoted.split([' ', '=']).next()?;
+    let is_key = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    is_key.then(|| key.to_string())
+}
+
+/// Says the key first unless the message already names it.
+pub(crate) fn with_key(key: Option<&str>, message: &str) -> String {
+    match key {
+        Some(key) if !message.contains(&format!("`{}`", key.rsplit('.').next().unwrap_or(key))) => {
+            format!("`{key}`: {message}")
+        }
+        _ => message.to_string(),
+    }
+}
+
+impl std::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&with_key(self.key.as_deref(), &self.message))
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+impl From<String> for ParamError {
+    fn from(message: String) -> Self {
+        Self::new(message)
+    }
+}
+
+impl From<&str> for ParamError {
+    fn from(message: &str) -> Self {
+        Self::new(message)
+    }
+}
+
+/// Serialises params into the table form hashed into stage keys.
+pub fn to_table<P: Serialize>(params: &P) -> Result<toml::Table, ParamError> {
+    match toml::Value::try_from(params).map_err(|e| ParamError::new(e.to_string()))? {
+        toml::Value::Table(t) => Ok(t),
+        other => Err(ParamError::new(format!("params must be a table, found {}", other.type_str()))),
+    }
+}
+
+/// Params parsed once by the engine: the typed value handed to `run` and
+/// the canonical table hashed into the key.
+#[derive(Clone)]
+pub(crate) struct ParsedParams {
+    pub(crate) typed: Arc<dyn Any + Send + Sync>,
+    pub(crate) canonical: toml::Table,
+}
+
+impl ParsedParams {
+    /// Params of a command stage (nothing typed, empty table).
+    pub(crate) fn none() -> Self {
+        Self { typed: Arc::new(()), canonical: toml::Table::new() }
+    }
+}
+
+/// Why params could not be parsed: a deserialisation error (with the byte
+/// span in the pipeline source when known) or a failed check.
+pub(crate) enum ParamFailure {
+    Deserialize { message: String, span: Option<std::ops::Range<usize>> },
+    Check(ParamError),
+}
+
+/// A [`StageKind`] with its `Params` type erased, as the registry keeps it
+/// (the way DataFusion keeps a `ScalarUDFImpl` behind `ScalarUDF`).
+trait ErasedKind: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn implementation_version(&self) -> u32;
+    fn tool_versions(&self) -> BTreeMap<String, String>;
+    fn parse_params(&self, de: toml::de::ValueDeserializer<'_>) -> Result<ParsedParams, ParamFailure>;
+    fn parse_table(&self, table: &toml::Table) -> Result<ParsedParams, ParamFailure>;
+    fn run(&self, ctx: &StageContext<'_>, params: &(dyn Any + Send + Sync)) -> Result<(), StageError>;
+}
+
+struct Erased<K>(K);
+
+impl<K: StageKind> Erased<K> {
+    fn finish(&self, typed: K::Params) -> Result<ParsedParams, ParamFailure> {
+        self.0.check(&typed).map_err(ParamFailure::Check)?;
+        let canonical = self.0.canonical(&typed).map_err(ParamFailure::Check)?;
+        Ok(ParsedParams { typed: Arc::new(typed), canonical })
+    }
+}
+
+impl<K: StageKind> ErasedKind for Erased<K> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn implementation_version(&self) -> u32 {
+        self.0.implementation_version()
+    }
+    fn tool_versions(&self) -> BTreeMap<String, String> {
+        self.0.tool_versions()
+    }
+    fn parse_params(&self, de: toml::de::ValueDeserializer<'_>) -> Result<ParsedParams, ParamFailure> {
+        let typed = K::Params::deserialize(de)
+            .map_err(|e| ParamFailure::Deserialize { message: e.message().to_string(), span: e.span() })?;
+        self.finish(typed)
+    }
+    fn parse_table(&self, table: &toml::Table) -> Result<ParsedParams, ParamFailure> {
+        let typed: K::Params = toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| ParamFailure::Deserialize { message: e.message().to_string(), span: None })?;
+        self.finish(typed)
+    }
+    fn run(&self, ctx: &StageContext<'_>, params: &(dyn Any + Send + Sync)) -> Result<(), StageError> {
+        let params = params.downcast_ref::<K::Params>().ok_or_else(|| -> StageError {
+            format!("internal error: params of `{}` were parsed by another kind", self.0.name()).into()
+        })?;
+        self.0.run(ctx, params)
+    }
+}
+
+/// A registered stage kind, whatever its params type.
+#[derive(Clone)]
+pub struct RegisteredKind {
+    inner: Arc<dyn ErasedKind>,
+}
+
+impl RegisteredKind {
+    /// The name used in `uses`.
+    pub fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    /// See [`StageKind::implementation_version`].
+    pub fn implementation_version(&self) -> u32 {
+        self.inner.implementation_version()
+    }
+
+    /// See [`StageKind::tool_versions`].
+    pub fn tool_versions(&self) -> BTreeMap<String, String> {
+        self.inner.tool_versions()
+    }
+
+    /// Checks a params table (as the engine does, without file positions)
+    /// and returns its canonical form, or what is wrong.
+    pub fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
+        match self.inner.parse_table(params) {
+            Ok(parsed) => Ok(parsed.canonical),
+            Err(ParamFailure::Deserialize { message, .. }) => Err(message),
+            Err(ParamFailure::Check(e)) => Err(e.to_string()),
+        }
+    }
+
+    pub(crate) fn parse_params(&self, de: toml::de::ValueDeserializer<'_>) -> Result<ParsedParams, ParamFailure> {
+        self.inner.parse_params(de)
+    }
+
+    pub(crate) fn parse_table(&self, table: &toml::Table) -> Result<ParsedParams, ParamFailure> {
+        self.inner.parse_table(table)
+    }
+
+    pub(crate) fn run(&self, ctx: &StageContext<'_>, params: &(dyn Any + Send + Sync)) -> Result<(), StageError> {
+        self.inner.run(ctx, params)
+    }
 }
 
 /// The built-in stage kinds known to a binary.
 #[derive(Default, Clone)]
 pub struct Registry {
-    kinds: BTreeMap<&'static str, Arc<dyn StageKind>>,
+    kinds: BTreeMap<&'static str, RegisteredKind>,
 }
 
 impl Registry {
@@ -103,13 +308,13 @@ impl Registry {
     }
 
     /// Adds a kind (replacing one of the same name).
-    pub fn register(&mut self, kind: impl StageKind + 'static) -> &mut Self {
-        self.kinds.insert(kind.name(), Arc::new(kind));
+    pub fn register(&mut self, kind: impl StageKind) -> &mut Self {
+        self.kinds.insert(kind.name(), RegisteredKind { inner: Arc::new(Erased(kind)) });
         self
     }
 
     /// The kind of that name.
-    pub fn get(&self, name: &str) -> Option<&Arc<dyn StageKind>> {
+    pub fn get(&self, name: &str) -> Option<&RegisteredKind> {
         self.kinds.get(name)
     }
 

@@ -23,9 +23,9 @@
 //! The engine knows no concrete stage kind: kinds implement [`StageKind`] and
 //! are registered in a [`Registry`] by the binary. Progress is reported
 //! through the [`Reporter`] trait; the binary draws it.
-#![warn(missing_docs)]
 
 mod cache;
+mod catalog;
 mod command;
 mod engine;
 mod error;
@@ -40,13 +40,14 @@ mod snapshot;
 mod stage_key;
 
 pub use cache::{Cache, GcReport};
+pub use catalog::{ProjectCatalog, SHARD_INDEX_FILE, StageRef, TableFormat, TableRef};
 pub use engine::{
     Engine, RunOptions, StageOutcome, StageReport, StageState, StageStatus, default_cache_dir, gc_project,
 };
 pub use error::{Error, Result};
 pub use explain::Reason;
 pub use inputs::{InputFile, ResolvedInput};
-pub use kind::{Registry, StageContext, StageKind, typed_params};
+pub use kind::{ParamError, Registry, RegisteredKind, StageContext, StageError, StageKind, to_table};
 pub use lock_file::{LockFile, LockedStage};
 pub use pipeline_file::{PipelineDef, StageBody, StageDef, find_project_root};
 pub use reporter::{NoopReporter, Reporter};

@@ -5,10 +5,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use actionbench_core::ProjectPath;
+use std::sync::Arc;
+
 use serde::Deserialize;
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 use crate::error::{Error, Result};
+use crate::kind::ParamFailure;
 
 /// A parsed, checked pipeline file.
 #[derive(Debug, Clone)]
@@ -25,6 +29,8 @@ pub struct PipelineDef {
     pub description: Option<String>,
     /// Stages in file order.
     pub stages: Vec<StageDef>,
+    /// The file's text, kept so that param errors can point at their key.
+    source: Arc<str>,
 }
 
 /// One `[stages.NAME]` table.
@@ -305,7 +311,13 @@ impl PipelineDef {
             display_path: file,
             description: raw.description,
             stages,
+            source: Arc::from(source),
         })
+    }
+
+    /// The file's text as parsed.
+    pub(crate) fn source_text(&self) -> Arc<str> {
+        self.source.clone()
     }
 
     /// The stage of that name.
@@ -316,6 +328,91 @@ impl PipelineDef {
     /// A definition error at `line` of `stage`.
     pub(crate) fn error(&self, stage: &str, line: usize, message: String, hint: Option<String>) -> Error {
         Error::Definition { file: self.display_path.clone(), line, stage: stage.to_string(), message, hint }
+    }
+
+    /// The error for params of `stage` (kind `uses`) that failed to parse
+    /// or check, at the offending key when `doc` (this file, parsed with
+    /// positions) finds it, else at `params_line`.
+    pub(crate) fn param_error(
+        &self,
+        doc: Option<&Spanned<DeTable<'_>>>,
+        stage: &str,
+        uses: &str,
+        params_line: usize,
+        failure: ParamFailure,
+    ) -> Error {
+        let params = doc.and_then(|doc| params_value(doc, stage));
+        let (message, key, span) = match failure {
+            ParamFailure::Deserialize { message, span } => {
+                let key = match (params, &span) {
+                    (Some(params), Some(span)) => key_at(params, span.start),
+                    _ => None,
+                };
+                (message, key, span)
+            }
+            ParamFailure::Check(e) => {
+                let span = match (params, &e.key) {
+                    (Some(params), Some(key)) => key_span(params, key),
+                    _ => None,
+                };
+                (e.message, e.key, span)
+            }
+        };
+        let (line, column) = match span {
+            Some(span) => line_col(&self.source, span.start),
+            None => (params_line, 1),
+        };
+        Error::Param {
+            file: self.display_path.clone(),
+            line,
+            column,
+            stage: stage.to_string(),
+            kind: uses.to_string(),
+            key,
+            message,
+        }
+    }
+}
+
+/// `stages.STAGE.params` of a pipeline file parsed with positions.
+pub(crate) fn params_value<'a, 'i>(doc: &'a Spanned<DeTable<'i>>, stage: &str) -> Option<&'a Spanned<DeValue<'i>>> {
+    let stages = doc.get_ref().get("stages")?.get_ref();
+    let DeValue::Table(stages) = stages else { return None };
+    let DeValue::Table(stage) = stages.get(stage)?.get_ref() else { return None };
+    stage.get("params")
+}
+
+/// The dotted path of the innermost key at byte `offset` (in the key or
+/// its value) below `value`.
+fn key_at(value: &Spanned<DeValue<'_>>, offset: usize) -> Option<String> {
+    let DeValue::Table(table) = value.get_ref() else { return None };
+    for (key, child) in table.iter() {
+        if key.span().contains(&offset) {
+            return Some(key.get_ref().to_string());
+        }
+        if child.span().contains(&offset) {
+            let name = key.get_ref().to_string();
+            return Some(match key_at(child, offset) {
+                Some(inner) => format!("{name}.{inner}"),
+                None => name,
+            });
+        }
+    }
+    None
+}
+
+/// The span of the key at a dotted `path` below `value` (the innermost key
+/// found, when the path goes deeper than the file).
+fn key_span(value: &Spanned<DeValue<'_>>, path: &str) -> Option<std::ops::Range<usize>> {
+    let (first, rest) = match path.split_once('.') {
+        Some((first, rest)) => (first, Some(rest)),
+        None => (path, None),
+    };
+    let DeValue::Table(table) = value.get_ref() else { return None };
+    let (key, child) = table.iter().find(|(k, _)| &**k.get_ref() == first)?;
+    match rest {
+        Some(rest) => key_span(child, rest).or_else(|| Some(key.span())),
+        None => Some(key.span()),
     }
 }
 

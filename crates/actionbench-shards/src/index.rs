@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// File name of the shard index inside a shard directory.
-pub const INDEX_FILE: &str = "_index.json";
+pub const INDEX_FILE: &str = actionbench_core::SHARD_INDEX_FILE;
 const INDEX_VERSION: u32 = 1;
 
 /// One Parquet file of a table.

@@ -12,7 +12,6 @@
 //! Tensor columns use Arrow's canonical extension types
 //! (`arrow.fixed_shape_tensor`, `arrow.variable_shape_tensor`) so pyarrow,
 //! DuckDB and Polars read them; [`tensor`] builds them.
-#![warn(missing_docs)]
 
 mod error;
 mod index;

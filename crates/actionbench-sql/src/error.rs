@@ -42,7 +42,16 @@ impl Error {
     /// A query error from DataFusion, with the position it names (sqlparser
     /// writes `Line: L, Column: C`).
     pub(crate) fn query(e: datafusion::error::DataFusionError) -> Self {
-        let message = e.strip_backtrace();
+        use datafusion::error::DataFusionError;
+        use datafusion::sql::sqlparser::parser::ParserError;
+        // The parser's own words, not its Rust debug form (`ParserError("…")`).
+        let message = match e.find_root() {
+            DataFusionError::SQL(parser, _) => match parser.as_ref() {
+                ParserError::TokenizerError(text) | ParserError::ParserError(text) => format!("SQL syntax error: {text}"),
+                other => format!("SQL syntax error: {other}"),
+            },
+            _ => e.strip_backtrace(),
+        };
         let find = |tag: &str| -> Option<usize> {
             let at = message.find(tag)? + tag.len();
             let digits: String = message[at..].chars().take_while(char::is_ascii_digit).collect();
@@ -52,10 +61,41 @@ impl Error {
         Error::Query { message, line, column }
     }
 
+    /// A hint for the user (see [`actionbench_core::Diagnose`]).
+    fn hint_text(&self) -> Option<String> {
+        match self {
+            Error::Query { .. } => Some(
+                "`actionbench sql \"SHOW TABLES\"` lists the tables; pipeline tables are `PIPELINE.STAGE` \
+                 (quote names with `-`: \"ntu60-xsub\".skeletons)"
+                    .into(),
+            ),
+            Error::Pipeline(e) => actionbench_core::Diagnose::hint(e),
+            Error::Shards(_) | Error::Register { .. } | Error::Output(_) => None,
+        }
+    }
+
     /// The query with a caret under the error position, when known.
     pub fn pointer(&self, query: &str) -> Option<String> {
         let Error::Query { line: Some(line), column: Some(column), .. } = self else { return None };
         let text = query.lines().nth(line.saturating_sub(1))?;
         Some(format!("{text}\n{}^", " ".repeat(column.saturating_sub(1))))
+    }
+}
+
+impl actionbench_core::Diagnose for Error {
+    fn hint(&self) -> Option<String> {
+        self.hint_text()
+    }
+
+    fn location(&self) -> Option<actionbench_core::Location> {
+        match self {
+            Error::Query { line, column, .. } => Some(actionbench_core::Location {
+                file: "<query>".into(),
+                line: line.map(|l| l as u64),
+                column: column.map(|c| c as u64),
+            }),
+            Error::Pipeline(e) => actionbench_core::Diagnose::location(e),
+            _ => None,
+        }
     }
 }

@@ -15,7 +15,6 @@
 //!
 //! DataFusion is async; the tokio runtime lives here, so callers stay
 //! synchronous. DataFusion compiles only in this crate.
-#![warn(missing_docs)]
 
 mod error;
 mod output;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use actionbench_metrics::ava::AvaProtocol;
 use actionbench_metrics::classification::ViewAggregation;
-use actionbench_pipeline::{StageContext, StageKind, typed_params};
+use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
 use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
@@ -67,15 +67,14 @@ impl StageKind for EvalAva {
     fn implementation_version(&self) -> u32 {
         1
     }
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, canonical): (AvaParams, _) = typed_params(params)?;
+    type Params = AvaParams;
+    fn check(&self, p: &AvaParams) -> Result<(), ParamError> {
         if ava_protocol(&p.protocol)? == AvaProtocol::V2020 && p.exclusions.is_some() {
             return Err("`exclusions` is not part of the 2020 protocol; use protocol \"2019\" or drop it".into());
         }
-        Ok(canonical)
+        Ok(())
     }
-    fn run(&self, ctx: &StageContext<'_>) -> StageResult {
-        let (p, _): (AvaParams, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &AvaParams) -> StageResult {
         let gt = role_file(ctx, "gt", &p.gt, &["csv"])?;
         let pred = role_file(ctx, "pred", &p.pred, &["csv"])?;
         let labelmap = role_file(ctx, "labelmap", &p.labelmap, &["pbtxt", "txt"])?;
@@ -133,11 +132,8 @@ impl StageKind for EvalPose {
     fn implementation_version(&self) -> u32 {
         1
     }
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        typed_params::<PoseParams>(params).map(|(_, t)| t)
-    }
-    fn run(&self, ctx: &StageContext<'_>) -> StageResult {
-        let (p, _): (PoseParams, _) = typed_params(ctx.params)?;
+    type Params = PoseParams;
+    fn run(&self, ctx: &StageContext<'_>, p: &PoseParams) -> StageResult {
         let pred = role_file(ctx, "pred", &p.pred, &["npy"])?;
         let gt = role_file(ctx, "gt", &p.gt, &["npy"])?;
         let actions = p.actions.as_deref().map(|a| role_file(ctx, "actions", a, &["txt"])).transpose()?;
@@ -222,16 +218,15 @@ impl StageKind for EvalClassify {
     fn implementation_version(&self) -> u32 {
         1
     }
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, canonical): (ClassifyParams, _) = typed_params(params)?;
+    type Params = ClassifyParams;
+    fn check(&self, p: &ClassifyParams) -> Result<(), ParamError> {
         aggregation(&p.aggregate)?;
         if p.topk.is_empty() || p.topk.contains(&0) || p.views == 0 {
             return Err("`topk` takes positive integers and `views` must be at least 1".into());
         }
-        Ok(canonical)
+        Ok(())
     }
-    fn run(&self, ctx: &StageContext<'_>) -> StageResult {
-        let (p, _): (ClassifyParams, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &ClassifyParams) -> StageResult {
         let pred = role_file(ctx, "pred", &p.pred, &["csv", "parquet"])?;
         let gts = match &p.gt {
             Some(g) => vec![role_file(ctx, "gt", g, &["csv", "txt"])?],

@@ -12,17 +12,12 @@ use actionbench_metrics::ava::{AvaAnnotation, AvaBox, AvaClass, AvaProtocol, Ava
 use actionbench_metrics::classification::{ClassificationReport, ScoreMatrix, ViewAggregation};
 use actionbench_metrics::multitask::TaskOutcome;
 use actionbench_metrics::pose::PoseReport;
+use actionbench_core::Diagnostic;
 use anyhow::{Context, Result, anyhow, bail};
 
-/// Turns a reader error into an anyhow error with its `hint:` line.
+/// A reader error as an anyhow error that keeps its hint and location.
 pub fn read_error(e: actionbench_formats::Error) -> anyhow::Error {
-    match e.hint() {
-        Some(hint) => {
-            let hint = hint.to_string();
-            anyhow!("{e}\n\nhint: {hint}")
-        }
-        None => anyhow::Error::new(e),
-    }
+    anyhow::Error::new(Diagnostic::new(e))
 }
 
 fn show(path: &Path) -> String {
@@ -63,16 +58,22 @@ pub fn evaluate_ava_files(
         AvaProtocol::V2020 => AvaDialect::Activitynet2020,
     };
     if protocol == AvaProtocol::V2020 && exclusions.is_some() {
-        bail!(
-            "`--exclusions` is not part of the 2020 protocol\n\nhint: Use `--protocol 2019` with an exclusions file, or mark evaluated frames without boxes with `video_id,timestamp` rows in the ground truth"
-        );
+        return Err(Diagnostic::hinted(
+            "`--exclusions` is not part of the 2020 protocol",
+            "Use `--protocol 2019` with an exclusions file, or mark evaluated frames without boxes with `video_id,timestamp` rows in the ground truth",
+        )
+        .into());
     }
     let map = actionbench_formats::label_map::read_label_map(labelmap).map_err(read_error)?;
     if map.kind == LabelMapKind::NamePerLine {
-        bail!(
-            "`{}`: expected class ids (pbtxt `item {{ name: \"…\" id: N }}` blocks or `id: name` lines), found one name per line\n\nhint: AVA class ids start at 1 and must be written in the label map",
-            show(labelmap)
-        );
+        return Err(Diagnostic::hinted(
+            format!(
+                "`{}`: expected class ids (pbtxt `item {{ name: \"…\" id: N }}` blocks or `id: name` lines), found one name per line",
+                show(labelmap)
+            ),
+            "AVA class ids start at 1 and must be written in the label map",
+        )
+        .into());
     }
     let classes: Vec<AvaClass> = map.entries.iter().map(|e| AvaClass { id: e.id, name: e.name.clone() }).collect();
     let read = |path: &Path| -> Result<Vec<AvaRow>> {
@@ -93,14 +94,14 @@ pub fn evaluate_ava_files(
         .map_err(|e| {
             let hint = match e {
                 actionbench_metrics::Error::ClassIdNotPositive { .. } => {
-                    Some(format!("\n\nhint: Check `{}`; AVA label maps number classes from 1", show(labelmap)))
+                    Some(format!("Check `{}`; AVA label maps number classes from 1", show(labelmap)))
                 }
                 actionbench_metrics::Error::InvalidGroundTruthBox { .. } => {
-                    Some("\n\nhint: Boxes are `x1,y1,x2,y2` with x1 <= x2 and y1 <= y2".into())
+                    Some("Boxes are `x1,y1,x2,y2` with x1 <= x2 and y1 <= y2".into())
                 }
                 _ => None,
             };
-            anyhow!("{e}{}", hint.unwrap_or_default())
+            anyhow::Error::new(Diagnostic::message(e.to_string(), hint))
         })
         .with_context(|| format!("Failed to evaluate `{}` against `{}`", show(pred), show(gt)))
 }
@@ -211,12 +212,16 @@ fn block_ids(table: &ScoreTable, views: usize, path: &Path) -> Result<Option<Vec
     let mut out = Vec::with_capacity(ids.len() / views);
     for (b, block) in ids.chunks(views).enumerate() {
         if let Some(other) = block.iter().find(|id| **id != block[0]) {
-            bail!(
-                "`{}` row {}: sample `{other}` inside the {views} views of sample `{}`\n\nhint: Put the {views} views of each sample on consecutive rows",
-                show(path),
-                b * views + block.iter().position(|id| id == other).unwrap_or(0),
-                block[0]
-            );
+            return Err(Diagnostic::hinted(
+                format!(
+                    "`{}` row {}: sample `{other}` inside the {views} views of sample `{}`",
+                    show(path),
+                    b * views + block.iter().position(|id| id == other).unwrap_or(0),
+                    block[0]
+                ),
+                format!("Put the {views} views of each sample on consecutive rows"),
+            )
+            .into());
         }
         out.push(block[0].clone());
     }
@@ -239,10 +244,11 @@ fn labels_for_task(
     };
     let Some(gt) = gt else {
         let Some(labels) = &table.labels else {
-            bail!(
-                "`{}` has no `label` column and no `--gt` file was given\n\nhint: Pass the true classes with `--gt LABELS`",
-                show(pred)
-            );
+            return Err(Diagnostic::hinted(
+                format!("`{}` has no `label` column and no `--gt` file was given", show(pred)),
+                "Pass the true classes with `--gt LABELS`",
+            )
+            .into());
         };
         return labels
             .chunks(views)
@@ -260,13 +266,11 @@ fn labels_for_task(
                 }
             }
             if by_id.len() != ids.len() {
-                bail!(
-                    "`{}` labels {} samples but `{}` scores {}\n\nhint: Evaluate predictions and labels of the same samples",
-                    show(gt),
-                    by_id.len(),
-                    show(pred),
-                    ids.len()
-                );
+                return Err(Diagnostic::hinted(
+                    format!("`{}` labels {} samples but `{}` scores {}", show(gt), by_id.len(), show(pred), ids.len()),
+                    "Evaluate predictions and labels of the same samples",
+                )
+                .into());
             }
             ids.iter()
                 .map(|id| {

@@ -4,7 +4,7 @@
 
 use std::error::Error;
 
-use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, typed_params};
+use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, ParamError, StageError};
 use serde::{Deserialize, Serialize};
 
 /// Params of `files.manifest`.
@@ -36,14 +36,13 @@ impl StageKind for FilesManifest {
         1
     }
 
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, canonical): (Params, _) = typed_params(params)?;
+    type Params = Params;
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
         actionbench_core::ProjectPath::new(&p.output).map_err(|e| format!("`output`: {e}"))?;
-        Ok(canonical)
+        Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
-        let (p, _): (Params, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
         let mut rows = Vec::new();
         for input in ctx.inputs {
             match input {

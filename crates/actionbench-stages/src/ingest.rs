@@ -22,12 +22,13 @@ use arrow::array::{RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
-pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
+/// The error type of stage bodies (see [`actionbench_pipeline::StageError`]).
+pub type BoxError = Box<dyn Error + Send + Sync>;
 
 /// What to do with a sample that cannot be read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub(crate) enum OnError {
+pub enum OnError {
     /// Stop the stage with the reader's error (file and position).
     #[default]
     Fail,
@@ -35,45 +36,47 @@ pub(crate) enum OnError {
     Skip,
 }
 
-pub(crate) fn default_rows_per_shard() -> usize {
+/// The default `rows-per-shard` of ingest tables.
+pub fn default_rows_per_shard() -> usize {
     1000
 }
 
 /// A source file: the path shown to people (project-relative when inside
 /// the project) and the path to read.
 #[derive(Debug, Clone)]
-pub(crate) struct Source {
-    pub(crate) display: String,
-    pub(crate) path: PathBuf,
+pub struct Source {
+    /// The path shown in messages and stored in tables.
+    pub display: String,
+    /// The path to read.
+    pub path: PathBuf,
     /// The content hash the engine already took for the stage key (plain
     /// file inputs), so a stage need not hash the file a second time.
-    pub(crate) known_hash: Option<Fingerprint>,
+    pub known_hash: Option<Fingerprint>,
 }
 
 impl Source {
     /// The blake3 of this source's content: the engine's, when it has one.
-    pub(crate) fn content_hash(&self, bytes: &[u8]) -> Fingerprint {
+    pub fn content_hash(&self, bytes: &[u8]) -> Fingerprint {
         self.known_hash.unwrap_or_else(|| Fingerprint::of_bytes(bytes))
     }
 
     /// The path used in error messages.
-    pub(crate) fn shown(&self) -> &Path {
+    pub fn shown(&self) -> &Path {
         Path::new(&self.display)
     }
 
     /// The file name without its extension.
-    pub(crate) fn stem(&self) -> String {
+    pub fn stem(&self) -> String {
         self.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
     }
 }
 
+/// Every file below `dir` (links followed, as `is_file` does).
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.is_file() {
-            out.push(path);
+    for entry in walkdir::WalkDir::new(dir).follow_links(true).min_depth(1) {
+        let entry = entry.map_err(std::io::Error::other)?;
+        if entry.file_type().is_file() {
+            out.push(entry.into_path());
         }
     }
     Ok(())
@@ -82,7 +85,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// Every input file that `accept` takes (files, directories and globs, and
 /// the files of `@stage` outputs), sorted by shown path, without
 /// duplicates; also the number of files not taken.
-pub(crate) fn collect_sources(
+pub fn collect_sources(
     ctx: &StageContext<'_>,
     accept: impl Fn(&Path) -> bool,
 ) -> Result<(Vec<Source>, usize), BoxError> {
@@ -127,7 +130,7 @@ pub(crate) fn collect_sources(
 /// The file a path param names (e.g. `missing-list = "data/missing.txt"`),
 /// which must also be one of the stage's `inputs`, so that its content is
 /// part of the stage key.
-pub(crate) fn param_file(ctx: &StageContext<'_>, param: &str, value: &str) -> Result<Source, BoxError> {
+pub fn param_file(ctx: &StageContext<'_>, param: &str, value: &str) -> Result<Source, BoxError> {
     let path = crate::tables::role_file(ctx, param, value, &[])?;
     let display = path.strip_prefix(ctx.root).unwrap_or(&path).display().to_string();
     Ok(Source { display, path, known_hash: None })
@@ -135,17 +138,21 @@ pub(crate) fn param_file(ctx: &StageContext<'_>, param: &str, value: &str) -> Re
 
 /// A sample left out under `on-error = "skip"`.
 #[derive(Debug, Clone)]
-pub(crate) struct Reject {
-    pub(crate) sample: String,
-    pub(crate) file: String,
-    pub(crate) line: Option<u64>,
-    pub(crate) message: String,
+pub struct Reject {
+    /// The sample id (or the file stem when no id could be read).
+    pub sample: String,
+    /// The source file, as shown.
+    pub file: String,
+    /// The 1-based line, for text formats.
+    pub line: Option<u64>,
+    /// What the reader said.
+    pub message: String,
 }
 
 impl Reject {
     /// From a reader error (the line is kept in its own column for text
     /// formats; byte offsets stay in the message).
-    pub(crate) fn from_error(sample: &str, source: &Source, err: &actionbench_formats::Error) -> Self {
+    pub fn from_error(sample: &str, source: &Source, err: &actionbench_formats::Error) -> Self {
         let line = match err {
             actionbench_formats::Error::Line { line, .. } => Some(*line),
             _ => None,
@@ -154,13 +161,13 @@ impl Reject {
     }
 
     /// From any other message.
-    pub(crate) fn other(sample: &str, source: &Source, message: impl Into<String>) -> Self {
+    pub fn other(sample: &str, source: &Source, message: impl Into<String>) -> Self {
         Self { sample: sample.to_string(), file: source.display.clone(), line: None, message: message.into() }
     }
 }
 
 /// Options of the main table and of `rejects/`.
-pub(crate) fn writer_options(ctx: &StageContext<'_>, key_column: &str, rows_per_shard: usize) -> ShardWriterOptions {
+pub fn writer_options(ctx: &StageContext<'_>, key_column: &str, rows_per_shard: usize) -> ShardWriterOptions {
     ShardWriterOptions {
         target_rows: rows_per_shard.max(1),
         row_group_rows: (rows_per_shard / 8).clamp(16, 1024),
@@ -173,7 +180,7 @@ pub(crate) fn writer_options(ctx: &StageContext<'_>, key_column: &str, rows_per_
 /// A stage's shard writer: when it finishes, it gives the engine the
 /// blake3 it took of each shard while writing it, so the engine does not
 /// read the shards back to record the stage's output.
-pub(crate) struct StageWriter<'c, 'a> {
+pub struct StageWriter<'c, 'a> {
     ctx: &'c StageContext<'a>,
     dir: PathBuf,
     writer: ShardWriter,
@@ -181,7 +188,7 @@ pub(crate) struct StageWriter<'c, 'a> {
 
 impl<'c, 'a> StageWriter<'c, 'a> {
     /// Starts writing shards of `schema` into `dir` (under `ctx.out_dir`).
-    pub(crate) fn new(
+    pub fn new(
         ctx: &'c StageContext<'a>,
         dir: &Path,
         schema: SchemaRef,
@@ -191,12 +198,12 @@ impl<'c, 'a> StageWriter<'c, 'a> {
     }
 
     /// Appends a batch.
-    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), actionbench_shards::Error> {
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), actionbench_shards::Error> {
         self.writer.write(batch)
     }
 
     /// Closes the last shard, writes the index and reports the shards' hashes.
-    pub(crate) fn finish(self) -> Result<ShardIndex, BoxError> {
+    pub fn finish(self) -> Result<ShardIndex, BoxError> {
         let index = self.writer.finish()?;
         for shard in &index.shards {
             self.ctx.wrote_file(&self.dir.join(&shard.file), shard.blake3);
@@ -206,7 +213,7 @@ impl<'c, 'a> StageWriter<'c, 'a> {
 }
 
 /// Opens the writer of the main table (`ctx.out_dir`).
-pub(crate) fn table_writer<'c, 'a>(
+pub fn table_writer<'c, 'a>(
     ctx: &'c StageContext<'a>,
     schema: SchemaRef,
     rows_per_shard: usize,
@@ -215,7 +222,7 @@ pub(crate) fn table_writer<'c, 'a>(
 }
 
 /// Writes `rejects/` (sorted by sample, then file).
-pub(crate) fn write_rejects(ctx: &StageContext<'_>, mut rejects: Vec<Reject>) -> Result<(), BoxError> {
+pub fn write_rejects(ctx: &StageContext<'_>, mut rejects: Vec<Reject>) -> Result<(), BoxError> {
     rejects.sort_by(|a, b| (&a.sample, &a.file).cmp(&(&b.sample, &b.file)));
     let schema = Arc::new(Schema::new(vec![
         Field::new("sample", DataType::Utf8, false),
@@ -240,7 +247,7 @@ pub(crate) fn write_rejects(ctx: &StageContext<'_>, mut rejects: Vec<Reject>) ->
 }
 
 /// Writes `_ingest.json` (pretty, keys in the given order).
-pub(crate) fn write_summary(ctx: &StageContext<'_>, summary: serde_json::Value) -> Result<(), BoxError> {
+pub fn write_summary(ctx: &StageContext<'_>, summary: serde_json::Value) -> Result<(), BoxError> {
     let mut text = serde_json::to_string_pretty(&summary)?;
     text.push('\n');
     let path = ctx.out_dir.join("_ingest.json");
@@ -249,7 +256,7 @@ pub(crate) fn write_summary(ctx: &StageContext<'_>, summary: serde_json::Value) 
 }
 
 /// `f` over `items` on all cores (rayon), results in input order.
-pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
     use rayon::prelude::*;
     items.par_iter().map(f).collect()
 }
@@ -258,7 +265,7 @@ pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + 
 /// calling thread keeps: an ingest reads thousands of files of about the
 /// same size, and a fresh buffer for each is memory the kernel zeroes
 /// again for every file (a sizeable cost on a VM, `scripts/bench skeletons`).
-pub(crate) fn with_source_bytes<R>(
+pub fn with_source_bytes<R>(
     source: &Source,
     f: impl FnOnce(&[u8]) -> R,
 ) -> Result<R, actionbench_formats::Error> {
@@ -282,15 +289,12 @@ pub(crate) fn with_source_bytes<R>(
 }
 
 /// Reads a source file.
-pub(crate) fn read_source(source: &Source) -> Result<Vec<u8>, actionbench_formats::Error> {
+pub fn read_source(source: &Source) -> Result<Vec<u8>, actionbench_formats::Error> {
     std::fs::read(&source.path)
         .map_err(|e| actionbench_formats::Error::Io { path: source.shown().to_path_buf(), source: e })
 }
 
 /// A reader error as a stage error, with its hint on a `hint:` line.
-pub(crate) fn with_hint(err: actionbench_formats::Error) -> BoxError {
-    match err.hint() {
-        Some(hint) => format!("{err}\n\nhint: {hint}").into(),
-        None => Box::new(err),
-    }
+pub fn with_hint(err: actionbench_formats::Error) -> BoxError {
+    Box::new(actionbench_core::Diagnostic::new(err))
 }

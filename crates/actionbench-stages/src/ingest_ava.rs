@@ -47,11 +47,11 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use actionbench_core::Fingerprint;
+use actionbench_core::{Diagnostic, Fingerprint};
 use actionbench_formats::ava::{AvaCsvRow, AvaDialect, AvaTimestamp, parse_ava_csv, parse_ava_exclusions};
 use actionbench_formats::label_map::parse_label_map;
 use actionbench_formats::lart::AVA_CLASSES;
-use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, typed_params};
+use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, ParamError, StageError};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use arrow::array::{ArrayRef, Int32Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef, UInt8Type};
@@ -388,9 +388,12 @@ fn phalp_sources(ctx: &StageContext<'_>, entry: &str) -> Result<(Vec<Source>, us
         }
     }
     if !found {
-        return Err(format!(
-            "param `phalp` names `{entry}`, which is not one of the stage's `inputs`\n\nhint: Add `{}` to `inputs`",
-            crate::tables::stage_ref(entry).map_or(entry.to_string(), |(s, _)| format!("@{s}"))
+        return Err(Diagnostic::hinted(
+            format!("param `phalp` names `{entry}`, which is not one of the stage's `inputs`"),
+            format!(
+                "Add `{}` to `inputs`",
+                crate::tables::stage_ref(entry).map_or(entry.to_string(), |(s, _)| format!("@{s}"))
+            ),
         )
         .into());
     }
@@ -466,8 +469,8 @@ impl StageKind for IngestAva {
         2
     }
 
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, canonical): (Params, _) = typed_params(params)?;
+    type Params = Params;
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
         if !(p.fps.is_finite() && p.fps > 0.0) {
             return Err(format!("`fps` must be a positive number, found {}", p.fps));
         }
@@ -489,11 +492,10 @@ impl StageKind for IngestAva {
         if p.lart_export.as_deref().is_some_and(|d| d.is_empty() || d.contains(['/', '\\'])) {
             return Err("`lart-export` must be a dataset tag such as \"ava-val\" (no `/`)".into());
         }
-        Ok(canonical)
+        Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
-        let (p, _): (Params, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
         let (sources, ignored) = phalp_sources(ctx, &p.phalp)?;
 
         // Label map: the known action ids, each a column of `labels`.
@@ -501,9 +503,9 @@ impl StageKind for IngestAva {
         let map_bytes = read_source(&map_source).map_err(with_hint)?;
         let map = parse_label_map(&String::from_utf8_lossy(&map_bytes), map_source.shown()).map_err(with_hint)?;
         if let Some(e) = map.entries.iter().find(|e| !(1..=AVA_CLASSES as i64).contains(&e.id)) {
-            return Err(format!(
-                "`{}` line {}: action id {} is outside 1..={AVA_CLASSES}\n\nhint: `ingest.ava` expects AVA's action ids (ava_action_list_v2.2.pbtxt)",
-                map_source.display, e.line, e.id
+            return Err(Diagnostic::hinted(
+                format!("`{}` line {}: action id {} is outside 1..={AVA_CLASSES}", map_source.display, e.line, e.id),
+                "`ingest.ava` expects AVA's action ids (ava_action_list_v2.2.pbtxt)",
             )
             .into());
         }
@@ -531,9 +533,9 @@ impl StageKind for IngestAva {
             Some(entry) => {
                 let (source, rows) = read_csv(ctx, "pseudo", entry)?;
                 if let Some(r) = rows.iter().find(|r| r.bbox.is_some_and(|b| b.score.is_none())) {
-                    return Err(format!(
-                        "`{}` line {}: pseudo labels need a score in column 8\n\nhint: `pseudo` takes AVA predictions: video_id,timestamp,x1,y1,x2,y2,action_id,score",
-                        source.display, r.line
+                    return Err(Diagnostic::hinted(
+                        format!("`{}` line {}: pseudo labels need a score in column 8", source.display, r.line),
+                        "`pseudo` takes AVA predictions: video_id,timestamp,x1,y1,x2,y2,action_id,score",
                     )
                     .into());
                 }

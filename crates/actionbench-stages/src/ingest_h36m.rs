@@ -29,7 +29,7 @@ use std::sync::Arc;
 use actionbench_core::Fingerprint;
 use actionbench_formats::h36m::{H36M_CAMERAS, PoseArray, parse_h36m_2d, parse_h36m_3d};
 use actionbench_formats::npz::npz_member_names;
-use actionbench_pipeline::{StageContext, StageKind, typed_params};
+use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use arrow::array::{ArrayRef, Int32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef};
@@ -163,12 +163,9 @@ impl StageKind for IngestH36m {
         1
     }
 
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        typed_params::<Params>(params).map(|(_, t)| t)
-    }
+    type Params = Params;
 
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
-        let (p, _): (Params, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
         let (sources, ignored) = collect_sources(ctx, |path| path.extension().is_some_and(|e| e == "npz"))?;
         let mut rejects = Vec::new();
         let mut kind: Option<(Kind, usize)> = None;

@@ -26,7 +26,7 @@ use actionbench_core::Fingerprint;
 use actionbench_formats::kinetics_skeleton::{
     KINETICS_JOINTS, KineticsLabelEntry, KineticsSkeletonVideo, parse_kinetics_labels, parse_kinetics_skeleton,
 };
-use actionbench_pipeline::{StageContext, StageKind, typed_params};
+use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use arrow::array::{ArrayRef, BooleanArray, Int32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Float32Type, Int32Type, Schema, SchemaRef};
@@ -104,16 +104,15 @@ impl StageKind for IngestKineticsSkeleton {
         1
     }
 
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, canonical): (Params, _) = typed_params(params)?;
+    type Params = Params;
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
         if p.joints == 0 {
             return Err("`joints` must be at least 1".into());
         }
-        Ok(canonical)
+        Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
-        let (p, _): (Params, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
         let label_source = match &p.labels {
             Some(path) => Some(param_file(ctx, "labels", path)?),
             None => None,

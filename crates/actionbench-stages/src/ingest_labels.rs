@@ -37,7 +37,7 @@ use actionbench_formats::video_labels::{
     VideoLabel, VideoLabelFormat, parse_diving48, parse_diving48_vocab, parse_kinetics_csv, parse_sth_items,
     parse_sth_labels, parse_ucf101_class_ind, parse_ucf101_list,
 };
-use actionbench_pipeline::{StageContext, StageKind, typed_params};
+use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
 use arrow::array::{ArrayRef, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,8 @@ struct Params {
 
 pub(crate) const FORMATS: &str = "`kinetics-csv`, `sth-items`, `diving48`, `ucf101-list`";
 
-pub(crate) fn check_format(format: &str, classes: Option<&str>) -> Result<VideoLabelFormat, String> {
+/// Checks a `label-format` name (and that the formats needing a class list have one).
+pub fn check_format(format: &str, classes: Option<&str>) -> Result<VideoLabelFormat, String> {
     let f = VideoLabelFormat::from_name(format)
         .ok_or_else(|| format!("label format `{format}` is not one of {FORMATS}"))?;
     if classes.is_none() && matches!(f, VideoLabelFormat::SthItems | VideoLabelFormat::Ucf101List) {
@@ -127,10 +128,10 @@ pub(crate) fn parse_labels(
 }
 
 /// Parsed labels by video id, with the file each came from and its hash.
-pub(crate) type LabelIndex = BTreeMap<String, (VideoLabel, Source, Fingerprint)>;
+pub type LabelIndex = BTreeMap<String, (VideoLabel, Source, Fingerprint)>;
 
 /// The label files among the inputs (all but the class list), parsed, keyed by video id.
-pub(crate) fn load_label_files(
+pub fn load_label_files(
     ctx: &StageContext<'_>,
     format: VideoLabelFormat,
     classes: Option<&str>,
@@ -187,14 +188,13 @@ impl StageKind for IngestLabels {
         1
     }
 
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, canonical): (Params, _) = typed_params(params)?;
-        check_format(&p.format, p.classes.as_deref())?;
-        Ok(canonical)
+    type Params = Params;
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
+        check_format(&p.format, p.classes.as_deref()).map_err(|e| ParamError::at("format", e))?;
+        Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
-        let (p, _): (Params, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
         let format = check_format(&p.format, p.classes.as_deref())?;
         let (labels, _) = load_label_files(ctx, format, p.classes.as_deref(), |_| true)?;
         if labels.is_empty() {

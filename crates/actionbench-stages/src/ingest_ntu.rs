@@ -43,7 +43,7 @@ use actionbench_core::Fingerprint;
 use actionbench_formats::ntu::{
     NTU_JOINTS, NtuArrays, NtuDataset, NtuSampleName, parse_ntu_arrays, parse_ntu_missing_list,
 };
-use actionbench_pipeline::{StageContext, StageKind, typed_params};
+use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use arrow::array::{ArrayRef, Int32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Float32Type, Int8Type, Int32Type, Schema, SchemaRef, UInt64Type};
@@ -283,16 +283,15 @@ impl StageKind for IngestNtu {
         2
     }
 
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, canonical): (Params, _) = typed_params(params)?;
+    type Params = Params;
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
         if p.max_bodies == Some(0) {
             return Err("`max-bodies` must be at least 1".into());
         }
-        Ok(canonical)
+        Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
-        let (p, _): (Params, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
         let dataset = match p.dataset {
             DatasetParam::Ntu60 => NtuDataset::Ntu60,
             DatasetParam::Ntu120 => NtuDataset::Ntu120,

@@ -44,7 +44,7 @@ use actionbench_core::Fingerprint;
 use actionbench_formats::joblib::{JoblibCompression, write_joblib};
 use actionbench_formats::lart::{LartFrame, LartTracklet};
 use actionbench_formats::phalp::{POSE_DIM, PhalpFile, PhalpTrack, parse_phalp};
-use actionbench_pipeline::{StageContext, StageKind, typed_params};
+use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Int64Type, Schema, SchemaRef, UInt8Type};
@@ -469,8 +469,8 @@ impl StageKind for IngestPhalp {
         1
     }
 
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, canonical): (Params, _) = typed_params(params)?;
+    type Params = Params;
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
         if !(p.fps.is_finite() && p.fps > 0.0) {
             return Err(format!("`fps` must be a positive number, found {}", p.fps));
         }
@@ -480,11 +480,10 @@ impl StageKind for IngestPhalp {
         if p.lart_export.as_deref().is_some_and(|d| d.is_empty() || d.contains(['/', '\\'])) {
             return Err("`lart-export` must be a dataset tag such as \"ava-val\" (no `/`)".into());
         }
-        Ok(canonical)
+        Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
-        let (p, _): (Params, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
         let (sources, ignored) = collect_sources(ctx, is_phalp_file)?;
         let results = read_tracks(&sources, p.fps, p.time_offset, p.appearance, p.min_length.max(1));
         let (tracks, rejects) = gather_tracks(&sources, results, p.on_error)?;

@@ -28,7 +28,7 @@ use actionbench_formats::joblib::parse_joblib;
 use actionbench_formats::pickle::PickleOptions;
 use actionbench_formats::pyskl::{PysklRecord, pyskl_from_value};
 use actionbench_formats::value::NdArray;
-use actionbench_pipeline::{StageContext, StageKind, typed_params};
+use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use arrow::array::{ArrayRef, Int32Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef};
@@ -105,12 +105,9 @@ impl StageKind for IngestPyskl {
         1
     }
 
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        typed_params::<Params>(params).map(|(_, t)| t)
-    }
+    type Params = Params;
 
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
-        let (p, _): (Params, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
         let (sources, ignored) = collect_sources(ctx, |path| {
             let name = path.to_string_lossy();
             p.extensions.iter().any(|e| name.ends_with(e.as_str()))

@@ -11,7 +11,7 @@ use std::error::Error;
 use std::path::Path;
 use std::sync::Arc;
 
-use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, typed_params};
+use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, ParamError, StageError};
 use actionbench_shards::{INDEX_FILE, ShardWriterOptions, read_all};
 use arrow::array::RecordBatch;
 use arrow::compute::{SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch};
@@ -77,19 +77,18 @@ impl StageKind for ShardParquet {
         1
     }
 
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, canonical): (Params, _) = typed_params(params)?;
+    type Params = Params;
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
         if p.target_rows == 0 || p.row_group_rows == 0 {
             return Err("`target-rows` and `row-group-rows` must be at least 1".into());
         }
         if !(1..=22).contains(&p.zstd_level) {
             return Err(format!("`zstd-level` must be between 1 and 22, not {}", p.zstd_level));
         }
-        Ok(canonical)
+        Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
-        let (p, _): (Params, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
         let mut batches = Vec::new();
         for input in ctx.inputs {
             match input {

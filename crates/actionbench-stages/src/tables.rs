@@ -5,6 +5,7 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use actionbench_core::Diagnostic;
 use actionbench_pipeline::{ResolvedInput, StageContext};
 use actionbench_shards::ShardWriterOptions;
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
@@ -60,9 +61,12 @@ pub(crate) fn stage_ref(entry: &str) -> Option<(&str, Option<&str>)> {
 }
 
 /// The existing path `sub` inside the outputs of a stage input.
-pub(crate) fn stage_sub_path(paths: &[PathBuf], stage: &str, sub: &str) -> Result<PathBuf, String> {
+pub(crate) fn stage_sub_path(paths: &[PathBuf], stage: &str, sub: &str) -> Result<PathBuf, Diagnostic> {
     paths.iter().map(|p| p.join(sub)).find(|p| p.exists()).ok_or_else(|| {
-        format!("`@{stage}/{sub}` does not exist: stage `{stage}` wrote no `{sub}`\n\nhint: check the path inside the stage's output (`actionbench status` shows where it is)")
+        Diagnostic::hinted(
+            format!("`@{stage}/{sub}` does not exist: stage `{stage}` wrote no `{sub}`"),
+            "check the path inside the stage's output (`actionbench status` shows where it is)",
+        )
     })
 }
 

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use actionbench_core::Diagnose as _;
+
 /// Why generation stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
@@ -45,10 +47,12 @@ impl SynthError {
         Self::Invalid { message: message.into(), hint: hint.into() }
     }
 
-    /// A suggestion for the user, when there is an obvious fix.
-    pub fn hint(&self) -> Option<&str> {
+}
+
+impl actionbench_core::Diagnose for SynthError {
+    fn hint(&self) -> Option<String> {
         match self {
-            Self::Invalid { hint, .. } if !hint.is_empty() => Some(hint),
+            Self::Invalid { hint, .. } if !hint.is_empty() => Some(hint.clone()),
             Self::Format(e) => e.hint(),
             _ => None,
         }

@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 
+use actionbench_core::Diagnose as _;
+
 /// What can go wrong while training or predicting.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     /// A bad config or param value.
-    #[error("{message}\n\nhint: {hint}")]
+    #[error("{message}")]
     Config {
         /// What is wrong.
         message: String,
@@ -22,7 +24,7 @@ pub enum TrainError {
         source: std::io::Error,
     },
     /// A checkpoint that cannot be read back.
-    #[error("checkpoint `{}`: {message}\n\nhint: delete that checkpoint directory to start over, or resume with the config it was written with", path.display())]
+    #[error("checkpoint `{}`: {message}", path.display())]
     Checkpoint {
         /// The checkpoint directory or file.
         path: PathBuf,
@@ -38,7 +40,7 @@ pub enum TrainError {
         message: String,
     },
     /// The loss stopped being a finite number.
-    #[error("step {step}: the loss is {value}\n\nhint: lower the learning rate or clip gradients (`clip-norm`)")]
+    #[error("step {step}: the loss is {value}")]
     NonFinite {
         /// The step.
         step: u64,
@@ -82,3 +84,17 @@ impl From<parquet::errors::ParquetError> for TrainError {
 
 /// Result with [`TrainError`].
 pub type Result<T, E = TrainError> = std::result::Result<T, E>;
+
+impl actionbench_core::Diagnose for TrainError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Config { hint, .. } => Some(hint.clone()),
+            Self::Checkpoint { .. } => Some(
+                "delete that checkpoint directory to start over, or resume with the config it was written with".into(),
+            ),
+            Self::NonFinite { .. } => Some("lower the learning rate or clip gradients (`clip-norm`)".into()),
+            Self::Loader(e) => e.hint(),
+            _ => None,
+        }
+    }
+}

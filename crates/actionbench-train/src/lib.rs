@@ -9,7 +9,6 @@
 //!   automatic) with per-sample label masks ([`losses`]).
 //! - [`tasks`] wraps ST-GCN and LART with their losses.
 //! - [`register`] adds the `train` and `predict` stage kinds to a registry.
-#![warn(missing_docs)]
 
 pub mod checkpoint;
 pub mod error;

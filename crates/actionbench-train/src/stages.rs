@@ -42,7 +42,7 @@ use actionbench_loader::{
     TableSpec, TrackletConfig, TrackletSource,
 };
 use actionbench_models::{LartConfig, StGcnConfig, pool_keyframe};
-use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, typed_params};
+use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, ParamError, StageError};
 use arrow::array::{ArrayRef, Float32Builder, Int64Array, ListBuilder, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use burn::module::Module;
@@ -147,7 +147,7 @@ fn check_device(device: &str) -> Result<(), String> {
         "cpu" => Ok(()),
         "cuda" if cfg!(feature = "cuda") => Ok(()),
         "cuda" => {
-            Err("`device = \"cuda\"` needs a binary built with `--features cuda` (`cargo build --release -p actionbench-cli --features cuda`)".into())
+            Err("`device = \"cuda\"` needs a binary built with `--features cuda` (`cargo build --release -p actionbench-cli -p actionbench-ffmpeg --features actionbench-train/cuda`)".into())
         }
         other => Err(format!("`device` must be \"cpu\" or \"cuda\", not \"{other}\"")),
     }
@@ -267,6 +267,19 @@ fn tracklet_config(data: &DataParams, model: &LartConfig) -> TrackletConfig {
     c
 }
 
+/// Keeps the hint of a trainer or loader error as it leaves the stage (the
+/// engine sees only a boxed error).
+fn diagnosed(e: Box<dyn Error + Send + Sync>) -> Box<dyn Error + Send + Sync> {
+    let e = match e.downcast::<TrainError>() {
+        Ok(e) => return Box::new(actionbench_core::Diagnostic::new(*e)),
+        Err(e) => e,
+    };
+    match e.downcast::<actionbench_loader::LoaderError>() {
+        Ok(e) => Box::new(actionbench_core::Diagnostic::new(*e)),
+        Err(e) => e,
+    }
+}
+
 fn run_train<B: AutodiffBackend>(ctx: &StageContext<'_>, p: &TrainParams, device: &B::Device) -> StageResult {
     let dirs = shard_dirs(ctx, None, p.data.table.as_deref())?;
     let table = open_table(dirs, p.data.filter.clone())?;
@@ -348,24 +361,24 @@ impl StageKind for TrainStage {
     fn implementation_version(&self) -> u32 {
         2
     }
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, canonical): (TrainParams, _) = typed_params(params)?;
+    type Params = TrainParams;
+    fn check(&self, p: &TrainParams) -> Result<(), ParamError> {
         check_device(&p.device)?;
         check_model(&p.model)?;
         p.train.validate().map_err(|e| e.to_string())?;
         if p.data.batch_size == 0 {
             return Err("`data.batch-size` must be at least 1".into());
         }
-        Ok(canonical)
+        Ok(())
     }
-    fn run(&self, ctx: &StageContext<'_>) -> StageResult {
-        let (p, _): (TrainParams, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &TrainParams) -> StageResult {
         let _turn = backend_rng_turn();
         match p.device.as_str() {
             #[cfg(feature = "cuda")]
-            "cuda" => run_train::<burn::backend::Autodiff<burn_cuda::Cuda>>(ctx, &p, &Default::default()),
-            _ => run_train::<burn::backend::Autodiff<burn::backend::NdArray>>(ctx, &p, &Default::default()),
+            "cuda" => run_train::<burn::backend::Autodiff<burn_cuda::Cuda>>(ctx, p, &Default::default()),
+            _ => run_train::<burn::backend::Autodiff<burn::backend::NdArray>>(ctx, p, &Default::default()),
         }
+        .map_err(diagnosed)
     }
 }
 
@@ -613,8 +626,8 @@ impl StageKind for PredictStage {
     fn implementation_version(&self) -> u32 {
         3
     }
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, canonical): (PredictParams, _) = typed_params(params)?;
+    type Params = PredictParams;
+    fn check(&self, p: &PredictParams) -> Result<(), ParamError> {
         check_device(&p.device)?;
         if !p.model.starts_with('@') {
             return Err(format!("`model` must name the train stage as \"@stage\", not \"{}\"", p.model));
@@ -622,16 +635,16 @@ impl StageKind for PredictStage {
         if p.batch_size == 0 {
             return Err("`batch-size` must be at least 1".into());
         }
-        Ok(canonical)
+        Ok(())
     }
-    fn run(&self, ctx: &StageContext<'_>) -> StageResult {
-        let (p, _): (PredictParams, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &PredictParams) -> StageResult {
         // Initialising the model before loading its weights draws too.
         let _turn = backend_rng_turn();
         match p.device.as_str() {
             #[cfg(feature = "cuda")]
-            "cuda" => run_predict::<burn_cuda::Cuda>(ctx, &p, &Default::default()),
-            _ => run_predict::<burn::backend::NdArray>(ctx, &p, &Default::default()),
+            "cuda" => run_predict::<burn_cuda::Cuda>(ctx, p, &Default::default()),
+            _ => run_predict::<burn::backend::NdArray>(ctx, p, &Default::default()),
         }
+        .map_err(diagnosed)
     }
 }

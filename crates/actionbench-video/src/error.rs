@@ -67,12 +67,12 @@ impl VideoError {
         }
     }
 
-    /// A suggestion for the user, printed by the CLI as a `hint:` line.
-    pub fn hint(&self) -> Option<&str> {
+    /// A suggestion for the user (see [`actionbench_core::Diagnose`]).
+    fn hint_text(&self) -> Option<String> {
         match self {
-            Self::File { hint, .. } => hint.as_deref(),
+            Self::File { hint, .. } => hint.clone(),
             Self::Packet { .. } | Self::Frame { .. } => {
-                Some("the file is truncated or corrupt; re-download it, or run with `--on-error skip`")
+                Some("the file is truncated or corrupt; re-download it, or run with `--on-error skip`".into())
             }
             _ => None,
         }
@@ -92,5 +92,15 @@ impl VideoError {
 
     pub(crate) fn invalid(path: &Path, message: impl Into<String>) -> Self {
         Self::Invalid { path: path.to_path_buf(), message: message.into() }
+    }
+}
+
+impl actionbench_core::Diagnose for VideoError {
+    fn hint(&self) -> Option<String> {
+        self.hint_text()
+    }
+
+    fn location(&self) -> Option<actionbench_core::Location> {
+        Some(actionbench_core::Location { file: self.path().display().to_string(), line: None, column: None })
     }
 }

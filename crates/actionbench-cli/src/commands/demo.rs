@@ -66,7 +66,13 @@ fn write_project(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn run(args: &DemoArgs, format: OutputFormat, progress: &Progress) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(
+    args: &DemoArgs,
+    ffmpeg: &'static crate::Ffmpeg,
+    format: OutputFormat,
+    progress: &Progress,
+) -> anyhow::Result<ExitCode> {
+    let binary = super::Binary { ffmpeg: Some(ffmpeg) };
     let started = Instant::now();
     write_project(&args.dir)?;
     let root = args.dir.canonicalize().with_context(|| format!("cannot open `{}`", args.dir.display()))?;
@@ -75,13 +81,13 @@ pub(crate) fn run(args: &DemoArgs, format: OutputFormat, progress: &Progress) ->
     for name in PIPELINES {
         eprintln!("==> actionbench run {name}");
         let def = PipelineDef::load(name, &root)?;
-        let engine = Engine::new(def, super::registry_with_ffmpeg(), None::<PathBuf>)?;
+        let engine = Engine::new(def, binary.registry(), None::<PathBuf>)?;
         let reports = engine.run(&RunOptions { jobs, ..Default::default() }, progress)?;
         progress.clear();
         let (mut ran, mut cached) = (0, 0);
         for r in &reports {
             match &r.outcome {
-                StageOutcome::Failed { error } => {
+                StageOutcome::Failed { error, .. } => {
                     anyhow::bail!("pipeline `{name}`: stage `{}` failed: {error}", r.stage)
                 }
                 StageOutcome::Cached => cached += 1,
@@ -92,10 +98,10 @@ pub(crate) fn run(args: &DemoArgs, format: OutputFormat, progress: &Progress) ->
         eprintln!("    {ran} stages ran, {cached} cached ({seconds:.1} s of stage time)");
     }
     eprintln!("==> actionbench leaderboard run");
-    let checked = run_in(&root, &LeaderboardCommand::Run(Select::default()), format, progress)?;
+    let checked = run_in(&root, &LeaderboardCommand::Run(Select::default()), binary, format, progress)?;
     eprintln!("==> actionbench leaderboard report");
     let report = ReportArgs { select: Select::default(), out: None };
-    run_in(&root, &LeaderboardCommand::Report(report), format, progress)?;
+    run_in(&root, &LeaderboardCommand::Report(report), binary, format, progress)?;
     eprintln!(
         "demo finished in {:.0} s in `{}`; open the report above, or query it all: cd {} && actionbench sql \"SHOW TABLES\"",
         started.elapsed().as_secs_f64(),

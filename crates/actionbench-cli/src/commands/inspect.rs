@@ -18,6 +18,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use actionbench_core::Diagnostic;
 use actionbench_formats::ava::{AvaDialect, AvaTimestamp, read_ava_csv};
 use actionbench_formats::joblib::{JoblibCompression, detect_compression, read_joblib};
 use actionbench_formats::kinetics_skeleton::{parse_kinetics_labels, parse_kinetics_skeleton};
@@ -111,15 +112,9 @@ pub(crate) struct InspectArgs {
     summary: bool,
 }
 
-/// Turns a reader error into an anyhow error with its `hint:` line.
+/// A reader error as an anyhow error that keeps its hint and location.
 fn read_error(e: actionbench_formats::Error) -> anyhow::Error {
-    match e.hint() {
-        Some(hint) => {
-            let hint = hint.to_string();
-            anyhow!("{e}\n\nhint: {hint}")
-        }
-        None => anyhow::Error::new(e),
-    }
+    anyhow::Error::new(Diagnostic::new(e))
 }
 
 impl InspectArgs {
@@ -182,10 +177,11 @@ fn detect(path: &Path) -> Result<InputFormat> {
             InputFormat::LabelMap
         });
     }
-    bail!(
-        "Cannot tell the format of `{}` from its name or first bytes\n\nhint: Name it with `--as` (pickle, npy, npz, skeleton, ntu-list, kinetics-json, ava-csv, label-map, parquet, video)",
-        path.display()
+    Err(Diagnostic::hinted(
+        format!("Cannot tell the format of `{}` from its name or first bytes", path.display()),
+        "Name it with `--as` (pickle, npy, npz, skeleton, ntu-list, kinetics-json, ava-csv, label-map, parquet, video)",
     )
+    .into())
 }
 
 /// Runs `inspect`.
@@ -210,11 +206,15 @@ pub(crate) fn run(args: &InspectArgs, format: OutputFormat, video: Option<VideoP
     }
     let value = if args.summary {
         if input != InputFormat::Pickle {
-            bail!(
-                "`--summary` reads PHALP results and LART tracklet files; `{}` is read as {}\n\nhint: Leave out `--summary` to see the whole file",
-                path.display(),
-                input.name()
-            );
+            return Err(Diagnostic::hinted(
+                format!(
+                    "`--summary` reads PHALP results and LART tracklet files; `{}` is read as {}",
+                    path.display(),
+                    input.name()
+                ),
+                "Leave out `--summary` to see the whole file",
+            )
+            .into());
         }
         tracking_summary(path, options)?
     } else {
@@ -229,13 +229,14 @@ pub(crate) fn run(args: &InspectArgs, format: OutputFormat, video: Option<VideoP
             Ok(())
         }
         OutputFormat::Csv => {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "path,value")?;
+            let mut csv = crate::output::csv_writer(std::io::stdout().lock());
+            csv.write_record(["path", "value"])?;
             let mut rows = Vec::new();
             leaves(&value, String::new(), &mut rows);
             for (p, v) in rows {
-                writeln!(out, "{},{}", csv_field(&p), csv_field(&v))?;
+                csv.write_record([p, v])?;
             }
+            csv.flush()?;
             Ok(())
         }
     }
@@ -328,11 +329,15 @@ fn tracking_summary(path: &Path, options: PickleOptions) -> Result<Value> {
     let value = read_joblib(path, options).map_err(read_error)?;
     let lart_keys = ["fid", "has_gt", "has_detection", "action_label_gt"];
     if !lart_keys.iter().all(|k| value.get(k).is_some()) {
-        bail!(
-            "`{}` is neither a PHALP results file ({phalp_error}) nor a LART tracklet file (no `{}`)\n\nhint: Leave out `--summary` to see the whole file",
-            path.display(),
-            lart_keys.iter().find(|k| value.get(k).is_none()).unwrap_or(&"fid")
-        );
+        return Err(Diagnostic::hinted(
+            format!(
+                "`{}` is neither a PHALP results file ({phalp_error}) nor a LART tracklet file (no `{}`)",
+                path.display(),
+                lart_keys.iter().find(|k| value.get(k).is_none()).unwrap_or(&"fid")
+            ),
+            "Leave out `--summary` to see the whole file",
+        )
+        .into());
     }
     let floats = |key: &str| -> Result<(Vec<usize>, Vec<f64>)> {
         let a = value
@@ -729,23 +734,4 @@ fn leaves(v: &Value, path: String, out: &mut Vec<(String, String)>) {
         Value::String(s) => out.push((path, s.clone())),
         other => out.push((path, other.to_string())),
     }
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
-
-/// A video's stream as FFmpeg's demuxer and decoder describe it, with the
-/// size a player shows. Only `actionbench-ffmpeg` refers to it, so only
-/// that binary links FFmpeg.
-pub(crate) fn probe_video(path: &Path) -> Result<Value> {
-    let info = actionbench_video::probe(path).map_err(|e| match e.hint() {
-        Some(hint) => anyhow::anyhow!("{e}\n\nhint: {hint}"),
-        None => anyhow::Error::new(e),
-    })?;
-    let (width, height) = info.display_size();
-    let mut value = serde_json::to_value(&info)?;
-    value["display_width"] = json!(width);
-    value["display_height"] = json!(height);
-    Ok(value)
 }

@@ -2,8 +2,8 @@ use std::process::ExitCode;
 
 use crate::output::{OutputFormat, TextTable, print_json};
 
-pub(crate) fn run(format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let registry = super::registry_with_ffmpeg();
+pub(crate) fn run(binary: super::Binary, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    let registry = binary.registry();
     let mut rows = Vec::new();
     for name in registry.names() {
         let kind = registry.get(name).expect("listed names exist");

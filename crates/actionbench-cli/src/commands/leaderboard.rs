@@ -49,14 +49,20 @@ pub(crate) struct ReportArgs {
     pub(crate) out: Option<PathBuf>,
 }
 
-pub(crate) fn run(cmd: &LeaderboardCommand, format: OutputFormat, progress: &Progress) -> anyhow::Result<ExitCode> {
-    run_in(&std::env::current_dir()?, cmd, format, progress)
+pub(crate) fn run(
+    cmd: &LeaderboardCommand,
+    binary: super::Binary,
+    format: OutputFormat,
+    progress: &Progress,
+) -> anyhow::Result<ExitCode> {
+    run_in(&std::env::current_dir()?, cmd, binary, format, progress)
 }
 
 /// [`run`] in the project at `root`.
 pub(crate) fn run_in(
     root: &Path,
     cmd: &LeaderboardCommand,
+    binary: super::Binary,
     format: OutputFormat,
     progress: &Progress,
 ) -> anyhow::Result<ExitCode> {
@@ -66,7 +72,7 @@ pub(crate) fn run_in(
             let benches = select(&root, sel)?;
             let mut failed = false;
             for b in &benches {
-                let record = run_benchmark(&root, b, progress)?;
+                let record = run_benchmark(&root, b, binary.ffmpeg("`leaderboard run`")?, progress)?;
                 let path = record.save(&b.dir)?;
                 progress.clear();
                 eprintln!("recorded {}", path.strip_prefix(&root).unwrap_or(&path).display());
@@ -133,15 +139,21 @@ fn claimed_for(root: &Path, sel: &Select) -> anyhow::Result<Vec<actionbench_lead
     })
 }
 
-fn open_engine(root: &Path, pipeline: &str) -> anyhow::Result<Engine> {
+fn open_engine(root: &Path, pipeline: &str, ffmpeg: &'static crate::Ffmpeg) -> anyhow::Result<Engine> {
     let def = actionbench_pipeline::PipelineDef::load(pipeline, root)?;
-    Ok(Engine::new(def, super::registry_with_ffmpeg(), None::<PathBuf>)?)
+    let binary = super::Binary { ffmpeg: Some(ffmpeg) };
+    Ok(Engine::new(def, binary.registry(), None::<PathBuf>)?)
 }
 
 /// Runs one benchmark's pipeline and gathers its values and provenance.
-fn run_benchmark(root: &Path, b: &Benchmark, progress: &Progress) -> anyhow::Result<ResultRecord> {
+fn run_benchmark(
+    root: &Path,
+    b: &Benchmark,
+    ffmpeg: &'static crate::Ffmpeg,
+    progress: &Progress,
+) -> anyhow::Result<ResultRecord> {
     let def = &b.def;
-    let engine = open_engine(root, &def.pipeline)
+    let engine = open_engine(root, &def.pipeline, ffmpeg)
         .with_context(|| format!("benchmark `{}` names pipeline `{}`", b.name, def.pipeline))?;
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
@@ -153,7 +165,7 @@ fn run_benchmark(root: &Path, b: &Benchmark, progress: &Progress) -> anyhow::Res
             RunOptions { targets: def.stages.clone(), force: def.tier == Tier::Throughput, dry_run: false, jobs };
         let reports = engine.run(&opts, progress)?;
         for r in &reports {
-            if let StageOutcome::Failed { error } = &r.outcome {
+            if let StageOutcome::Failed { error, .. } = &r.outcome {
                 bail!("benchmark `{}`: stage `{}` failed (run {}): {error}", b.name, r.stage, i + 1);
             }
         }
@@ -193,7 +205,7 @@ fn run_benchmark(root: &Path, b: &Benchmark, progress: &Progress) -> anyhow::Res
     let runs = training_runs(&engine, &lock);
     let mut tools = BTreeMap::from([
         ("actionbench".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-        ("libav".to_string(), actionbench_video::libav_version()),
+        ("libav".to_string(), (ffmpeg.libav_version)()),
     ]);
     let backends: std::collections::BTreeSet<&str> =
         runs.iter().map(|r| r.backend.as_str()).filter(|b| !b.is_empty()).collect();
@@ -354,6 +366,7 @@ fn verdict_text(v: Verdict) -> &'static str {
 /// benchmark stage that wrote a `per_class` table, and training curves
 /// (per-step rows of every `metrics` table the benchmarks' pipelines wrote).
 fn plots(root: &Path, checked: &[actionbench_leaderboard::board::Checked]) -> anyhow::Result<Vec<Plot>> {
+    let catalog = actionbench_pipeline::ProjectCatalog::open(root, None)?;
     let mut out = Vec::new();
     for c in checked {
         let def = &c.benchmark.def;
@@ -374,11 +387,10 @@ fn plots(root: &Path, checked: &[actionbench_leaderboard::board::Checked]) -> an
                 });
             }
         }
-        let Ok(engine) = open_engine(root, &def.pipeline) else { continue };
-        let Ok(lock) = engine.lock_file() else { continue };
+        let Ok(stages) = catalog.stages(&def.pipeline) else { continue };
         for stage in &def.stages {
-            let Some(entry) = lock.stages.get(stage) else { continue };
-            let dir = engine.cache().stage_dir(&entry.key);
+            let Some(entry) = stages.iter().find(|s| &s.stage == stage) else { continue };
+            let Some(dir) = entry.outputs.first() else { continue };
             if let Ok(batches) = actionbench_shards::read_all(&dir.join("per_class")) {
                 let mut bars = Vec::new();
                 for batch in &batches {
@@ -401,8 +413,9 @@ fn plots(root: &Path, checked: &[actionbench_leaderboard::board::Checked]) -> an
                 }
             }
             let mut curves: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-            for (name, e) in &lock.stages {
-                let Ok(batches) = actionbench_shards::read_all(&engine.cache().stage_dir(&e.key).join("metrics"))
+            for e in &stages {
+                let name = &e.stage;
+                let Some(Ok(batches)) = e.outputs.first().map(|dir| actionbench_shards::read_all(&dir.join("metrics")))
                 else {
                     continue;
                 };

@@ -9,43 +9,98 @@ pub(crate) mod leaderboard;
 pub(crate) mod run;
 pub(crate) mod sql;
 pub(crate) mod status;
-pub(crate) mod synth;
+pub mod synth;
 
 use std::path::PathBuf;
 
-use actionbench_pipeline::{Engine, PipelineDef, Registry, StageBody};
+use actionbench_core::{Diagnose, Failure};
+use actionbench_pipeline::{Engine, PipelineDef, Registry, StageBody, StageOutcome};
 
-/// Prints an error as `error: …`, its causes as `  Caused by: …`, and a
-/// `hint: …` when the error knows an obvious fix.
+/// Prints an error as `error: …`, its causes as `  Caused by: …` (each
+/// once), and a `hint: …` when the error knows an obvious fix. The one
+/// place errors are rendered.
 pub(crate) fn print_error(err: &anyhow::Error) {
-    eprintln!("error: {err}");
-    for cause in err.chain().skip(1) {
+    print_failure(&Failure::from_error(err.as_ref(), &probe));
+}
+
+/// Prints a failure (see [`print_error`]).
+pub(crate) fn print_failure(failure: &Failure) {
+    eprintln!("error: {}", failure.message);
+    for cause in &failure.causes {
         eprintln!("  Caused by: {cause}");
     }
-    let hint = err.chain().find_map(|e| e.downcast_ref::<actionbench_pipeline::Error>()).and_then(|e| e.hint());
-    if let Some(hint) = hint {
+    if let Some(hint) = &failure.hint {
         eprintln!("\nhint: {hint}");
     }
 }
 
-/// The stage kinds of a binary, and what it does with a pipeline that uses
-/// others.
-pub(crate) struct Kinds {
-    /// The built-in kinds (the trainer's are added to them).
-    pub(crate) stages: fn() -> Registry,
-    /// `actionbench`: a pipeline with another kind goes to
-    /// `actionbench-ffmpeg` (unknown kinds too, so a typo is answered with
-    /// every kind).
-    pub(crate) hand_over_others: bool,
+/// Prints the failed stages of a run; true if there was one.
+pub(crate) fn print_failed_stages(pipeline: &str, reports: &[actionbench_pipeline::StageReport]) -> bool {
+    let mut failed = false;
+    for r in reports {
+        if let StageOutcome::Failed { error, hint, location } = &r.outcome {
+            failed = true;
+            let message = format!("{pipeline}: stage `{}` failed: {error}", r.stage);
+            print_failure(&Failure { message, hint: hint.clone(), location: location.clone(), causes: Vec::new() });
+        }
+    }
+    failed
 }
 
-/// Loads a pipeline (name or path) and binds it to `kinds`, or hands the
-/// command over (see [`Kinds::hand_over_others`]).
-pub(crate) fn open_engine(pipeline: &str, kinds: &Kinds) -> anyhow::Result<Engine> {
+/// What the command line recognises in an error chain: every crate's error
+/// type that knows a hint or a location.
+fn probe(e: &(dyn std::error::Error + 'static)) -> Option<&dyn Diagnose> {
+    if let Some(d) = actionbench_core::diagnostic_probe(e) {
+        return Some(d);
+    }
+    if let Some(d) = e.downcast_ref::<actionbench_pipeline::Error>() {
+        return Some(d);
+    }
+    if let Some(d) = e.downcast_ref::<actionbench_formats::Error>() {
+        return Some(d);
+    }
+    if let Some(d) = e.downcast_ref::<actionbench_sql::Error>() {
+        return Some(d);
+    }
+    None
+}
+
+/// What the running binary links: `actionbench` (no FFmpeg) or
+/// `actionbench-ffmpeg`.
+#[derive(Clone, Copy)]
+pub(crate) struct Binary {
+    /// `Some` in `actionbench-ffmpeg`.
+    pub(crate) ffmpeg: Option<&'static crate::Ffmpeg>,
+}
+
+impl Binary {
+    /// Every stage kind this binary runs, the trainer's included.
+    pub(crate) fn registry(&self) -> Registry {
+        let mut registry = match self.ffmpeg {
+            Some(ffmpeg) => (ffmpeg.stages)(),
+            None => actionbench_stages::registry(),
+        };
+        actionbench_train::register(&mut registry);
+        registry
+    }
+
+    /// The FFmpeg half, which `what` needs (`actionbench` hands such
+    /// commands over before they get here).
+    pub(crate) fn ffmpeg(&self, what: &str) -> anyhow::Result<&'static crate::Ffmpeg> {
+        self.ffmpeg.ok_or_else(|| {
+            anyhow::anyhow!("internal error: {what} needs `actionbench-ffmpeg` but was not handed over")
+        })
+    }
+}
+
+/// Loads a pipeline (name or path) and binds it to `binary`'s kinds; in
+/// `actionbench`, a pipeline using a kind it lacks (an unknown one too, so
+/// a typo is answered with every kind) is handed to `actionbench-ffmpeg`.
+pub(crate) fn open_engine(pipeline: &str, binary: Binary) -> anyhow::Result<Engine> {
     let cwd = std::env::current_dir()?;
     let def = PipelineDef::load(pipeline, &cwd)?;
-    let registry = registry((kinds.stages)());
-    if kinds.hand_over_others {
+    let registry = binary.registry();
+    if binary.ffmpeg.is_none() {
         let other = def.stages.iter().find_map(|stage| match &stage.body {
             StageBody::Builtin { uses, .. } if registry.get(uses).is_none() => Some((stage, uses)),
             _ => None,
@@ -55,16 +110,4 @@ pub(crate) fn open_engine(pipeline: &str, kinds: &Kinds) -> anyhow::Result<Engin
         }
     }
     Ok(Engine::new(def, registry, None::<PathBuf>)?)
-}
-
-/// `stages` (the built-in kinds a binary has) plus the trainer's kinds.
-pub(crate) fn registry(stages: Registry) -> Registry {
-    let mut registry = stages;
-    actionbench_train::register(&mut registry);
-    registry
-}
-
-/// Every stage kind, FFmpeg's included (only `actionbench-ffmpeg` calls it).
-pub(crate) fn registry_with_ffmpeg() -> Registry {
-    registry(actionbench_stages::registry())
 }

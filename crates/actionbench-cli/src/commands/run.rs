@@ -25,11 +25,11 @@ pub(crate) struct RunArgs {
 
 pub(crate) fn run(
     args: &RunArgs,
-    kinds: &super::Kinds,
+    binary: super::Binary,
     format: OutputFormat,
     progress: &Progress,
 ) -> anyhow::Result<ExitCode> {
-    let engine = super::open_engine(&args.pipeline, kinds)?;
+    let engine = super::open_engine(&args.pipeline, binary)?;
     let jobs =
         args.jobs.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let opts = RunOptions { targets: args.stages.clone(), force: args.force, dry_run: args.dry_run, jobs };
@@ -50,12 +50,6 @@ pub(crate) fn run(
             table.print(format)?;
         }
     }
-    let mut failed = false;
-    for r in &reports {
-        if let StageOutcome::Failed { error } = &r.outcome {
-            failed = true;
-            eprintln!("error: {}: stage `{}` failed: {error}", engine.pipeline().display_path, r.stage);
-        }
-    }
+    let failed = super::print_failed_stages(&engine.pipeline().display_path, &reports);
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

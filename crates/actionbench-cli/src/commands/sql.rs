@@ -19,13 +19,14 @@ pub(crate) fn run(args: &SqlArgs, format: OutputFormat) -> anyhow::Result<ExitCo
     let batches = match session.query(&args.query) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: {e}");
+            // The message, the query with a caret under the position, the hint.
+            let mut failure = actionbench_core::Failure::from_error(&e, &|e| {
+                e.downcast_ref::<actionbench_sql::Error>().map(|e| e as &dyn actionbench_core::Diagnose)
+            });
             if let Some(pointer) = e.pointer(&args.query) {
-                eprintln!("\n{pointer}");
+                failure.message = format!("{}\n\n{pointer}", failure.message);
             }
-            eprintln!(
-                "\nhint: `actionbench sql \"SHOW TABLES\"` lists the tables; pipeline tables are `PIPELINE.STAGE` (quote names with `-`: \"ntu60-xsub\".skeletons)"
-            );
+            super::print_failure(&failure);
             return Ok(ExitCode::from(1));
         }
     };

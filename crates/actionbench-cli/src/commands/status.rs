@@ -13,8 +13,8 @@ pub(crate) struct StatusArgs {
     stages: Vec<String>,
 }
 
-pub(crate) fn run(args: &StatusArgs, kinds: &super::Kinds, format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let engine = super::open_engine(&args.pipeline, kinds)?;
+pub(crate) fn run(args: &StatusArgs, binary: super::Binary, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    let engine = super::open_engine(&args.pipeline, binary)?;
     let statuses = engine.status(&args.stages)?;
     match format {
         OutputFormat::Json => {

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use actionbench_core::EnvVars;
-use actionbench_synth::{Format, Preset, SynthConfig};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::output::{OutputFormat, TextTable, print_json};
@@ -46,13 +45,39 @@ pub(crate) struct SynthArgs {
     classes: Vec<String>,
 }
 
+/// What `actionbench synth` asks the generator for (the generator itself
+/// is linked only into `actionbench-ffmpeg`: it encodes clips).
+#[derive(Debug, Clone)]
+pub struct SynthRequest {
+    /// `tiny`, `small` or `large`.
+    pub preset: String,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Output families (empty: all).
+    pub formats: Vec<String>,
+    /// Class names (empty: all).
+    pub classes: Vec<String>,
+}
+
+/// Progress of a generation, one part (output family) at a time.
+pub trait SynthProgress: Sync {
+    /// A part starts with `total` items.
+    fn start(&self, part: &str, total: u64);
+    /// `n` more items of the current part are done.
+    fn advance(&self, n: u64);
+    /// The current part is done.
+    fn finish(&self, part: &str);
+}
+
 /// One indicatif bar per part, hidden when stderr is not a terminal.
 struct Bars {
     visible: bool,
     bar: Mutex<Option<ProgressBar>>,
 }
 
-impl actionbench_synth::Progress for Bars {
+impl SynthProgress for Bars {
     fn start(&self, part: &str, total: u64) {
         if !self.visible {
             return;
@@ -80,47 +105,52 @@ impl actionbench_synth::Progress for Bars {
     }
 }
 
-fn synth_error(e: actionbench_synth::SynthError) -> anyhow::Error {
-    match e.hint() {
-        Some(h) => anyhow::anyhow!("{e}\n\nhint: {h}"),
-        None => anyhow::Error::new(e),
-    }
-}
-
-pub(crate) fn run(args: &SynthArgs, format: OutputFormat, quiet: bool) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(
+    args: &SynthArgs,
+    ffmpeg: &crate::Ffmpeg,
+    format: OutputFormat,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
     let preset = match (args.preset_pos, args.preset) {
         (Some(a), Some(b)) if a != b => {
-            anyhow::bail!("two different presets given (`{a:?}` and `--preset {b:?}`)\n\nhint: Give the preset once")
+            return Err(actionbench_core::Diagnostic::hinted(
+                format!("two different presets given (`{a:?}` and `--preset {b:?}`)"),
+                "Give the preset once",
+            )
+            .into());
         }
         (a, b) => a.or(b).unwrap_or(PresetArg::Small),
     };
     let preset = match preset {
-        PresetArg::Tiny => Preset::Tiny,
-        PresetArg::Small => Preset::Small,
-        PresetArg::Large => Preset::Large,
+        PresetArg::Tiny => "tiny",
+        PresetArg::Small => "small",
+        PresetArg::Large => "large",
     };
-    let mut config = SynthConfig::new(preset, args.seed).with_class_names(&args.classes).map_err(synth_error)?;
-    if !args.formats.is_empty() {
-        config.formats =
-            args.formats.iter().map(|f| Format::parse(f)).collect::<Result<_, _>>().map_err(synth_error)?;
-    }
+    let request = SynthRequest {
+        preset: preset.to_string(),
+        seed: args.seed,
+        out: args.out.clone(),
+        formats: args.formats.clone(),
+        classes: args.classes.clone(),
+    };
     let visible = !quiet
         && std::io::stderr().is_terminal()
         && std::env::var_os(EnvVars::ACTIONBENCH_NO_PROGRESS).is_none()
         && std::env::var_os(EnvVars::NO_COLOR).is_none();
     let bars = Bars { visible, bar: Mutex::new(None) };
     let start = std::time::Instant::now();
-    let summary = actionbench_synth::generate(&config, &args.out, &bars).map_err(synth_error)?;
+    let summary = (ffmpeg.generate)(&request, &bars)?;
     let seconds = start.elapsed().as_secs_f64();
     match format {
         OutputFormat::Json => {
-            let mut value = serde_json::to_value(&summary)?;
+            let mut value = summary;
             value["out"] = serde_json::Value::String(args.out.display().to_string());
             print_json(&value)?
         }
         _ => {
             let mut table = TextTable::new(["format", "written"]);
-            for (name, value) in &summary.outputs {
+            let outputs = summary.get("outputs").and_then(|o| o.as_object()).cloned().unwrap_or_default();
+            for (name, value) in &outputs {
                 let counts: Vec<String> = value
                     .as_object()
                     .map(|o| o.iter().filter(|(_, v)| v.is_u64()).map(|(k, v)| format!("{k}={v}")).collect())
@@ -130,7 +160,7 @@ pub(crate) fn run(args: &SynthArgs, format: OutputFormat, quiet: bool) -> anyhow
             table.print(format)?;
             eprintln!(
                 "Generated preset `{}` (seed {}) into `{}` in {seconds:.1}s",
-                preset.name(),
+                preset,
                 args.seed,
                 args.out.display()
             );

@@ -3,12 +3,17 @@
 
 use crate::harness::Project;
 
+/// The first run's stage waits for `go.flag`; the test starts the second
+/// run only once the first is inside the stage, and lets the stage finish
+/// only once the second says it is waiting for the lock.
 #[test]
 fn concurrent_runs_do_not_run_a_stage_twice() {
+    use std::io::{BufRead, BufReader, Read};
+
     let p = Project::new();
     p.write(
         "pipelines/c.toml",
-        "[stages.a]\ncmd = \"echo ran >> log.txt; sleep 1; echo done > out.txt\"\nouts = [\"out.txt\"]\n\n\
+        "[stages.a]\ncmd = \"echo ran >> log.txt; touch a.started; while [ ! -e go.flag ]; do sleep 0.02; done; echo done > out.txt\"\nouts = [\"out.txt\"]\n\n\
          [stages.b]\ncmd = \"cat out.txt > b.txt\"\ndeps = [\"out.txt\"]\nouts = [\"b.txt\"]\n",
     );
     let spawn = || {
@@ -18,16 +23,43 @@ fn concurrent_runs_do_not_run_a_stage_twice() {
             .spawn()
             .unwrap()
     };
-    let (first, second) = (spawn(), spawn());
-    let outs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
-    for o in &outs {
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut first = spawn();
+    wait_for_file(&p.path("a.started"));
+    let mut second = spawn();
+    // The second run says it waits for the lock the first holds.
+    let mut stderr = BufReader::new(second.stderr.take().unwrap());
+    let mut said = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "the second run ended without waiting: {said}");
+        said.push_str(&line);
+        if line.contains("Waiting for another `actionbench run`") {
+            break;
+        }
     }
+    p.write("go.flag", "");
+    let first = first.wait_with_output().unwrap();
+    stderr.read_to_string(&mut said).unwrap();
+    let second = second.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(second.status.success(), "{said}");
     assert_eq!(p.log(), ["ran"], "stage `a` ran exactly once");
     assert_eq!(p.read("b.txt"), "done\n");
-    let statuses: Vec<String> = outs.iter().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).collect();
-    assert_eq!(statuses.iter().filter(|s| s.contains("\"ran\"")).count(), 1, "{statuses:?}");
+    let statuses: Vec<String> =
+        [&first, &second].iter().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).collect();
+    assert!(statuses[0].contains("\"ran\""), "the first run ran the stages: {}", statuses[0]);
+    assert!(!statuses[1].contains("\"ran\""), "the second found them fresh: {}", statuses[1]);
     assert!(p.ok(&["status", "c"]).stdout.lines().skip(1).all(|l| l.contains("fresh")));
+}
+
+/// Waits for a file a stage creates (an event, with a deadline so a broken
+/// run fails instead of hanging).
+fn wait_for_file(path: &std::path::Path) {
+    let start = std::time::Instant::now();
+    while !path.exists() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "{} never appeared", path.display());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 #[test]

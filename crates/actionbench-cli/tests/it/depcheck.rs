@@ -1,4 +1,4 @@
-//! The crate DAG (README's crate map, DESIGN.md): each crate may depend only
+//! The crate DAG (the README's crate map): each crate may depend only
 //! on the workspace crates listed for it, and heavy dependencies stay in
 //! their corner. A new crate must be added here on purpose.
 
@@ -37,6 +37,16 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
             "actionbench-formats",
             "actionbench-metrics",
             "actionbench-shards",
+        ],
+    ),
+    (
+        "actionbench-video-stages",
+        &[
+            "actionbench-core",
+            "actionbench-pipeline",
+            "actionbench-formats",
+            "actionbench-shards",
+            "actionbench-stages",
             "actionbench-synth",
             "actionbench-video",
         ],
@@ -51,11 +61,13 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
             "actionbench-metrics",
             "actionbench-shards",
             "actionbench-sql",
-            "actionbench-synth",
-            "actionbench-video",
             "actionbench-train",
             "actionbench-leaderboard",
         ],
+    ),
+    (
+        "actionbench-ffmpeg",
+        &["actionbench-cli", "actionbench-synth", "actionbench-video", "actionbench-video-stages"],
     ),
 ];
 
@@ -104,4 +116,62 @@ fn crate_dependencies_follow_the_dag() {
         }
     }
     assert!(problems.is_empty(), "crate DAG violations:\n{}", problems.join("\n"));
+}
+
+/// `actionbench` (crate `actionbench-cli`) must have no path to FFmpeg: no
+/// normal dependency, direct or transitive, may reach `ffmpeg-next` or
+/// `ffmpeg-sys-next`. Checked on the resolved graph, so an edge added
+/// anywhere below the CLI fails here, while `actionbench-ffmpeg` must reach
+/// it (so the check can see FFmpeg at all).
+#[test]
+fn actionbench_has_no_dependency_path_to_ffmpeg() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--offline", "--locked"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run cargo metadata");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: BTreeMap<&str, &str> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+        .collect();
+    // Package id -> its normal (not dev, not build) dependencies.
+    let mut deps: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for node in meta["resolve"]["nodes"].as_array().unwrap() {
+        let normal = node["deps"].as_array().unwrap().iter().filter(|d| {
+            d["dep_kinds"].as_array().unwrap().iter().any(|k| k["kind"].is_null())
+        });
+        deps.insert(node["id"].as_str().unwrap(), normal.map(|d| d["pkg"].as_str().unwrap()).collect());
+    }
+    let path_to_ffmpeg = |from: &str| -> Option<Vec<String>> {
+        let start = names.iter().find(|(_, n)| **n == from).map(|(id, _)| *id).expect("workspace crate");
+        let mut parent: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut queue = std::collections::VecDeque::from([start]);
+        while let Some(id) = queue.pop_front() {
+            if matches!(names[id], "ffmpeg-next" | "ffmpeg-sys-next") {
+                let mut path = vec![names[id].to_string()];
+                let mut at = id;
+                while let Some(p) = parent.get(at) {
+                    path.push(names[p].to_string());
+                    at = p;
+                }
+                path.reverse();
+                return Some(path);
+            }
+            for &d in deps.get(id).map(Vec::as_slice).unwrap_or_default() {
+                if d != start && !parent.contains_key(d) {
+                    parent.insert(d, id);
+                    queue.push_back(d);
+                }
+            }
+        }
+        None
+    };
+    assert!(path_to_ffmpeg("actionbench-ffmpeg").is_some(), "actionbench-ffmpeg should reach FFmpeg");
+    if let Some(path) = path_to_ffmpeg("actionbench-cli") {
+        panic!("`actionbench` reaches FFmpeg: {}", path.join(" -> "));
+    }
 }

@@ -3,9 +3,7 @@
 
 use std::process::Command;
 
-use crate::harness::{Project, bin};
-
-const FFMPEG_BIN: &str = env!("CARGO_BIN_EXE_actionbench-ffmpeg");
+use crate::harness::{Project, bin, ffmpeg_bin};
 
 /// The shared libraries the dynamic loader maps for `binary` (what `ldd`
 /// prints: with this variable set, glibc's loader lists them and exits).
@@ -19,7 +17,7 @@ fn loaded_libraries(binary: &str) -> String {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[test]
 fn actionbench_loads_no_ffmpeg_library() {
-    let full = loaded_libraries(FFMPEG_BIN);
+    let full = loaded_libraries(&ffmpeg_bin());
     assert!(full.contains("libavcodec.so") && full.contains("libavformat.so"), "{full}");
     let thin = loaded_libraries(bin());
     assert!(thin.contains("libc.so"), "{thin}");

@@ -42,6 +42,19 @@ pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_actionbench")
 }
 
+/// `actionbench-ffmpeg`, built next to `actionbench` by the workspace's test
+/// build (its crate's own test makes cargo build it), where `actionbench`
+/// looks for it when it hands a command over.
+pub(crate) fn ffmpeg_bin() -> String {
+    let path = std::path::Path::new(bin()).with_file_name(format!("actionbench-ffmpeg{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is missing: run the workspace's tests (`cargo nextest run --workspace`), which build it",
+        path.display()
+    );
+    path.display().to_string()
+}
+
 impl Project {
     pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");

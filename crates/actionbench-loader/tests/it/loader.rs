@@ -1,7 +1,8 @@
 //! Order, determinism across threads, resume, sharding and prefetch.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actionbench_loader::{
@@ -135,34 +136,61 @@ fn ranks_partition_the_global_order() {
     assert!(Sequential::new(n, true).sharded(3, 3).is_err());
 }
 
-/// A source that takes a while per sample, so the prefetcher can run ahead.
-struct Slow;
-impl SampleSource for Slow {
+/// A source that records, for every sample the loader asks for, how many
+/// batches the consumer had started taking by then.
+struct Watched {
+    n: usize,
+    taking: Arc<AtomicU64>,
+    asks: Mutex<Vec<(usize, u64)>>,
+}
+impl SampleSource for Watched {
     fn len(&self) -> usize {
-        200
+        self.n
     }
     fn sample(&self, index: usize, rng: &mut SampleRng) -> Result<Sample, LoaderError> {
-        std::thread::sleep(Duration::from_millis(1));
-        IdSource { n: 200, prefix: "s" }.sample(index, rng)
+        self.asks.lock().unwrap().push((index, self.taking.load(Ordering::SeqCst)));
+        IdSource { n: self.n, prefix: "s" }.sample(index, rng)
     }
 }
 
+/// Waits until the loader has built `n` batches (the prefetch thread gets
+/// there by itself), polling; panics after a deadline instead of hanging.
+fn wait_until_built(l: &Loader, n: u64) {
+    let start = Instant::now();
+    while l.batches_built() < n {
+        assert!(start.elapsed() < Duration::from_secs(60), "the loader built {} of {n} batches", l.batches_built());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// With prefetch k, the worker holds at most k batches in the channel and
+/// one more blocked on send: after the consumer has started taking c
+/// batches, it never asks for a sample of batch c + k or later. Before each
+/// batch the consumer lets the worker get as far ahead as it may, so a
+/// looser bound would show up as an ask too far ahead.
 #[test]
 fn prefetch_stays_within_its_bound() {
     for k in [1usize, 3] {
-        let mut l = Loader::new(Arc::new(Slow), &config(2, 2, k), LoaderState::new(0, 0)).unwrap();
-        l.next().unwrap().unwrap();
-        // The worker fills the channel (k) and holds one more, blocked on send.
-        let start = Instant::now();
-        while l.batches_built() < 1 + k as u64 + 1 && start.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(5));
+        let (n, batch) = (40usize, 2usize);
+        let taking = Arc::new(AtomicU64::new(0));
+        let src = Arc::new(Watched { n, taking: Arc::clone(&taking), asks: Mutex::new(Vec::new()) });
+        let cfg = LoaderConfig { shuffle: false, ..config(batch, 2, k) };
+        let mut l = Loader::new(Arc::clone(&src) as Arc<dyn SampleSource>, &cfg, LoaderState::new(0, 0)).unwrap();
+        let batches = (n / batch) as u64;
+        for c in 0..batches {
+            if c > 0 {
+                wait_until_built(&l, (c + k as u64 + 1).min(batches));
+            }
+            taking.store(c + 1, Ordering::SeqCst);
+            l.next().unwrap().unwrap();
         }
-        std::thread::sleep(Duration::from_millis(150));
-        let built = l.batches_built();
-        assert_eq!(built, 1 + k as u64 + 1, "prefetch {k}: {built} batches built after 1 was consumed");
-        l.next().unwrap().unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-        assert_eq!(l.batches_built(), 2 + k as u64 + 1, "prefetch {k}: one more after a second batch");
+        assert!(l.next().is_none());
+        let asks = src.asks.lock().unwrap();
+        assert_eq!(asks.len(), n, "every sample once");
+        let ahead = asks.iter().map(|&(i, c)| (i / batch) as i64 - c as i64).max().unwrap();
+        // Batch b is built while the consumer has taken b - k - 1 batches
+        // (k waiting in the channel, one being sent): b - (started) <= k.
+        assert_eq!(ahead, k as i64, "prefetch {k}: the worker ran {ahead} batches ahead of the consumer");
     }
 }
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use actionbench_pipeline::{
-    Engine, NoopReporter, PipelineDef, Reason, Registry, ResolvedInput, RunOptions, StageContext, StageKind,
-    StageOutcome, StageState, typed_params,
+    Engine, NoopReporter, ParamError, PipelineDef, Reason, Registry, ResolvedInput, RunOptions, StageContext,
+    StageError, StageKind, StageOutcome, StageState,
 };
 use serde::{Deserialize, Serialize};
 
@@ -39,15 +39,18 @@ impl StageKind for Concat {
     fn implementation_version(&self) -> u32 {
         self.version
     }
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        typed_params::<ConcatParams>(params).map(|(_, t)| t)
+    type Params = ConcatParams;
+    fn check(&self, p: &ConcatParams) -> Result<(), ParamError> {
+        if p.separator == "forbidden" {
+            return Err(ParamError::at("separator", "must not be \"forbidden\""));
+        }
+        Ok(())
     }
     fn tool_versions(&self) -> BTreeMap<String, String> {
         BTreeMap::from([("fake-libav".to_string(), self.tool.clone())])
     }
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    fn run(&self, ctx: &StageContext<'_>, p: &ConcatParams) -> Result<(), StageError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
-        let (p, _): (ConcatParams, _) = typed_params(ctx.params)?;
         let mut text = String::new();
         for input in ctx.inputs {
             match input {
@@ -191,7 +194,7 @@ fn failing_builtin_stage_publishes_nothing() {
     let f = Fixture::new("[stages.bad]\nuses = \"test.concat\"\ninputs = [\"data\"]\nparams = { fail = true }\n");
     let engine = f.engine(1, "x").unwrap();
     let reports = engine.run(&RunOptions { jobs: 1, ..Default::default() }, &NoopReporter).unwrap();
-    assert_eq!(reports[0].outcome, StageOutcome::Failed { error: "asked to fail".into() });
+    assert_eq!(reports[0].outcome, StageOutcome::failed("asked to fail"));
     let key = reports[0].key.unwrap();
     assert!(!engine.cache().stage_dir(&key).exists(), "a failed stage leaves no cache entry");
     assert_eq!(std::fs::read_dir(f.root().join("cache/v1/tmp")).unwrap().count(), 0, "its work directory is gone");
@@ -205,14 +208,25 @@ fn param_errors_name_file_line_and_stage() {
     let err = f.engine(1, "x").err().expect("an error");
     assert_eq!(
         err.to_string(),
-        "pipelines/p.toml:5: stage `x`: params of `test.concat`: unknown field `separatr`, expected one of `separator`, `fail`, `claim`, `append_after_claim`"
+        "pipelines/p.toml:5:12: stage `x`: params of `test.concat`: unknown field `separatr`, expected one of `separator`, `fail`, `claim`, `append_after_claim`"
     );
+    assert_eq!(err.hint().as_deref(), Some("See `actionbench kinds` for the params of `test.concat`"));
     let f = Fixture::new("[stages.x]\nuses = \"test.concat\"\ninputs = [\"data\"]\nparams = { separator = 3 }\n");
     let err = f.engine(1, "x").err().expect("an error");
     assert!(
         err.to_string()
-            .starts_with("pipelines/p.toml:4: stage `x`: params of `test.concat`: invalid type: integer `3`"),
+            .starts_with("pipelines/p.toml:4:24: stage `x`: params of `test.concat`: `separator`: invalid type: integer `3`"),
         "{err}"
+    );
+    // A kind's own check, in a `[stages.NAME.params]` table: the error is at
+    // the key's line, not at the table's.
+    let f = Fixture::new(
+        "[stages.x]\nuses = \"test.concat\"\ninputs = [\"data\"]\n\n[stages.x.params]\nfail = false\nseparator = \"forbidden\"\n",
+    );
+    let err = f.engine(1, "x").err().expect("an error");
+    assert_eq!(
+        err.to_string(),
+        "pipelines/p.toml:7:1: stage `x`: params of `test.concat`: `separator`: must not be \"forbidden\""
     );
     let f = Fixture::new("[stages.x]\nuses = \"test.concta\"\n");
     let err = f.engine(1, "x").err().expect("an error");

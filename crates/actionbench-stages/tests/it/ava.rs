@@ -240,7 +240,7 @@ fn ingest_ava_bad_params_and_files_are_errors() {
     std::fs::write(dir.path().join("data/gt.csv"), gt).unwrap();
     let (_, reports) = run(dir.path());
     let error = |stage: &str| match &reports.iter().find(|r| r.stage == stage).unwrap().outcome {
-        StageOutcome::Failed { error } => error.clone(),
+        StageOutcome::Failed { error, .. } => error.clone(),
         other => panic!("{stage}: {other:?}"),
     };
     assert_eq!(error("a"), "`data/gt.csv` line 11: expected a finite number for y1 in column 4, found `zero`");

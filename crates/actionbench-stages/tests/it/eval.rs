@@ -87,6 +87,6 @@ fn eval_params_are_checked() {
     // A role that is not an input is a clear stage failure.
     let dir = project(&AVA.replace("inputs = [\"data/gt.csv\", ", "inputs = ["));
     let (_, reports) = run(dir.path());
-    let StageOutcome::Failed { error } = &reports[1].outcome else { panic!("{reports:?}") };
+    let StageOutcome::Failed { error, .. } = &reports[1].outcome else { panic!("{reports:?}") };
     assert!(error.contains("param `gt` names `data/gt.csv`, which is not in the stage's `inputs`"), "{error}");
 }

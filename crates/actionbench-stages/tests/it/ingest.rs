@@ -155,7 +155,7 @@ fn ingest_ntu_skips_or_fails_on_corrupt_files() {
     let (engine, reports) = p.run();
     let outcome = |stage: &str| &reports.iter().find(|r| r.stage == stage).unwrap().outcome;
     assert_eq!(outcome("skip"), &StageOutcome::Ran);
-    let StageOutcome::Failed { error } = outcome("strict") else { panic!("{reports:?}") };
+    let StageOutcome::Failed { error, .. } = outcome("strict") else { panic!("{reports:?}") };
     assert_eq!(
         error,
         "`data/ntu/bad/S002C001P002R001A002.skeleton` line 11: unexpected end of file: expected joint 7 of body 1 in frame 1: the joint line (the file is truncated)\n\nhint: Re-extract the file from the NTU RGB+D archive"
@@ -290,7 +290,7 @@ params = { dataset = "ntu60", missing-list = "lists/missing.txt" }
     p.write("data/S001C001P001R001A001.skeleton", skeleton(&[1], &[1], "\n"));
     p.write("data/sample_1.skeleton", skeleton(&[1], &[1], "\n"));
     let (_, reports) = p.run();
-    let StageOutcome::Failed { error } = &reports[0].outcome else { panic!("{reports:?}") };
+    let StageOutcome::Failed { error, .. } = &reports[0].outcome else { panic!("{reports:?}") };
     assert!(
         error.contains("param `missing-list` names `lists/missing.txt`, which is not in the stage's `inputs`"),
         "{error}"
@@ -299,7 +299,7 @@ params = { dataset = "ntu60", missing-list = "lists/missing.txt" }
     let p = Project::new("[stages.a]\nuses = \"ingest.ntu\"\ninputs = [\"data\"]\nparams = { dataset = \"ntu60\" }\n");
     p.write("data/sample_1.skeleton", skeleton(&[1], &[1], "\n"));
     let (_, reports) = p.run();
-    let StageOutcome::Failed { error } = &reports[0].outcome else { panic!("{reports:?}") };
+    let StageOutcome::Failed { error, .. } = &reports[0].outcome else { panic!("{reports:?}") };
     assert_eq!(
         error,
         "`data/sample_1.skeleton`: the file name `sample_1` is not an NTU sample name `SsssCcccPpppRrrrAaaa`"
@@ -419,7 +419,7 @@ fn ingest_pyskl_skips_an_unreadable_file() {
     p.write("data/b.pkl", &bytes[..bytes.len() / 3]);
     let (engine, reports) = p.run();
     assert_eq!(reports.iter().find(|r| r.stage == "k").unwrap().outcome, StageOutcome::Ran);
-    let StageOutcome::Failed { error } = &reports.iter().find(|r| r.stage == "f").unwrap().outcome else { panic!() };
+    let StageOutcome::Failed { error, .. } = &reports.iter().find(|r| r.stage == "f").unwrap().outcome else { panic!() };
     assert!(error.starts_with("`data/b.pkl` byte "), "{error}");
     let out = out_dir(&engine, "k");
     assert_eq!(one_batch(&out).num_rows(), 100);
@@ -457,7 +457,7 @@ inputs = ["data"]
         p.write(&format!("data/{f}"), h36m_fixture(f));
     }
     let (engine, reports) = p.run();
-    let StageOutcome::Failed { error } = &reports.iter().find(|r| r.stage == "mixed").unwrap().outcome else {
+    let StageOutcome::Failed { error, .. } = &reports.iter().find(|r| r.stage == "mixed").unwrap().outcome else {
         panic!()
     };
     assert!(error.contains("ingest 3D and 2D files in separate stages"), "{error}");

@@ -4,6 +4,3 @@ mod ava;
 mod eval;
 mod ingest;
 mod phalp;
-mod renders;
-mod synth;
-mod video;

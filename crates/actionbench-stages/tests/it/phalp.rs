@@ -113,7 +113,7 @@ fn ingest_phalp_skips_or_fails_on_bad_files() {
     std::fs::write(dir.path().join("data/truncated.pkl"), &good[..good.len() / 2]).unwrap();
     let (engine, reports) = run(dir.path());
     assert_eq!(reports.iter().find(|r| r.stage == "s").unwrap().outcome, StageOutcome::Ran);
-    let StageOutcome::Failed { error } = &reports.iter().find(|r| r.stage == "f").unwrap().outcome else {
+    let StageOutcome::Failed { error, .. } = &reports.iter().find(|r| r.stage == "f").unwrap().outcome else {
         panic!("{reports:?}")
     };
     assert!(error.contains("data/truncated.pkl"), "{error}");

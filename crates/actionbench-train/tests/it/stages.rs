@@ -205,7 +205,7 @@ fn bad_params_are_rejected_with_the_reason() {
     assert_ne!(none, PIPELINE);
     let reports = run(root, &none);
     match &reports[0].outcome {
-        StageOutcome::Failed { error } => assert!(error.contains("no row"), "{error}"),
+        StageOutcome::Failed { error, .. } => assert!(error.contains("no row"), "{error}"),
         other => panic!("{other:?}"),
     }
 }

@@ -32,7 +32,7 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use actionbench_pipeline::{StageContext, StageKind, typed_params};
+use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use actionbench_video::{ClipFrames, FrameFormat, SampleOptions};
 use arrow::array::{
@@ -41,7 +41,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef, UInt8Type, UInt16Type};
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::{
+use actionbench_stages::ingest::{
     BoxError, OnError, Reject, Source, collect_sources, parallel_map, table_writer, write_rejects, write_summary,
 };
 
@@ -456,20 +456,19 @@ impl StageKind for IngestRenders {
         1
     }
 
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, canonical): (Params, _) = typed_params(params)?;
+    type Params = Params;
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
         if !(1..=100).contains(&p.jpeg_quality) {
             return Err(format!("`jpeg-quality` = {} is not in 1..=100", p.jpeg_quality));
         }
-        Ok(canonical)
+        Ok(())
     }
 
     fn tool_versions(&self) -> std::collections::BTreeMap<String, String> {
         std::collections::BTreeMap::from([("libav".to_string(), actionbench_video::libav_version())])
     }
 
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
-        let (p, _): (Params, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
         let (sources, _) = collect_sources(ctx, |path| path.file_name().is_some_and(|n| n == "clip.json"))?;
         let mut dirs: Vec<(PathBuf, Source)> = sources
             .into_iter()

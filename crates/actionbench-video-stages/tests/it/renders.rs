@@ -117,11 +117,11 @@ params = { video-id = "parent", frames = "raw" }
     )
     .unwrap();
     let def = PipelineDef::load("p", project.path()).unwrap();
-    let engine = Engine::new(def, actionbench_stages::registry(), None).unwrap();
+    let engine = Engine::new(def, actionbench_video_stages::registry(), None).unwrap();
     let reports = engine.run(&RunOptions { jobs: 1, ..Default::default() }, &NoopReporter).unwrap();
     let outcome = |s: &str| &reports.iter().find(|r| r.stage == s).unwrap().outcome;
     assert_eq!(outcome("skip"), &StageOutcome::Ran, "{reports:?}");
-    let StageOutcome::Failed { error } = outcome("strict") else { panic!("{reports:?}") };
+    let StageOutcome::Failed { error, .. } = outcome("strict") else { panic!("{reports:?}") };
     assert!(error.starts_with("`data/renders/c002_broken/depth/000001.png`"), "{error}");
 
     // The same rgb.mp4 files through ingest.video, named by their folders.

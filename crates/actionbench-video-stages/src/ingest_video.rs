@@ -52,7 +52,7 @@ use std::sync::Arc;
 
 use actionbench_core::hash_file;
 use actionbench_formats::video_labels::VideoLabel;
-use actionbench_pipeline::{StageContext, StageKind, typed_params};
+use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use actionbench_video::{Clip, ClipFrames, Crop, DecodeSummary, FrameFormat, SampleOptions, VideoError};
 use arrow::array::{
@@ -62,10 +62,10 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt8Type};
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::{
+use actionbench_stages::ingest::{
     BoxError, OnError, Reject, Source, collect_sources, parallel_map, table_writer, write_rejects, write_summary,
 };
-use crate::ingest_labels::{check_format, load_label_files};
+use actionbench_stages::ingest_labels::{check_format, load_label_files};
 
 /// File extensions taken as videos by default.
 const VIDEO_EXTENSIONS: &[&str] = &["mp4", "avi", "webm", "mkv", "mov", "m4v", "mpg", "mpeg", "flv", "3gp", "ogv"];
@@ -406,18 +406,17 @@ impl StageKind for IngestVideo {
         1
     }
 
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, canonical): (Params, _) = typed_params(params)?;
+    type Params = Params;
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
         p.check()?;
-        Ok(canonical)
+        Ok(())
     }
 
     fn tool_versions(&self) -> BTreeMap<String, String> {
         BTreeMap::from([("libav".to_string(), actionbench_video::libav_version())])
     }
 
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
-        let (p, _): (Params, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
         p.check()?;
         let extensions: BTreeSet<String> =
             p.extensions.iter().map(|e| e.trim_start_matches('.').to_ascii_lowercase()).collect();
@@ -427,7 +426,7 @@ impl StageKind for IngestVideo {
         let labels = match (&p.labels, &p.label_format) {
             (Some(file), Some(format)) => {
                 let format = check_format(format, p.classes.as_deref())?;
-                let label_source = crate::ingest::param_file(ctx, "labels", file)?;
+                let label_source = actionbench_stages::ingest::param_file(ctx, "labels", file)?;
                 let (map, _) = load_label_files(ctx, format, p.classes.as_deref(), |path| path == label_source.path)?;
                 Some(map)
             }
@@ -496,10 +495,7 @@ impl StageKind for IngestVideo {
                     }
                     Err(e) => match p.on_error {
                         OnError::Fail => {
-                            return Err(match e.hint() {
-                                Some(h) => format!("{e}\n\nhint: {h}").into(),
-                                None => Box::new(e),
-                            });
+                            return Err(Box::new(actionbench_core::Diagnostic::new(e)));
                         }
                         OnError::Skip => rejects.push(Reject::other(id, source, e.to_string())),
                     },

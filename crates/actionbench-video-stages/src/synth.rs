@@ -17,7 +17,7 @@
 use std::error::Error;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use actionbench_pipeline::{StageContext, StageKind, typed_params};
+use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
 use actionbench_synth::{Format, Preset, SynthConfig};
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +45,7 @@ fn tiny() -> String {
 
 impl Params {
     fn config(&self) -> Result<SynthConfig, String> {
-        let show = |e: actionbench_synth::SynthError| match e.hint() {
+        let show = |e: actionbench_synth::SynthError| match actionbench_core::Diagnose::hint(&e) {
             Some(h) => format!("{e} ({h})"),
             None => e.to_string(),
         };
@@ -96,9 +96,14 @@ impl StageKind for Synth {
         actionbench_synth::GENERATOR_VERSION
     }
 
-    fn canonical_params(&self, params: &toml::Table) -> Result<toml::Table, String> {
-        let (p, mut canonical): (Params, toml::Table) = typed_params(params)?;
+    type Params = Params;
+    fn check(&self, p: &Params) -> Result<(), ParamError> {
+        p.config()?;
+        Ok(())
+    }
+    fn canonical(&self, p: &Params) -> Result<toml::Table, ParamError> {
         let config = p.config()?;
+        let mut canonical = actionbench_pipeline::to_table(p)?;
         // Canonical lists: sorted, no duplicates, so equivalent params hash alike.
         let classes: Vec<toml::Value> =
             config.classes.iter().map(|&i| toml::Value::String(actionbench_synth::CLASSES[i].name.into())).collect();
@@ -112,8 +117,7 @@ impl StageKind for Synth {
         Ok(canonical)
     }
 
-    fn run(&self, ctx: &StageContext<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
-        let (p, _): (Params, _) = typed_params(ctx.params)?;
+    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
         if !ctx.inputs.is_empty() {
             return Err("`synth` takes no inputs: everything it writes follows from its params".into());
         }

@@ -37,7 +37,7 @@ impl Project {
 
     fn run(&self) -> (Engine, Vec<StageReport>) {
         let def = PipelineDef::load("p", self.0.path()).unwrap();
-        let engine = Engine::new(def, actionbench_stages::registry(), None).unwrap();
+        let engine = Engine::new(def, actionbench_video_stages::registry(), None).unwrap();
         let reports = engine.run(&RunOptions { jobs: 1, ..Default::default() }, &NoopReporter).unwrap();
         (engine, reports)
     }
@@ -186,7 +186,7 @@ params = { fps = 5.0, clip-len = 8 }
     p.write("data/videos/junk.mp4", junk);
     let (engine, reports) = p.run();
     assert_eq!(outcome(&reports, "skip"), &StageOutcome::Ran, "{reports:?}");
-    let StageOutcome::Failed { error } = outcome(&reports, "strict") else { panic!("{reports:?}") };
+    let StageOutcome::Failed { error, .. } = outcome(&reports, "strict") else { panic!("{reports:?}") };
     assert!(error.starts_with("`data/videos/cut.avi` packet "), "{error}");
     assert!(error.contains("hint:"), "{error}");
 
@@ -282,7 +282,7 @@ params = { format = "kinetics-csv" }
     for s in ["sth", "kinetics", "diving"] {
         assert_eq!(outcome(&reports, s), &StageOutcome::Ran, "{reports:?}");
     }
-    let StageOutcome::Failed { error } = outcome(&reports, "bad") else { panic!("{reports:?}") };
+    let StageOutcome::Failed { error, .. } = outcome(&reports, "bad") else { panic!("{reports:?}") };
     assert!(error.contains("`data/bad.csv` line 2") && error.contains("1.5"), "{error}");
 
     // Something-Else few-shot items with the compositional labels.json (template → integer id).

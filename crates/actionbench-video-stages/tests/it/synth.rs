@@ -23,7 +23,7 @@ params = {{ dataset = "ntu60", missing-list = "none" }}
 
 fn run(dir: &std::path::Path) -> (Engine, Vec<(String, StageOutcome)>) {
     let def = PipelineDef::load("p", dir).unwrap();
-    let engine = Engine::new(def, actionbench_stages::registry(), None).unwrap();
+    let engine = Engine::new(def, actionbench_video_stages::registry(), None).unwrap();
     let reports = engine.run(&RunOptions { jobs: 1, ..Default::default() }, &NoopReporter).unwrap();
     let outcomes = reports.into_iter().map(|r| (r.stage.clone(), r.outcome.clone())).collect();
     (engine, outcomes)
@@ -74,7 +74,7 @@ fn synth_stage_feeds_ingest_and_is_cached_by_params() {
 
 #[test]
 fn synth_params_are_checked() {
-    let registry = actionbench_stages::registry();
+    let registry = actionbench_video_stages::registry();
     let kind = registry.get("synth").unwrap();
     let mut t = toml::Table::new();
     t.insert("preset".into(), "huge".into());

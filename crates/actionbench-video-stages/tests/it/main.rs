@@ -1,0 +1,5 @@
+//! The video stage kinds through the engine.
+
+mod renders;
+mod synth;
+mod video;
