@@ -114,10 +114,10 @@ impl Diagnose for Diagnostic {
 /// Finds what an error in a chain can tell: [`Diagnostic`] always; a
 /// caller that knows more error types (the command line knows every
 /// crate's) passes a probe that also recognises them.
-pub type Probe<'a> = &'a dyn Fn(&(dyn Error + 'static)) -> Option<&dyn Diagnose>;
+pub type Probe<'a> = &'a dyn for<'e> Fn(&'e (dyn Error + 'static)) -> Option<&'e dyn Diagnose>;
 
 /// The probe that knows only [`Diagnostic`].
-pub fn diagnostic_probe(error: &(dyn Error + 'static)) -> Option<&dyn Diagnose> {
+pub fn diagnostic_probe<'e>(error: &'e (dyn Error + 'static)) -> Option<&'e dyn Diagnose> {
     error.downcast_ref::<Diagnostic>().map(|d| d as &dyn Diagnose)
 }
 

@@ -19,7 +19,6 @@ fn main() -> std::process::ExitCode {
     actionbench_cli::main_with_ffmpeg(&FFMPEG)
 }
 
-
 /// A video's stream as FFmpeg's demuxer and decoder describe it, with the
 /// size a player shows.
 fn probe_video(path: &Path) -> anyhow::Result<serde_json::Value> {
@@ -53,7 +52,8 @@ fn generate(request: &SynthRequest, progress: &dyn SynthProgress) -> anyhow::Res
     let preset: Preset = request.preset.parse().map_err(synth_error)?;
     let mut config = SynthConfig::new(preset, request.seed).with_class_names(&request.classes).map_err(synth_error)?;
     if !request.formats.is_empty() {
-        config.formats = request.formats.iter().map(|f| Format::parse(f)).collect::<Result<_, _>>().map_err(synth_error)?;
+        config.formats =
+            request.formats.iter().map(|f| Format::parse(f)).collect::<Result<_, _>>().map_err(synth_error)?;
     }
     let summary = actionbench_synth::generate(&config, &request.out, &Forward(progress)).map_err(synth_error)?;
     Ok(serde_json::to_value(&summary)?)

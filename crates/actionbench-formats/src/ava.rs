@@ -237,6 +237,7 @@ pub fn read_ava_exclusions(path: &Path, dialect: AvaDialect) -> Result<Vec<AvaEx
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actionbench_core::Diagnose as _;
 
     fn parse(text: &str, d: AvaDialect) -> Result<Vec<AvaCsvRow>> {
         parse_ava_csv(text.as_bytes(), Path::new("t.csv"), d)

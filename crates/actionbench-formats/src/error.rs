@@ -70,7 +70,6 @@ impl actionbench_core::Diagnose for Error {
 }
 
 impl Error {
-
     /// The file the error is about.
     pub fn path(&self) -> &Path {
         match self {

@@ -309,6 +309,7 @@ pub fn parse_ucf101_list(text: &str, path: &Path, classes: &[String]) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actionbench_core::Diagnose as _;
 
     fn p() -> &'static Path {
         Path::new("labels.txt")

@@ -1,7 +1,5 @@
 use std::path::PathBuf;
 
-use actionbench_core::Diagnose as _;
-
 /// What can go wrong loading samples.
 #[derive(Debug, thiserror::Error)]
 pub enum LoaderError {

@@ -17,8 +17,8 @@ use crate::explain::{Reason, diff_keys};
 use crate::graph::{Graph, overlaps};
 use crate::inputs::{InputError, ResolvedInput, glob_pattern, hash_new_tree, is_glob, resolve_path_entry};
 use crate::kind::{ParsedParams, Registry, StageContext, WrittenFiles};
-use crate::pipeline_file::params_value;
 use crate::lock_file::{LockFile, LockedStage};
+use crate::pipeline_file::params_value;
 use crate::pipeline_file::{Entry, PipelineDef, StageBody};
 use crate::reporter::Reporter;
 use crate::stage_key::StageKey;
@@ -645,11 +645,7 @@ impl Engine {
             KeyResult::Ready(k, r) => (k, r),
             KeyResult::Pending(reasons) => {
                 let why: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-                return Ok((
-                    StageOutcome::failed(format!("cannot compute the key: {}", why.join("; "))),
-                    None,
-                    None,
-                ));
+                return Ok((StageOutcome::failed(format!("cannot compute the key: {}", why.join("; "))), None, None));
             }
         };
         let fp = key.fingerprint();
@@ -676,6 +672,7 @@ impl Engine {
                     inputs: &resolved,
                     params: &self.params[i].canonical,
                     key: fp,
+                    cache_dir: self.cache.dir(),
                     reporter,
                     written: &written,
                 };
@@ -808,7 +805,7 @@ fn read_stamp(dir: &Path) -> Option<LockedStage> {
 
 /// What the engine recognises in an error chain: [`actionbench_core::Diagnostic`]
 /// and its own errors.
-fn probe(e: &(dyn std::error::Error + 'static)) -> Option<&dyn Diagnose> {
+fn probe<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e dyn Diagnose> {
     diagnostic_probe(e).or_else(|| e.downcast_ref::<Error>().map(|e| e as &dyn Diagnose))
 }
 

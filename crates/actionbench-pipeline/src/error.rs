@@ -43,24 +43,10 @@ pub enum Error {
         /// How to fix it, when there is an obvious fix.
         hint: Option<String>,
     },
-    /// A stage's params do not parse or fail the kind's checks.
-    #[error("{file}:{line}:{column}: stage `{stage}`: params of `{kind}`: {}", crate::kind::with_key(key.as_deref(), message))]
-    Param {
-        /// The pipeline file.
-        file: String,
-        /// 1-based line of the offending key (or of `params`).
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// The stage.
-        stage: String,
-        /// The stage kind.
-        kind: String,
-        /// The offending key below `params`, dotted, when known.
-        key: Option<String>,
-        /// What is wrong.
-        message: String,
-    },
+    /// A stage's params do not parse or fail the kind's checks (boxed:
+    /// the other variants stay small).
+    #[error("{0}")]
+    Param(Box<BadParam>),
     /// Stages depend on each other in a circle.
     #[error("{file}:{line}: stage `{stage}`: dependency cycle: {}", cycle.join(" -> "))]
     Cycle {
@@ -110,30 +96,72 @@ pub enum Error {
     Internal(String),
 }
 
+/// Where and why a stage's params are wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}:{column}: stage `{stage}`: params of `{kind}`: {}", crate::kind::with_key(key.as_deref(), message))]
+pub struct BadParam {
+    /// The pipeline file.
+    pub file: String,
+    /// 1-based line of the offending key (or of `params`).
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The stage.
+    pub stage: String,
+    /// The stage kind.
+    pub kind: String,
+    /// The offending key below `params`, dotted, when known.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl BadParam {
+    /// For an unknown key, the expected one closest to it (serde lists them:
+    /// "unknown field `x`, expected one of `a`, `b`").
+    pub fn suggestion(&self) -> Option<String> {
+        let rest = self.message.strip_prefix("unknown field `")?;
+        let (given, expected) = rest.split_once('`')?;
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|name| (strsim::levenshtein(given, name), name))
+            .filter(|(d, _)| *d <= 3)
+            .min()
+            .map(|(_, name)| name.to_string())
+    }
+}
+
 impl Error {
     /// Shorthand for an [`Error::Io`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io { path: path.into(), source }
     }
-
 }
 
 impl actionbench_core::Diagnose for Error {
     fn location(&self) -> Option<actionbench_core::Location> {
         let (file, line, column) = match self {
-            Error::Syntax { file, line, column, .. } | Error::Param { file, line, column, .. } => {
-                (file, *line, Some(*column))
-            }
+            Error::Syntax { file, line, column, .. } => (file, *line, Some(*column)),
+            Error::Param(p) => (&p.file, p.line, Some(p.column)),
             Error::Definition { file, line, .. } | Error::Cycle { file, line, .. } => (file, *line, None),
             _ => return None,
         };
-        Some(actionbench_core::Location { file: file.clone(), line: Some(line as u64), column: column.map(|c| c as u64) })
+        Some(actionbench_core::Location {
+            file: file.clone(),
+            line: Some(line as u64),
+            column: column.map(|c| c as u64),
+        })
     }
 
     fn hint(&self) -> Option<String> {
         match self {
             Error::Definition { hint, .. } => hint.clone(),
-            Error::Param { kind, .. } => Some(format!("See `actionbench kinds` for the params of `{kind}`")),
+            Error::Param(p) => Some(match p.suggestion() {
+                Some(close) => format!("Did you mean `{close}`? (`actionbench kinds` lists the params of `{}`)", p.kind),
+                None => format!("See `actionbench kinds` for the params of `{}`", p.kind),
+            }),
             Error::Cycle { .. } => Some(
                 "Remove one of the `@stage` references (or the dep on another stage's output) that close the circle".into(),
             ),

@@ -37,6 +37,9 @@ pub struct StageContext<'a> {
     pub params: &'a toml::Table,
     /// The key of the output being produced (to store in file metadata).
     pub key: Fingerprint,
+    /// The cache directory this engine uses (the configured one), for
+    /// scratch a stage keeps across runs, such as training checkpoints.
+    pub cache_dir: &'a Path,
     pub(crate) reporter: &'a dyn Reporter,
     pub(crate) written: &'a WrittenFiles,
 }

@@ -44,10 +44,10 @@ pub use catalog::{ProjectCatalog, SHARD_INDEX_FILE, StageRef, TableFormat, Table
 pub use engine::{
     Engine, RunOptions, StageOutcome, StageReport, StageState, StageStatus, default_cache_dir, gc_project,
 };
-pub use error::{Error, Result};
+pub use error::{BadParam, Error, Result};
 pub use explain::Reason;
 pub use inputs::{InputFile, ResolvedInput};
-pub use kind::{ParamError, Registry, RegisteredKind, StageContext, StageError, StageKind, to_table};
+pub use kind::{ParamError, RegisteredKind, Registry, StageContext, StageError, StageKind, to_table};
 pub use lock_file::{LockFile, LockedStage};
 pub use pipeline_file::{PipelineDef, StageBody, StageDef, find_project_root};
 pub use reporter::{NoopReporter, Reporter};

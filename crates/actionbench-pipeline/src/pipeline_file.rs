@@ -362,7 +362,7 @@ impl PipelineDef {
             Some(span) => line_col(&self.source, span.start),
             None => (params_line, 1),
         };
-        Error::Param {
+        Error::Param(Box::new(crate::error::BadParam {
             file: self.display_path.clone(),
             line,
             column,
@@ -370,7 +370,7 @@ impl PipelineDef {
             kind: uses.to_string(),
             key,
             message,
-        }
+        }))
     }
 }
 

@@ -47,7 +47,9 @@ impl Error {
         // The parser's own words, not its Rust debug form (`ParserError("…")`).
         let message = match e.find_root() {
             DataFusionError::SQL(parser, _) => match parser.as_ref() {
-                ParserError::TokenizerError(text) | ParserError::ParserError(text) => format!("SQL syntax error: {text}"),
+                ParserError::TokenizerError(text) | ParserError::ParserError(text) => {
+                    format!("SQL syntax error: {text}")
+                }
                 other => format!("SQL syntax error: {other}"),
             },
             _ => e.strip_backtrace(),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use actionbench_metrics::ava::AvaProtocol;
 use actionbench_metrics::classification::ViewAggregation;
-use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{ParamError, StageContext, StageKind};
 use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,7 @@ fn write_json(ctx: &StageContext<'_>, value: &serde_json::Value) -> StageResult 
 /// Params of `eval.ava`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct AvaParams {
+pub struct EvalAvaParams {
     /// Ground-truth CSV (an entry of `inputs`).
     gt: String,
     /// Detections CSV, or `@stage` whose output holds one CSV.
@@ -67,14 +67,14 @@ impl StageKind for EvalAva {
     fn implementation_version(&self) -> u32 {
         1
     }
-    type Params = AvaParams;
-    fn check(&self, p: &AvaParams) -> Result<(), ParamError> {
+    type Params = EvalAvaParams;
+    fn check(&self, p: &EvalAvaParams) -> Result<(), ParamError> {
         if ava_protocol(&p.protocol)? == AvaProtocol::V2020 && p.exclusions.is_some() {
             return Err("`exclusions` is not part of the 2020 protocol; use protocol \"2019\" or drop it".into());
         }
         Ok(())
     }
-    fn run(&self, ctx: &StageContext<'_>, p: &AvaParams) -> StageResult {
+    fn run(&self, ctx: &StageContext<'_>, p: &EvalAvaParams) -> StageResult {
         let gt = role_file(ctx, "gt", &p.gt, &["csv"])?;
         let pred = role_file(ctx, "pred", &p.pred, &["csv"])?;
         let labelmap = role_file(ctx, "labelmap", &p.labelmap, &["pbtxt", "txt"])?;
@@ -110,7 +110,7 @@ impl StageKind for EvalAva {
 /// Params of `eval.pose`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct PoseParams {
+pub struct EvalPoseParams {
     /// Predicted poses `[frames, joints, 3]` (`.npy`).
     pred: String,
     /// Ground-truth poses, same shape.
@@ -132,8 +132,8 @@ impl StageKind for EvalPose {
     fn implementation_version(&self) -> u32 {
         1
     }
-    type Params = PoseParams;
-    fn run(&self, ctx: &StageContext<'_>, p: &PoseParams) -> StageResult {
+    type Params = EvalPoseParams;
+    fn run(&self, ctx: &StageContext<'_>, p: &EvalPoseParams) -> StageResult {
         let pred = role_file(ctx, "pred", &p.pred, &["npy"])?;
         let gt = role_file(ctx, "gt", &p.gt, &["npy"])?;
         let actions = p.actions.as_deref().map(|a| role_file(ctx, "actions", a, &["txt"])).transpose()?;
@@ -171,7 +171,7 @@ impl StageKind for EvalPose {
 /// Params of `eval.classify`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct ClassifyParams {
+pub struct EvalClassifyParams {
     /// Class scores (CSV or Parquet), or `@stage`.
     pred: String,
     /// True labels; optional when the scores have a `label` column.
@@ -218,15 +218,15 @@ impl StageKind for EvalClassify {
     fn implementation_version(&self) -> u32 {
         1
     }
-    type Params = ClassifyParams;
-    fn check(&self, p: &ClassifyParams) -> Result<(), ParamError> {
+    type Params = EvalClassifyParams;
+    fn check(&self, p: &EvalClassifyParams) -> Result<(), ParamError> {
         aggregation(&p.aggregate)?;
         if p.topk.is_empty() || p.topk.contains(&0) || p.views == 0 {
             return Err("`topk` takes positive integers and `views` must be at least 1".into());
         }
         Ok(())
     }
-    fn run(&self, ctx: &StageContext<'_>, p: &ClassifyParams) -> StageResult {
+    fn run(&self, ctx: &StageContext<'_>, p: &EvalClassifyParams) -> StageResult {
         let pred = role_file(ctx, "pred", &p.pred, &["csv", "parquet"])?;
         let gts = match &p.gt {
             Some(g) => vec![role_file(ctx, "gt", g, &["csv", "txt"])?],

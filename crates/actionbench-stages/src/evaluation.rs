@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use actionbench_core::Diagnostic;
 use actionbench_formats::ava::{AvaCsvRow, AvaDialect, AvaTimestamp};
 use actionbench_formats::label_map::LabelMapKind;
 use actionbench_formats::scores::ScoreTable;
@@ -12,7 +13,6 @@ use actionbench_metrics::ava::{AvaAnnotation, AvaBox, AvaClass, AvaProtocol, Ava
 use actionbench_metrics::classification::{ClassificationReport, ScoreMatrix, ViewAggregation};
 use actionbench_metrics::multitask::TaskOutcome;
 use actionbench_metrics::pose::PoseReport;
-use actionbench_core::Diagnostic;
 use anyhow::{Context, Result, anyhow, bail};
 
 /// A reader error as an anyhow error that keeps its hint and location.

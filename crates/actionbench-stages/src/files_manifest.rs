@@ -2,15 +2,13 @@
 //! the first table of any dataset build — it pins exactly which files a
 //! pipeline saw.
 
-use std::error::Error;
-
-use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{ParamError, ResolvedInput, StageContext, StageError, StageKind};
 use serde::{Deserialize, Serialize};
 
 /// Params of `files.manifest`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Params {
+pub struct FilesManifestParams {
     /// Keep only files whose name ends with one of these (all when empty).
     #[serde(default)]
     extensions: Vec<String>,
@@ -36,13 +34,13 @@ impl StageKind for FilesManifest {
         1
     }
 
-    type Params = Params;
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
+    type Params = FilesManifestParams;
+    fn check(&self, p: &FilesManifestParams) -> Result<(), ParamError> {
         actionbench_core::ProjectPath::new(&p.output).map_err(|e| format!("`output`: {e}"))?;
         Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &FilesManifestParams) -> Result<(), StageError> {
         let mut rows = Vec::new();
         for input in ctx.inputs {
             match input {

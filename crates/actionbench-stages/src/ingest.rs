@@ -265,10 +265,7 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + 
 /// calling thread keeps: an ingest reads thousands of files of about the
 /// same size, and a fresh buffer for each is memory the kernel zeroes
 /// again for every file (a sizeable cost on a VM, `scripts/bench skeletons`).
-pub fn with_source_bytes<R>(
-    source: &Source,
-    f: impl FnOnce(&[u8]) -> R,
-) -> Result<R, actionbench_formats::Error> {
+pub fn with_source_bytes<R>(source: &Source, f: impl FnOnce(&[u8]) -> R) -> Result<R, actionbench_formats::Error> {
     use std::cell::RefCell;
     use std::io::Read;
     thread_local! {

@@ -43,7 +43,6 @@
 //! files with `action_label_gt`, `action_label_psudo` and `has_gt` filled.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::error::Error;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -51,7 +50,7 @@ use actionbench_core::{Diagnostic, Fingerprint};
 use actionbench_formats::ava::{AvaCsvRow, AvaDialect, AvaTimestamp, parse_ava_csv, parse_ava_exclusions};
 use actionbench_formats::label_map::parse_label_map;
 use actionbench_formats::lart::AVA_CLASSES;
-use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{ParamError, ResolvedInput, StageContext, StageError, StageKind};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use arrow::array::{ArrayRef, Int32Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef, UInt8Type};
@@ -68,7 +67,7 @@ use crate::ingest_phalp::{
 /// Params of `ingest.ava`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Params {
+pub struct IngestAvaParams {
     /// The `inputs` entry holding the PHALP result files.
     phalp: String,
     /// AVA ground-truth CSV (an `inputs` entry).
@@ -246,7 +245,7 @@ fn keyframe_boxes(
     rows: &[AvaCsvRow],
     source: &Source,
     rules: &Rules<'_>,
-    p: &Params,
+    p: &IngestAvaParams,
     scores: bool,
     filtered: &mut Filtered,
 ) -> Keyframes {
@@ -469,25 +468,26 @@ impl StageKind for IngestAva {
         2
     }
 
-    type Params = Params;
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
+    type Params = IngestAvaParams;
+    fn check(&self, p: &IngestAvaParams) -> Result<(), ParamError> {
         if !(p.fps.is_finite() && p.fps > 0.0) {
-            return Err(format!("`fps` must be a positive number, found {}", p.fps));
+            return Err(format!("`fps` must be a positive number, found {}", p.fps).into());
         }
         if !p.time_offset.is_finite() {
             return Err("`time-offset` must be finite".into());
         }
         if !(p.iou > 0.0 && p.iou <= 1.0) {
-            return Err(format!("`iou` must be in (0, 1], found {}", p.iou));
+            return Err(format!("`iou` must be in (0, 1], found {}", p.iou).into());
         }
         if !(0.0..=1.0).contains(&p.pseudo_threshold) {
-            return Err(format!("`pseudo-threshold` must be in [0, 1], found {}", p.pseudo_threshold));
+            return Err(format!("`pseudo-threshold` must be in [0, 1], found {}", p.pseudo_threshold).into());
         }
         if p.first_keyframe > p.last_keyframe {
             return Err(format!(
                 "`first-keyframe` ({}) is after `last-keyframe` ({})",
                 p.first_keyframe, p.last_keyframe
-            ));
+            )
+            .into());
         }
         if p.lart_export.as_deref().is_some_and(|d| d.is_empty() || d.contains(['/', '\\'])) {
             return Err("`lart-export` must be a dataset tag such as \"ava-val\" (no `/`)".into());
@@ -495,7 +495,7 @@ impl StageKind for IngestAva {
         Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &IngestAvaParams) -> Result<(), StageError> {
         let (sources, ignored) = phalp_sources(ctx, &p.phalp)?;
 
         // Label map: the known action ids, each a column of `labels`.
@@ -528,7 +528,7 @@ impl StageKind for IngestAva {
         let rules = Rules { known, label_map: &map_source, excluded, exclusions: exclusions.as_ref() };
         let mut filtered = Filtered::default();
         let (gt_source, gt_rows) = read_csv(ctx, "csv", &p.csv)?;
-        let gt = keyframe_boxes(&gt_rows, &gt_source, &rules, &p, false, &mut filtered);
+        let gt = keyframe_boxes(&gt_rows, &gt_source, &rules, p, false, &mut filtered);
         let pseudo = match &p.pseudo {
             Some(entry) => {
                 let (source, rows) = read_csv(ctx, "pseudo", entry)?;
@@ -539,7 +539,7 @@ impl StageKind for IngestAva {
                     )
                     .into());
                 }
-                keyframe_boxes(&rows, &source, &rules, &p, true, &mut filtered)
+                keyframe_boxes(&rows, &source, &rules, p, true, &mut filtered)
             }
             None => Keyframes::new(),
         };

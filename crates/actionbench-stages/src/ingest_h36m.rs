@@ -23,13 +23,12 @@
 //! `camera_index` (0–3), `keypoints` (tensor float32 `[T, J, 2]`, pixels,
 //! J = 17), `layout_name` (from the metadata; null in `_gt` files).
 
-use std::error::Error;
 use std::sync::Arc;
 
 use actionbench_core::Fingerprint;
 use actionbench_formats::h36m::{H36M_CAMERAS, PoseArray, parse_h36m_2d, parse_h36m_3d};
 use actionbench_formats::npz::npz_member_names;
-use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{StageContext, StageError, StageKind};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use arrow::array::{ArrayRef, Int32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef};
@@ -43,7 +42,7 @@ use crate::ingest::{
 /// Params of `ingest.h36m`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Params {
+pub struct IngestH36mParams {
     /// `fail` (default) or `skip` (an unreadable file goes to `rejects/`).
     #[serde(default)]
     on_error: OnError,
@@ -163,9 +162,9 @@ impl StageKind for IngestH36m {
         1
     }
 
-    type Params = Params;
+    type Params = IngestH36mParams;
 
-    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &IngestH36mParams) -> Result<(), StageError> {
         let (sources, ignored) = collect_sources(ctx, |path| path.extension().is_some_and(|e| e == "npz"))?;
         let mut rejects = Vec::new();
         let mut kind: Option<(Kind, usize)> = None;

@@ -19,14 +19,13 @@
 //! a frame, file order), `score` (tensor float32 `[N, M, V]`),
 //! `source_file`, `source_blake3`. V is the `joints` param (18).
 
-use std::error::Error;
 use std::sync::Arc;
 
 use actionbench_core::Fingerprint;
 use actionbench_formats::kinetics_skeleton::{
     KINETICS_JOINTS, KineticsLabelEntry, KineticsSkeletonVideo, parse_kinetics_labels, parse_kinetics_skeleton,
 };
-use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{ParamError, StageContext, StageError, StageKind};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use arrow::array::{ArrayRef, BooleanArray, Int32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Float32Type, Int32Type, Schema, SchemaRef};
@@ -40,7 +39,7 @@ use crate::ingest::{
 /// Params of `ingest.kinetics-skeleton`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Params {
+pub struct IngestKineticsParams {
     /// `kinetics_{train,val}_label.json`, also listed in `inputs`.
     #[serde(default)]
     labels: Option<String>,
@@ -104,15 +103,15 @@ impl StageKind for IngestKineticsSkeleton {
         1
     }
 
-    type Params = Params;
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
+    type Params = IngestKineticsParams;
+    fn check(&self, p: &IngestKineticsParams) -> Result<(), ParamError> {
         if p.joints == 0 {
             return Err("`joints` must be at least 1".into());
         }
         Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &IngestKineticsParams) -> Result<(), StageError> {
         let label_source = match &p.labels {
             Some(path) => Some(param_file(ctx, "labels", path)?),
             None => None,

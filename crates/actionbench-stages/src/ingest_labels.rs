@@ -28,7 +28,6 @@
 //! | `source_file`, `source_blake3` | utf8 | provenance |
 
 use std::collections::BTreeMap;
-use std::error::Error;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -37,7 +36,7 @@ use actionbench_formats::video_labels::{
     VideoLabel, VideoLabelFormat, parse_diving48, parse_diving48_vocab, parse_kinetics_csv, parse_sth_items,
     parse_sth_labels, parse_ucf101_class_ind, parse_ucf101_list,
 };
-use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{ParamError, StageContext, StageError, StageKind};
 use arrow::array::{ArrayRef, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
@@ -50,7 +49,7 @@ use crate::ingest::{
 /// Params of `ingest.labels`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Params {
+pub struct IngestLabelsParams {
     /// `kinetics-csv`, `sth-items`, `diving48` or `ucf101-list`.
     format: String,
     /// The class list (a path that is also in `inputs`).
@@ -188,13 +187,13 @@ impl StageKind for IngestLabels {
         1
     }
 
-    type Params = Params;
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
+    type Params = IngestLabelsParams;
+    fn check(&self, p: &IngestLabelsParams) -> Result<(), ParamError> {
         check_format(&p.format, p.classes.as_deref()).map_err(|e| ParamError::at("format", e))?;
         Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &IngestLabelsParams) -> Result<(), StageError> {
         let format = check_format(&p.format, p.classes.as_deref())?;
         let (labels, _) = load_label_files(ctx, format, p.classes.as_deref(), |_| true)?;
         if labels.is_empty() {

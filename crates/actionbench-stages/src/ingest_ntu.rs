@@ -36,14 +36,13 @@
 //! each frame are kept, as ST-GCN does.
 
 use std::collections::BTreeSet;
-use std::error::Error;
 use std::sync::Arc;
 
 use actionbench_core::Fingerprint;
 use actionbench_formats::ntu::{
     NTU_JOINTS, NtuArrays, NtuDataset, NtuSampleName, parse_ntu_arrays, parse_ntu_missing_list,
 };
-use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{ParamError, StageContext, StageError, StageKind};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use arrow::array::{ArrayRef, Int32Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Float32Type, Int8Type, Int32Type, Schema, SchemaRef, UInt64Type};
@@ -69,7 +68,7 @@ enum DatasetParam {
 /// Params of `ingest.ntu`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Params {
+pub struct IngestNtuParams {
     /// `ntu60` or `ntu120`.
     dataset: DatasetParam,
     /// `official` (the list shipped with actionbench), `none`, or the path
@@ -283,15 +282,15 @@ impl StageKind for IngestNtu {
         2
     }
 
-    type Params = Params;
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
+    type Params = IngestNtuParams;
+    fn check(&self, p: &IngestNtuParams) -> Result<(), ParamError> {
         if p.max_bodies == Some(0) {
             return Err("`max-bodies` must be at least 1".into());
         }
         Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &IngestNtuParams) -> Result<(), StageError> {
         let dataset = match p.dataset {
             DatasetParam::Ntu60 => NtuDataset::Ntu60,
             DatasetParam::Ntu120 => NtuDataset::Ntu120,

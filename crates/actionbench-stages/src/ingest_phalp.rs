@@ -37,14 +37,13 @@
 //! tracklet file per row (`actionbench_formats::lart`), without labels
 //! (`has_gt = 0`; `ingest.ava` writes them with labels).
 
-use std::error::Error;
 use std::sync::Arc;
 
 use actionbench_core::Fingerprint;
 use actionbench_formats::joblib::{JoblibCompression, write_joblib};
 use actionbench_formats::lart::{LartFrame, LartTracklet};
 use actionbench_formats::phalp::{POSE_DIM, PhalpFile, PhalpTrack, parse_phalp};
-use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{ParamError, StageContext, StageError, StageKind};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Int64Type, Schema, SchemaRef, UInt8Type};
@@ -58,7 +57,7 @@ use crate::ingest::{
 /// Params of `ingest.phalp`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Params {
+pub struct IngestPhalpParams {
     /// `fail` (default) or `skip`.
     #[serde(default)]
     on_error: OnError,
@@ -469,10 +468,10 @@ impl StageKind for IngestPhalp {
         1
     }
 
-    type Params = Params;
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
+    type Params = IngestPhalpParams;
+    fn check(&self, p: &IngestPhalpParams) -> Result<(), ParamError> {
         if !(p.fps.is_finite() && p.fps > 0.0) {
-            return Err(format!("`fps` must be a positive number, found {}", p.fps));
+            return Err(format!("`fps` must be a positive number, found {}", p.fps).into());
         }
         if !p.time_offset.is_finite() {
             return Err("`time-offset` must be finite".into());
@@ -483,7 +482,7 @@ impl StageKind for IngestPhalp {
         Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &IngestPhalpParams) -> Result<(), StageError> {
         let (sources, ignored) = collect_sources(ctx, is_phalp_file)?;
         let results = read_tracks(&sources, p.fps, p.time_offset, p.appearance, p.min_length.max(1));
         let (tracks, rejects) = gather_tracks(&sources, results, p.on_error)?;

@@ -20,7 +20,6 @@
 //! sample listed in two files is an error.
 
 use std::collections::BTreeMap;
-use std::error::Error;
 use std::sync::Arc;
 
 use actionbench_core::Fingerprint;
@@ -28,7 +27,7 @@ use actionbench_formats::joblib::parse_joblib;
 use actionbench_formats::pickle::PickleOptions;
 use actionbench_formats::pyskl::{PysklRecord, pyskl_from_value};
 use actionbench_formats::value::NdArray;
-use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{StageContext, StageError, StageKind};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use arrow::array::{ArrayRef, Int32Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef};
@@ -42,7 +41,7 @@ use crate::ingest::{
 /// Params of `ingest.pyskl`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Params {
+pub struct IngestPysklParams {
     /// File name endings of the annotation files among the inputs.
     #[serde(default = "default_extensions")]
     extensions: Vec<String>,
@@ -105,9 +104,9 @@ impl StageKind for IngestPyskl {
         1
     }
 
-    type Params = Params;
+    type Params = IngestPysklParams;
 
-    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &IngestPysklParams) -> Result<(), StageError> {
         let (sources, ignored) = collect_sources(ctx, |path| {
             let name = path.to_string_lossy();
             p.extensions.iter().any(|e| name.ends_with(e.as_str()))

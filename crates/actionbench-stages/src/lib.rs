@@ -18,16 +18,16 @@ mod ingest_pyskl;
 mod shard_parquet;
 mod tables;
 
-pub use eval_stages::{EvalAva, EvalClassify, EvalPose};
-pub use files_manifest::FilesManifest;
-pub use ingest_ava::IngestAva;
-pub use ingest_h36m::IngestH36m;
-pub use ingest_kinetics::IngestKineticsSkeleton;
-pub use ingest_labels::IngestLabels;
-pub use ingest_ntu::IngestNtu;
-pub use ingest_phalp::IngestPhalp;
-pub use ingest_pyskl::IngestPyskl;
-pub use shard_parquet::ShardParquet;
+pub use eval_stages::{EvalAva, EvalAvaParams, EvalClassify, EvalClassifyParams, EvalPose, EvalPoseParams};
+pub use files_manifest::{FilesManifest, FilesManifestParams};
+pub use ingest_ava::{IngestAva, IngestAvaParams};
+pub use ingest_h36m::{IngestH36m, IngestH36mParams};
+pub use ingest_kinetics::{IngestKineticsParams, IngestKineticsSkeleton};
+pub use ingest_labels::{IngestLabels, IngestLabelsParams};
+pub use ingest_ntu::{IngestNtu, IngestNtuParams};
+pub use ingest_phalp::{IngestPhalp, IngestPhalpParams};
+pub use ingest_pyskl::{IngestPyskl, IngestPysklParams};
+pub use shard_parquet::{ShardParquet, ShardParquetParams};
 
 /// The built-in kinds that neither decode nor encode video: all but
 /// `ingest.video`, `ingest.renders` and `synth`, which live in

@@ -11,7 +11,7 @@ use std::error::Error;
 use std::path::Path;
 use std::sync::Arc;
 
-use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{ParamError, ResolvedInput, StageContext, StageError, StageKind};
 use actionbench_shards::{INDEX_FILE, ShardWriterOptions, read_all};
 use arrow::array::RecordBatch;
 use arrow::compute::{SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch};
@@ -23,7 +23,7 @@ use crate::ingest::StageWriter;
 /// Params of `shard.parquet`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Params {
+pub struct ShardParquetParams {
     /// Rows per shard file.
     #[serde(default = "default_target_rows")]
     target_rows: usize,
@@ -77,18 +77,18 @@ impl StageKind for ShardParquet {
         1
     }
 
-    type Params = Params;
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
+    type Params = ShardParquetParams;
+    fn check(&self, p: &ShardParquetParams) -> Result<(), ParamError> {
         if p.target_rows == 0 || p.row_group_rows == 0 {
             return Err("`target-rows` and `row-group-rows` must be at least 1".into());
         }
         if !(1..=22).contains(&p.zstd_level) {
-            return Err(format!("`zstd-level` must be between 1 and 22, not {}", p.zstd_level));
+            return Err(format!("`zstd-level` must be between 1 and 22, not {}", p.zstd_level).into());
         }
         Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &ShardParquetParams) -> Result<(), StageError> {
         let mut batches = Vec::new();
         for input in ctx.inputs {
             match input {

@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use actionbench_core::Diagnose as _;
-
 /// Why generation stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
@@ -46,7 +44,6 @@ impl SynthError {
     pub(crate) fn invalid(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self::Invalid { message: message.into(), hint: hint.into() }
     }
-
 }
 
 impl actionbench_core::Diagnose for SynthError {

@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use actionbench_core::Diagnose as _;
-
 /// What can go wrong while training or predicting.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {

@@ -22,7 +22,9 @@ pub mod tasks;
 pub mod trainer;
 
 pub use error::{Result, TrainError};
-pub use stages::{BURN_VERSION, DataParams, ModelParams, PredictStage, TrainStage, backend_name};
+pub use stages::{
+    BURN_VERSION, DataParams, ModelParams, PredictParams, PredictStage, TrainParams, TrainStage, backend_name,
+};
 
 /// Adds the `train` and `predict` stage kinds to `registry`.
 pub fn register(registry: &mut actionbench_pipeline::Registry) {

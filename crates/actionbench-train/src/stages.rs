@@ -42,7 +42,7 @@ use actionbench_loader::{
     TableSpec, TrackletConfig, TrackletSource,
 };
 use actionbench_models::{LartConfig, StGcnConfig, pool_keyframe};
-use actionbench_pipeline::{ResolvedInput, StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{ParamError, ResolvedInput, StageContext, StageKind};
 use arrow::array::{ArrayRef, Float32Builder, Int64Array, ListBuilder, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use burn::module::Module;
@@ -125,7 +125,7 @@ fn default_device() -> String {
 /// Params of `train`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct TrainParams {
+pub struct TrainParams {
     model: ModelParams,
     #[serde(default)]
     data: DataParams,
@@ -220,10 +220,6 @@ fn shard_dirs(ctx: &StageContext<'_>, exclude: Option<&str>, table: Option<&str>
         ));
     }
     Ok(out)
-}
-
-fn cache_dir(root: &Path) -> PathBuf {
-    actionbench_pipeline::default_cache_dir(root, None)
 }
 
 fn input_hashes(ctx: &StageContext<'_>) -> String {
@@ -323,7 +319,7 @@ where
     B: AutodiffBackend,
     M: TrainModel<B>,
 {
-    let checkpoints = cache_dir(ctx.root).join("train").join(ctx.key.to_hex());
+    let checkpoints = ctx.cache_dir.join("train").join(ctx.key.to_hex());
     let mut progress = |done: u64, total: u64| ctx.progress(done, Some(total));
     let (model, report) = train(task, &mut loader, &p.train, Some(&checkpoints), device, &mut progress, None)?;
     let inner = model.valid();
@@ -385,7 +381,7 @@ impl StageKind for TrainStage {
 /// Params of `predict`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct PredictParams {
+pub struct PredictParams {
     /// `@stage` of the `train` stage (also in `inputs`).
     model: String,
     /// Table name inside the data inputs.
@@ -630,7 +626,7 @@ impl StageKind for PredictStage {
     fn check(&self, p: &PredictParams) -> Result<(), ParamError> {
         check_device(&p.device)?;
         if !p.model.starts_with('@') {
-            return Err(format!("`model` must name the train stage as \"@stage\", not \"{}\"", p.model));
+            return Err(format!("`model` must name the train stage as \"@stage\", not \"{}\"", p.model).into());
         }
         if p.batch_size == 0 {
             return Err("`batch-size` must be at least 1".into());

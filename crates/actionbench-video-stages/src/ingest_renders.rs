@@ -28,11 +28,10 @@
 //! | `joints3d` | tensor float32 `[T, P, 25, 3]` | camera frame, metres; NaN where person p is absent |
 //! | `source_dir` | utf8 | the clip folder |
 
-use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{ParamError, StageContext, StageError, StageKind};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use actionbench_video::{ClipFrames, FrameFormat, SampleOptions};
 use arrow::array::{
@@ -56,7 +55,7 @@ enum FramesParam {
 /// Params of `ingest.renders`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Params {
+pub struct IngestRendersParams {
     /// RGB frames as `jpeg` or `raw`.
     #[serde(default)]
     frames: FramesParam,
@@ -456,10 +455,10 @@ impl StageKind for IngestRenders {
         1
     }
 
-    type Params = Params;
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
+    type Params = IngestRendersParams;
+    fn check(&self, p: &IngestRendersParams) -> Result<(), ParamError> {
         if !(1..=100).contains(&p.jpeg_quality) {
-            return Err(format!("`jpeg-quality` = {} is not in 1..=100", p.jpeg_quality));
+            return Err(format!("`jpeg-quality` = {} is not in 1..=100", p.jpeg_quality).into());
         }
         Ok(())
     }
@@ -468,7 +467,7 @@ impl StageKind for IngestRenders {
         std::collections::BTreeMap::from([("libav".to_string(), actionbench_video::libav_version())])
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &IngestRendersParams) -> Result<(), StageError> {
         let (sources, _) = collect_sources(ctx, |path| path.file_name().is_some_and(|n| n == "clip.json"))?;
         let mut dirs: Vec<(PathBuf, Source)> = sources
             .into_iter()

@@ -47,12 +47,11 @@
 //! | `frames` | list<binary> (JPEG files) or tensor uint8 `[T, H, W, 3]` | the pixels |
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::error::Error;
 use std::sync::Arc;
 
 use actionbench_core::hash_file;
 use actionbench_formats::video_labels::VideoLabel;
-use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{ParamError, StageContext, StageError, StageKind};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use actionbench_video::{Clip, ClipFrames, Crop, DecodeSummary, FrameFormat, SampleOptions, VideoError};
 use arrow::array::{
@@ -97,7 +96,7 @@ enum VideoIdParam {
 /// Params of `ingest.video`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Params {
+pub struct IngestVideoParams {
     /// Target frames per second (every frame when absent).
     #[serde(default)]
     fps: Option<f64>,
@@ -160,7 +159,7 @@ fn default_rows() -> usize {
     256
 }
 
-impl Params {
+impl IngestVideoParams {
     fn sample_options(&self) -> SampleOptions {
         SampleOptions {
             target_fps: self.fps,
@@ -406,8 +405,8 @@ impl StageKind for IngestVideo {
         1
     }
 
-    type Params = Params;
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
+    type Params = IngestVideoParams;
+    fn check(&self, p: &IngestVideoParams) -> Result<(), ParamError> {
         p.check()?;
         Ok(())
     }
@@ -416,7 +415,7 @@ impl StageKind for IngestVideo {
         BTreeMap::from([("libav".to_string(), actionbench_video::libav_version())])
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &IngestVideoParams) -> Result<(), StageError> {
         p.check()?;
         let extensions: BTreeSet<String> =
             p.extensions.iter().map(|e| e.trim_start_matches('.').to_ascii_lowercase()).collect();

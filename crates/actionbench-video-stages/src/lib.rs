@@ -12,9 +12,9 @@ mod ingest_renders;
 mod ingest_video;
 mod synth;
 
-pub use ingest_renders::IngestRenders;
-pub use ingest_video::IngestVideo;
-pub use synth::Synth;
+pub use ingest_renders::{IngestRenders, IngestRendersParams};
+pub use ingest_video::{IngestVideo, IngestVideoParams};
+pub use synth::{Synth, SynthParams};
 
 /// Every built-in stage kind: those of `actionbench-stages` and the three
 /// video kinds.

@@ -14,17 +14,16 @@
 //! `{@data}/ntu/nturgb+d_skeletons`). The output depends only on the
 //! params: same params, same bytes.
 
-use std::error::Error;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use actionbench_pipeline::{StageContext, StageKind, ParamError, StageError};
+use actionbench_pipeline::{ParamError, StageContext, StageError, StageKind};
 use actionbench_synth::{Format, Preset, SynthConfig};
 use serde::{Deserialize, Serialize};
 
 /// Params of `synth`.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Params {
+pub struct SynthParams {
     /// `tiny`, `small` or `large`.
     #[serde(default = "tiny")]
     preset: String,
@@ -43,7 +42,7 @@ fn tiny() -> String {
     "tiny".into()
 }
 
-impl Params {
+impl SynthParams {
     fn config(&self) -> Result<SynthConfig, String> {
         let show = |e: actionbench_synth::SynthError| match actionbench_core::Diagnose::hint(&e) {
             Some(h) => format!("{e} ({h})"),
@@ -96,12 +95,12 @@ impl StageKind for Synth {
         actionbench_synth::GENERATOR_VERSION
     }
 
-    type Params = Params;
-    fn check(&self, p: &Params) -> Result<(), ParamError> {
+    type Params = SynthParams;
+    fn check(&self, p: &SynthParams) -> Result<(), ParamError> {
         p.config()?;
         Ok(())
     }
-    fn canonical(&self, p: &Params) -> Result<toml::Table, ParamError> {
+    fn canonical(&self, p: &SynthParams) -> Result<toml::Table, ParamError> {
         let config = p.config()?;
         let mut canonical = actionbench_pipeline::to_table(p)?;
         // Canonical lists: sorted, no duplicates, so equivalent params hash alike.
@@ -117,7 +116,7 @@ impl StageKind for Synth {
         Ok(canonical)
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &Params) -> Result<(), StageError> {
+    fn run(&self, ctx: &StageContext<'_>, p: &SynthParams) -> Result<(), StageError> {
         if !ctx.inputs.is_empty() {
             return Err("`synth` takes no inputs: everything it writes follows from its params".into());
         }

@@ -349,8 +349,10 @@ mod tests {
         assert!(err.contains("pred.csv` line 2: expected 7 or 8 columns"), "{err}");
         let mut args = fixture_args(ProtocolArg::V2020);
         args.exclusions = Some(dir.path().join("ex.csv"));
-        let err = format!("{:#}", ava_report(&args).unwrap_err());
-        assert!(err.contains("hint:"), "{err}");
+        let err = ava_report(&args).unwrap_err();
+        let failure = actionbench_core::Failure::from_error(err.as_ref(), &actionbench_core::diagnostic_probe);
+        assert!(failure.message.contains("2020 protocol"), "{failure:?}");
+        assert!(failure.hint.is_some_and(|h| h.contains("--protocol 2019")));
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub(crate) mod leaderboard;
 pub(crate) mod run;
 pub(crate) mod sql;
 pub(crate) mod status;
-pub mod synth;
+pub(crate) mod synth;
 
 use std::path::PathBuf;
 
@@ -49,7 +49,7 @@ pub(crate) fn print_failed_stages(pipeline: &str, reports: &[actionbench_pipelin
 
 /// What the command line recognises in an error chain: every crate's error
 /// type that knows a hint or a location.
-fn probe(e: &(dyn std::error::Error + 'static)) -> Option<&dyn Diagnose> {
+fn probe<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e dyn Diagnose> {
     if let Some(d) = actionbench_core::diagnostic_probe(e) {
         return Some(d);
     }
@@ -87,9 +87,8 @@ impl Binary {
     /// The FFmpeg half, which `what` needs (`actionbench` hands such
     /// commands over before they get here).
     pub(crate) fn ffmpeg(&self, what: &str) -> anyhow::Result<&'static crate::Ffmpeg> {
-        self.ffmpeg.ok_or_else(|| {
-            anyhow::anyhow!("internal error: {what} needs `actionbench-ffmpeg` but was not handed over")
-        })
+        self.ffmpeg
+            .ok_or_else(|| anyhow::anyhow!("internal error: {what} needs `actionbench-ffmpeg` but was not handed over"))
     }
 }
 

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use actionbench_pipeline::{RunOptions, StageOutcome};
+use actionbench_pipeline::RunOptions;
 
 use crate::output::{OutputFormat, TextTable, print_json};
 use crate::progress::Progress;

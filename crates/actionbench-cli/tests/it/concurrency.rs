@@ -23,7 +23,7 @@ fn concurrent_runs_do_not_run_a_stage_twice() {
             .spawn()
             .unwrap()
     };
-    let mut first = spawn();
+    let first = spawn();
     wait_for_file(&p.path("a.started"));
     let mut second = spawn();
     // The second run says it waits for the lock the first holds.

@@ -115,3 +115,37 @@ fn failing_command_keeps_previous_output_and_reports_its_stderr() {
     assert!(r.stderr.contains("did not produce `out.txt`"), "{}", r.stderr);
     assert_eq!(p.read("out.txt"), "good\n");
 }
+
+/// The three errors a user meets first, as they see them: a mistyped param
+/// key (at the key's line and column), a truncated `.skeleton` (file, line,
+/// hint), a SQL typo (message and caret, no Rust debug text).
+#[test]
+fn first_errors_transcripts() {
+    with_snapshots(|| {
+        insta::assert_snapshot!(
+            "transcript_param_typo",
+            error_of(
+                "[stages.skel]\nuses = \"ingest.ntu\"\ninputs = [\"data\"]\n\n[stages.skel.params]\ndataset = \"ntu60\"\nmax-bodys = 2\n"
+            )
+        );
+
+        let p = Project::new();
+        let mut text = String::from("2\r\n1\r\n72057594037931101 0 1 2 1 3 0 0.5 -0.25 2\r\n25\r\n");
+        for j in 0..8 {
+            text.push_str(&format!("{} 0.5 3 256 212 960 540 1 0 0 0 2\r\n", j as f32 / 10.0));
+        }
+        p.write("data/skel/S001C002P003R002A013.skeleton", &text);
+        p.write(
+            "pipelines/n.toml",
+            "[stages.skel]\nuses = \"ingest.ntu\"\ninputs = [\"data/skel\"]\nparams = { dataset = \"ntu60\", missing-list = \"none\" }\n",
+        );
+        let r = p.run(&["run", "n"]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        insta::assert_snapshot!("transcript_truncated_skeleton", r.stderr);
+
+        let r = p.run(&["sql", "SELEC count(*) FROM n.skel"]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(!r.stderr.contains("ParserError("), "{}", r.stderr);
+        insta::assert_snapshot!("transcript_sql_typo", r.stderr);
+    });
+}

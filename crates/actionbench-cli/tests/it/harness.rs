@@ -46,7 +46,8 @@ pub(crate) fn bin() -> &'static str {
 /// build (its crate's own test makes cargo build it), where `actionbench`
 /// looks for it when it hands a command over.
 pub(crate) fn ffmpeg_bin() -> String {
-    let path = std::path::Path::new(bin()).with_file_name(format!("actionbench-ffmpeg{}", std::env::consts::EXE_SUFFIX));
+    let path =
+        std::path::Path::new(bin()).with_file_name(format!("actionbench-ffmpeg{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.is_file(),
         "{} is missing: run the workspace's tests (`cargo nextest run --workspace`), which build it",

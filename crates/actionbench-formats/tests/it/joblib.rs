@@ -1,6 +1,7 @@
 //! joblib files: the real PHALP GT-track file and self-made PHALP-like
 //! files (plain, zlib, gzip).
 
+use actionbench_core::Diagnose as _;
 use actionbench_formats::joblib::{JoblibCompression, detect_compression, parse_joblib, read_joblib};
 use actionbench_formats::pickle::PickleOptions;
 use actionbench_formats::value::PyValue;

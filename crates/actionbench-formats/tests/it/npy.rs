@@ -1,5 +1,6 @@
 //! `.npy` files written by numpy itself (tests/fixtures/npy/make_fixtures.py).
 
+use actionbench_core::Diagnose as _;
 use actionbench_formats::npy::{NpyDtype, read_npy};
 
 use crate::support::crate_fixture;

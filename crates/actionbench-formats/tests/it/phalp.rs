@@ -2,6 +2,7 @@
 //! scripts/bench.d/phalp_like.py), the LART pose vector, and LART export
 //! loaded back by Python joblib.
 
+use actionbench_core::Diagnose as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

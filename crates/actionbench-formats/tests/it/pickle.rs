@@ -1,6 +1,7 @@
 //! The safe pickle reader on Python-written pickles (protocols 0–5), the
 //! real mmaction2 fixtures, malicious pickles and truncated input.
 
+use actionbench_core::Diagnose as _;
 use std::path::Path;
 
 use actionbench_formats::ava_proposals::read_ava_proposals;

@@ -1,5 +1,6 @@
 //! Score tables in CSV and Parquet, and label lists.
 
+use actionbench_core::Diagnose as _;
 use std::sync::Arc;
 
 use actionbench_formats::scores::{read_labels, read_scores};

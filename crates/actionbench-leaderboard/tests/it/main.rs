@@ -1,3 +1,5 @@
+//! Leaderboard integration tests: benchmark definitions, checks and reports.
+
 mod checks;
 mod definitions;
 mod reports;

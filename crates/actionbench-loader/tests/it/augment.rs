@@ -191,7 +191,8 @@ fn bad_config_and_bad_rows_are_errors() {
     let err = SkeletonSource::new(ntu_table(2), SkeletonConfig { joints_column: "pose".into(), ..Default::default() })
         .err()
         .unwrap();
-    assert!(err.to_string().contains("pose") && err.to_string().contains("joints"), "{err}");
+    let hint = actionbench_core::Diagnose::hint(&err).unwrap_or_default();
+    assert!(err.to_string().contains("pose") && hint.contains("joints"), "{err} / {hint}");
     let s = source(SkeletonConfig { center_joint: Some(30), ..Default::default() });
     let err = s.sample(1, &mut sample_rng(0, 0, 0, 1)).unwrap_err();
     assert!(err.to_string().contains("S0001") && err.to_string().contains("centre joint 30"), "{err}");

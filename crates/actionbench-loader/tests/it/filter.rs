@@ -94,8 +94,8 @@ fn bad_filters_are_errors_with_hints() {
     let open = |f: &str| {
         Table::open(&TableSpec { dirs: vec![dir.path().to_path_buf()], filter: Some(f.into()), ..Default::default() })
             .err()
+            .map(|e| format!("{e}\nhint: {}", actionbench_core::Diagnose::hint(&e).unwrap_or_default()))
             .unwrap()
-            .to_string()
     };
     let e = open("xsbu = 'train'");
     assert!(e.contains("unknown column `xsbu`") && e.contains("xsub"), "{e}");
@@ -145,6 +145,7 @@ fn projection_reads_only_the_named_columns() {
     let t = Table::open(&spec).unwrap();
     let names: Vec<String> = t.schema().unwrap().fields().iter().map(|f| f.name().clone()).collect();
     assert_eq!(names, vec!["sample_id", "label"]);
-    let e = Table::open(&TableSpec { columns: vec!["nope".into()], ..spec }).err().unwrap().to_string();
-    assert!(e.contains("nope") && e.contains("sample_id"), "{e}");
+    let e = Table::open(&TableSpec { columns: vec!["nope".into()], ..spec }).err().unwrap();
+    let hint = actionbench_core::Diagnose::hint(&e).unwrap_or_default();
+    assert!(e.to_string().contains("nope") && hint.contains("sample_id"), "{e} / {hint}");
 }

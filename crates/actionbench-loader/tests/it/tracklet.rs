@@ -173,9 +173,9 @@ fn empty_tracks_are_fine_and_missing_columns_are_errors() {
     assert!(TrackletSource::new(table(&t), TrackletConfig::default()).is_ok());
     let e = TrackletSource::new(table(&tracks()), TrackletConfig { pose_column: "pose".into(), ..Default::default() })
         .err()
-        .unwrap()
-        .to_string();
-    assert!(e.contains("pose") && e.contains("pose229"), "{e}");
+        .unwrap();
+    let hint = actionbench_core::Diagnose::hint(&e).unwrap_or_default();
+    assert!(e.to_string().contains("pose") && hint.contains("pose229"), "{e} / {hint}");
 }
 
 #[test]

@@ -1,3 +1,4 @@
+use actionbench_core::Diagnose as _;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -210,12 +211,16 @@ fn param_errors_name_file_line_and_stage() {
         err.to_string(),
         "pipelines/p.toml:5:12: stage `x`: params of `test.concat`: unknown field `separatr`, expected one of `separator`, `fail`, `claim`, `append_after_claim`"
     );
-    assert_eq!(err.hint().as_deref(), Some("See `actionbench kinds` for the params of `test.concat`"));
+    assert_eq!(
+        err.hint().as_deref(),
+        Some("Did you mean `separator`? (`actionbench kinds` lists the params of `test.concat`)")
+    );
     let f = Fixture::new("[stages.x]\nuses = \"test.concat\"\ninputs = [\"data\"]\nparams = { separator = 3 }\n");
     let err = f.engine(1, "x").err().expect("an error");
     assert!(
-        err.to_string()
-            .starts_with("pipelines/p.toml:4:24: stage `x`: params of `test.concat`: `separator`: invalid type: integer `3`"),
+        err.to_string().starts_with(
+            "pipelines/p.toml:4:24: stage `x`: params of `test.concat`: `separator`: invalid type: integer `3`"
+        ),
         "{err}"
     );
     // A kind's own check, in a `[stages.NAME.params]` table: the error is at

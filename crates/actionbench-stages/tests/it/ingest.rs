@@ -155,10 +155,15 @@ fn ingest_ntu_skips_or_fails_on_corrupt_files() {
     let (engine, reports) = p.run();
     let outcome = |stage: &str| &reports.iter().find(|r| r.stage == stage).unwrap().outcome;
     assert_eq!(outcome("skip"), &StageOutcome::Ran);
-    let StageOutcome::Failed { error, .. } = outcome("strict") else { panic!("{reports:?}") };
+    let StageOutcome::Failed { error, hint, location } = outcome("strict") else { panic!("{reports:?}") };
     assert_eq!(
         error,
-        "`data/ntu/bad/S002C001P002R001A002.skeleton` line 11: unexpected end of file: expected joint 7 of body 1 in frame 1: the joint line (the file is truncated)\n\nhint: Re-extract the file from the NTU RGB+D archive"
+        "`data/ntu/bad/S002C001P002R001A002.skeleton` line 11: unexpected end of file: expected joint 7 of body 1 in frame 1: the joint line (the file is truncated)"
+    );
+    assert_eq!(hint.as_deref(), Some("Re-extract the file from the NTU RGB+D archive"));
+    assert_eq!(
+        location.as_ref().map(ToString::to_string).as_deref(),
+        Some("data/ntu/bad/S002C001P002R001A002.skeleton:11")
     );
 
     let out = out_dir(&engine, "skip");
@@ -419,7 +424,9 @@ fn ingest_pyskl_skips_an_unreadable_file() {
     p.write("data/b.pkl", &bytes[..bytes.len() / 3]);
     let (engine, reports) = p.run();
     assert_eq!(reports.iter().find(|r| r.stage == "k").unwrap().outcome, StageOutcome::Ran);
-    let StageOutcome::Failed { error, .. } = &reports.iter().find(|r| r.stage == "f").unwrap().outcome else { panic!() };
+    let StageOutcome::Failed { error, .. } = &reports.iter().find(|r| r.stage == "f").unwrap().outcome else {
+        panic!()
+    };
     assert!(error.starts_with("`data/b.pkl` byte "), "{error}");
     let out = out_dir(&engine, "k");
     assert_eq!(one_batch(&out).num_rows(), 100);

@@ -129,6 +129,11 @@ fn train_then_predict_on_skeleton_shards() {
     }
     let train = stage_dir(root, "train");
     assert!(train.join("model.json").is_file());
+    // Checkpoints live in the engine's (configured) cache, and are removed
+    // once the run completes; nothing is written to the default cache.
+    assert!(root.join(".cache/train").is_dir(), "checkpoints go under the configured cache");
+    assert_eq!(std::fs::read_dir(root.join(".cache/train")).unwrap().count(), 0, "and are gone after the run");
+    assert!(!root.join(".actionbench").exists(), "nothing in the default cache directory");
     let metrics = actionbench_shards::read_all(&train.join("metrics")).unwrap();
     let metrics = arrow::compute::concat_batches(&metrics[0].schema(), &metrics).unwrap();
     assert_eq!(metrics.schema(), actionbench_shards::metrics_schema());

@@ -1,3 +1,5 @@
+//! Video decode, encode and probe on the real fixtures and generated clips.
+
 mod decode;
 mod encode;
 mod probe;

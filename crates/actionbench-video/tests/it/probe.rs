@@ -1,3 +1,4 @@
+use actionbench_core::Diagnose as _;
 use actionbench_video::{VideoError, probe};
 
 use crate::fixture;
