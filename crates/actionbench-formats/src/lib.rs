@@ -37,6 +37,7 @@
 pub mod ava;
 pub mod ava_proposals;
 pub mod ava_write;
+pub mod detect;
 mod error;
 pub mod h36m;
 pub mod joblib;

@@ -27,6 +27,20 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// Running a benchmark's pipeline failed, or it left no usable metrics.
+    #[error("benchmark `{benchmark}`: {message}")]
+    Run {
+        /// The benchmark.
+        benchmark: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The benchmark's pipeline could not be opened or run.
+    #[error(transparent)]
+    Pipeline(#[from] actionbench_pipeline::Error),
+    /// A shard table could not be read.
+    #[error(transparent)]
+    Shards(#[from] actionbench_shards::Error),
     /// A plot could not be drawn.
     #[error("plot `{path}`: {message}")]
     Plot {

@@ -2,8 +2,8 @@
 //!
 //! A benchmark is `benchmarks/<name>/benchmark.toml` ([`definition`]): the
 //! pipeline and stages that produce its metrics, its protocol fields, and
-//! expected values with a tier. `leaderboard run` (in the CLI) runs the
-//! pipeline and stores a [`record::ResultRecord`] with provenance;
+//! expected values with a tier. [`runner`] runs the pipeline and builds a
+//! [`record::ResultRecord`] with provenance;
 //! [`check`] applies the tier's rule; [`board`] puts our rows next to the
 //! numbers the papers claim; [`report`] draws the HTML page and plots.
 
@@ -13,6 +13,7 @@ pub mod definition;
 mod error;
 pub mod record;
 pub mod report;
+pub mod runner;
 
 pub use board::{Claimed, Row, RowState, check_all, load_claimed, rows};
 pub use check::{MetricCheck, Verdict, check};

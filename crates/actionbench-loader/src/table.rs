@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use actionbench_core::Fingerprint;
 use actionbench_shards::{ShardIndex, WrittenShard};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::filter_record_batch;
@@ -183,17 +182,7 @@ fn read_shard(
     filter: Option<&RowFilter>,
 ) -> Result<Vec<RecordBatch>, LoaderError> {
     let path = dir.join(&shard.file);
-    let bytes = std::fs::read(&path).map_err(|source| LoaderError::Io { path: path.clone(), source })?;
-    let corrupt = |what, expected: String, found: String| {
-        LoaderError::Shards(actionbench_shards::Error::Corrupt { path: path.clone(), what, expected, found })
-    };
-    if bytes.len() as u64 != shard.bytes {
-        return Err(corrupt("size", shard.bytes.to_string(), bytes.len().to_string()));
-    }
-    let found = Fingerprint::of_bytes(&bytes);
-    if found != shard.blake3 {
-        return Err(corrupt("blake3 checksum", shard.blake3.to_hex(), found.to_hex()));
-    }
+    let bytes = actionbench_shards::read_verified(dir, shard)?;
     let parquet_err = |source| LoaderError::Parquet { path: path.clone(), source };
     let mut builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).map_err(parquet_err)?;
     if !columns.is_empty() {

@@ -110,6 +110,12 @@ impl Cache {
         &self.dir
     }
 
+    /// A file of state the tools keep in this cache (inside its versioned
+    /// layout, so a layout change starts it afresh).
+    pub fn state_file(&self, name: &str) -> PathBuf {
+        self.layout.join(name)
+    }
+
     /// Where a built-in stage's published output lives.
     pub fn stage_dir(&self, key: &Fingerprint) -> PathBuf {
         self.layout.join("stages").join(key.to_hex())

@@ -208,3 +208,28 @@ impl ProjectCatalog {
         Ok(out)
     }
 }
+
+/// The shard tables at or below `dir` (a stage's output, or a directory
+/// input), at most `depth` levels down, in path order; a shard directory is
+/// not searched further.
+pub fn shard_dirs_under(dir: &Path, depth: usize) -> Vec<PathBuf> {
+    fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+        if dir.join(SHARD_INDEX_FILE).is_file() {
+            out.push(dir.to_path_buf());
+            return;
+        }
+        if depth == 0 {
+            return;
+        }
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            let mut subdirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+            subdirs.sort();
+            for d in subdirs {
+                walk(&d, depth - 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, depth, &mut out);
+    out
+}

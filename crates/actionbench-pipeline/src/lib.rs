@@ -40,7 +40,7 @@ mod snapshot;
 mod stage_key;
 
 pub use cache::{Cache, GcReport};
-pub use catalog::{ProjectCatalog, SHARD_INDEX_FILE, StageRef, TableFormat, TableRef};
+pub use catalog::{ProjectCatalog, SHARD_INDEX_FILE, StageRef, TableFormat, TableRef, shard_dirs_under};
 pub use engine::{
     Engine, RunOptions, StageOutcome, StageReport, StageState, StageStatus, default_cache_dir, gc_project,
 };

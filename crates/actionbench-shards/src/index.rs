@@ -71,14 +71,16 @@ impl ShardIndex {
     /// Checks every shard's size and blake3 against the index.
     pub fn verify(&self, dir: &Path) -> Result<()> {
         for shard in &self.shards {
-            verify_shard(dir, shard)?;
+            read_verified(dir, shard)?;
         }
         Ok(())
     }
 }
 
-/// Reads a shard's bytes and checks them against its index entry.
-pub(crate) fn verify_shard(dir: &Path, shard: &WrittenShard) -> Result<Vec<u8>> {
+/// Reads a shard's bytes and checks their size and blake3 against its index
+/// entry: the one place shards are verified (the readers here, the loader
+/// and SQL all come through it).
+pub fn read_verified(dir: &Path, shard: &WrittenShard) -> Result<Vec<u8>> {
     let path = dir.join(&shard.file);
     let bytes = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
     if bytes.len() as u64 != shard.bytes {

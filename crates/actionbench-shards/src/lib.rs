@@ -15,12 +15,14 @@
 
 mod error;
 mod index;
+mod memo;
 mod reader;
 pub mod tensor;
 mod writer;
 
 pub use error::{Error, Result};
-pub use index::{INDEX_FILE, ShardIndex, WrittenShard};
+pub use index::{INDEX_FILE, ShardIndex, WrittenShard, read_verified};
+pub use memo::VerifiedShards;
 pub use reader::{read_all, read_shard};
 pub use writer::{CREATED_BY, STAGE_KEY_METADATA, ShardWriter, ShardWriterOptions};
 

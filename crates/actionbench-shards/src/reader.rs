@@ -4,12 +4,12 @@ use arrow::array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
-use crate::index::{ShardIndex, WrittenShard, verify_shard};
+use crate::index::{ShardIndex, WrittenShard, read_verified};
 
 /// Reads one shard after checking its size and blake3 against the index.
 pub fn read_shard(dir: &Path, shard: &WrittenShard) -> Result<Vec<RecordBatch>> {
     let path = dir.join(&shard.file);
-    let bytes = bytes::Bytes::from(verify_shard(dir, shard)?);
+    let bytes = bytes::Bytes::from(read_verified(dir, shard)?);
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .and_then(|b| b.build())
         .map_err(|source| Error::Parquet { path: path.clone(), source })?;

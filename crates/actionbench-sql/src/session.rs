@@ -1,11 +1,8 @@
-use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use actionbench_core::Fingerprint;
-use actionbench_pipeline::{Cache, LockFile, default_cache_dir};
-use actionbench_shards::{INDEX_FILE, ShardIndex};
+use actionbench_pipeline::{ProjectCatalog, TableFormat};
+use actionbench_shards::{ShardIndex, VerifiedShards};
 use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
@@ -75,18 +72,18 @@ impl SqlSession {
             .map_err(|e| Error::Output(format!("cannot start the query runtime: {e}")))?;
         let config = SessionConfig::new().with_information_schema(true);
         let ctx = SessionContext::new_with_config(config);
-        let cache = Cache::open(&default_cache_dir(root, cache_dir))?;
+        let project = ProjectCatalog::open(root, cache_dir)?;
         let mut session = Self { runtime, ctx, tables: Vec::new() };
-        let (found, catalog) = discover(root, &cache)?;
-        let mut verified = Verified::load(cache.dir());
+        let (found, catalog) = discover(&project)?;
+        let mut verified = VerifiedShards::load(&project.cache().state_file("sql-verified.json"));
         for table in &found {
-            if table.format == "parquet" {
+            if table.format == TableFormat::Shards.name() {
                 let index = ShardIndex::read(&table.path)?;
                 verified.check(&table.path, &index)?;
             }
             session.register(table)?;
         }
-        verified.save(cache.dir());
+        verified.save();
         session.register_catalog(catalog)?;
         let metrics: Vec<&Found> = found.iter().filter(|t| t.name.ends_with("_metrics")).collect();
         session.register_metrics(&metrics)?;
@@ -228,70 +225,30 @@ impl SqlSession {
     }
 }
 
-/// The tables of every pipeline's lock file, and the catalog rows.
-fn discover(root: &Path, cache: &Cache) -> Result<(Vec<Found>, Catalog)> {
+/// The tables of every pipeline that ran (from the project catalog), and
+/// the rows of `actionbench.stages` and `actionbench.shards`.
+fn discover(catalog: &ProjectCatalog) -> Result<(Vec<Found>, Catalog)> {
     let mut found = Vec::new();
-    let mut catalog = Catalog::default();
-    let dir = root.join("pipelines");
-    let mut locks: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| actionbench_pipeline::Error::io(&dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "lock"))
-        .collect();
-    locks.sort();
-    for lock_path in locks {
-        let pipeline = lock_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let lock = LockFile::read(&lock_path)?;
-        for (stage, locked) in &lock.stages {
-            let def = &locked.definition;
-            let mut tables: Vec<(String, PathBuf)> = Vec::new();
-            if def.kind == "cmd" {
-                let candidates: Vec<PathBuf> =
-                    def.outs.iter().map(|o| root.join(o)).filter(|p| table_format(p).is_some()).collect();
-                for p in &candidates {
-                    let name = if candidates.len() == 1 {
-                        stage.clone()
-                    } else {
-                        format!("{stage}_{}", p.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default())
-                    };
-                    tables.push((name, p.clone()));
-                }
-            } else {
-                let out = cache.stage_dir(&locked.key);
-                if table_format(&out).is_some() {
-                    tables.push((stage.clone(), out.clone()));
-                }
-                if let Ok(entries) = std::fs::read_dir(&out) {
-                    let mut subs: Vec<PathBuf> = entries
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.join(INDEX_FILE).is_file())
-                        .collect();
-                    subs.sort();
-                    for sub in subs {
-                        let name =
-                            format!("{stage}_{}", sub.file_name().map(|s| s.to_string_lossy()).unwrap_or_default());
-                        tables.push((name, sub));
-                    }
-                }
-            }
-            let names: Vec<String> = tables.iter().map(|(n, _)| n.clone()).collect();
-            catalog.stages.push([
+    let mut rows = Catalog::default();
+    for pipeline in catalog.pipelines()? {
+        for stage in catalog.stages(&pipeline)? {
+            let tables = catalog.tables_of(&stage);
+            rows.stages.push([
                 pipeline.clone(),
-                stage.clone(),
-                def.kind.clone(),
-                locked.key.to_hex(),
-                names.join(","),
-                tables.first().map(|(_, p)| p.display().to_string()).unwrap_or_default(),
+                stage.stage.clone(),
+                stage.kind.clone(),
+                stage.key.to_hex(),
+                tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(","),
+                tables.first().map(|t| t.path.display().to_string()).unwrap_or_default(),
             ]);
-            for (name, path) in tables {
-                let format = table_format(&path).expect("filtered above");
-                if format == "parquet" {
-                    let index = ShardIndex::read(&path)?;
+            for table in tables {
+                if table.format == TableFormat::Shards {
+                    let index = ShardIndex::read(&table.path)?;
                     for s in &index.shards {
-                        catalog.shards.push(ShardRow {
+                        rows.shards.push(ShardRow {
                             pipeline: pipeline.clone(),
-                            stage: stage.clone(),
-                            table: name.clone(),
+                            stage: stage.stage.clone(),
+                            table: table.name.clone(),
                             file: s.file.clone(),
                             rows: s.rows,
                             bytes: s.bytes,
@@ -301,96 +258,14 @@ fn discover(root: &Path, cache: &Cache) -> Result<(Vec<Found>, Catalog)> {
                         });
                     }
                 }
-                found.push(Found { pipeline: pipeline.clone(), name, path, format });
+                found.push(Found {
+                    pipeline: pipeline.clone(),
+                    name: table.name,
+                    path: table.path,
+                    format: table.format.name(),
+                });
             }
         }
     }
-    Ok((found, catalog))
-}
-
-/// Whether `path` holds a table: a shard directory, a `.parquet` or a `.csv`.
-fn table_format(path: &Path) -> Option<&'static str> {
-    if path.join(INDEX_FILE).is_file() {
-        return Some("parquet");
-    }
-    if path.is_file() {
-        return match path.extension().and_then(|e| e.to_str()) {
-            Some("parquet") => Some("parquet-file"),
-            Some("csv") => Some("csv"),
-            _ => None,
-        };
-    }
-    // A built-in stage directory with exactly one CSV (e.g. `files.manifest`).
-    let csvs: Vec<PathBuf> = std::fs::read_dir(path)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-        .collect();
-    (csvs.len() == 1).then_some("csv")
-}
-
-/// Shards whose blake3 matched their index, by stat, so a query checks a
-/// file's bytes only once after it changes.
-struct Verified {
-    seen: BTreeMap<String, (u64, i64, u64, String)>,
-    dirty: bool,
-}
-
-const VERIFIED_FILE: &str = "v1/sql-verified.json";
-
-impl Verified {
-    fn load(cache_dir: &Path) -> Self {
-        let seen = std::fs::read(cache_dir.join(VERIFIED_FILE))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        Self { seen, dirty: false }
-    }
-
-    fn check(&mut self, dir: &Path, index: &ShardIndex) -> Result<()> {
-        for shard in &index.shards {
-            let path = dir.join(&shard.file);
-            let meta = std::fs::metadata(&path)
-                .map_err(|source| actionbench_shards::Error::Io { path: path.clone(), source })?;
-            if meta.len() != shard.bytes {
-                return Err(actionbench_shards::Error::Corrupt {
-                    path,
-                    what: "size",
-                    expected: shard.bytes.to_string(),
-                    found: meta.len().to_string(),
-                }
-                .into());
-            }
-            let stat =
-                (meta.len(), meta.mtime() * 1_000_000_000 + meta.mtime_nsec(), meta.ino(), shard.blake3.to_hex());
-            let key = path.display().to_string();
-            if self.seen.get(&key) == Some(&stat) {
-                continue;
-            }
-            let bytes =
-                std::fs::read(&path).map_err(|source| actionbench_shards::Error::Io { path: path.clone(), source })?;
-            let found = Fingerprint::of_bytes(&bytes);
-            if found != shard.blake3 {
-                return Err(actionbench_shards::Error::Corrupt {
-                    path,
-                    what: "blake3 checksum",
-                    expected: shard.blake3.to_hex(),
-                    found: found.to_hex(),
-                }
-                .into());
-            }
-            self.seen.insert(key, stat);
-            self.dirty = true;
-        }
-        Ok(())
-    }
-
-    fn save(&self, cache_dir: &Path) {
-        if self.dirty
-            && let Ok(text) = serde_json::to_vec(&self.seen)
-        {
-            // Only a cache: failing to write it costs a re-check next time.
-            let _ = std::fs::write(cache_dir.join(VERIFIED_FILE), text);
-        }
-    }
+    Ok((found, rows))
 }

@@ -178,22 +178,6 @@ pub struct PredictStage;
 /// Shard directories (holding `_index.json`) under the stage's inputs
 /// except stage `exclude`, optionally only those named `table`.
 fn shard_dirs(ctx: &StageContext<'_>, exclude: Option<&str>, table: Option<&str>) -> Result<Vec<PathBuf>, TrainError> {
-    fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-        if dir.join(actionbench_shards::INDEX_FILE).is_file() {
-            out.push(dir.to_path_buf());
-            return;
-        }
-        if depth == 0 {
-            return;
-        }
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            let mut subdirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
-            subdirs.sort();
-            for d in subdirs {
-                walk(&d, depth - 1, out);
-            }
-        }
-    }
     let mut out = Vec::new();
     for input in ctx.inputs {
         let roots: Vec<PathBuf> = match input {
@@ -202,7 +186,7 @@ fn shard_dirs(ctx: &StageContext<'_>, exclude: Option<&str>, table: Option<&str>
             _ => continue,
         };
         for r in roots {
-            walk(&r, 3, &mut out);
+            out.extend(actionbench_pipeline::shard_dirs_under(&r, 3));
         }
     }
     // Tables a training stage writes about itself are not training data.

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 
 use actionbench_core::Diagnostic;
 use actionbench_formats::ava::{AvaDialect, AvaTimestamp, read_ava_csv};
-use actionbench_formats::joblib::{JoblibCompression, detect_compression, read_joblib};
+use actionbench_formats::detect::FileKind;
+use actionbench_formats::joblib::read_joblib;
 use actionbench_formats::kinetics_skeleton::{parse_kinetics_labels, parse_kinetics_skeleton};
 use actionbench_formats::label_map::read_label_map;
 use actionbench_formats::npy::read_npy_array;
@@ -35,55 +36,11 @@ use serde_json::{Map, Value, json};
 
 use crate::output::{OutputFormat, print_json};
 
-/// Input formats `inspect` reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum InputFormat {
-    /// A pickle or joblib file (plain, zlib or gzip).
-    Pickle,
-    /// A numpy `.npy` array.
-    Npy,
-    /// A numpy `.npz` archive.
-    Npz,
-    /// An NTU RGB+D `.skeleton` file.
-    Skeleton,
-    /// An NTU missing-skeleton list.
-    NtuList,
-    /// A Kinetics-skeleton per-video JSON or label index.
-    KineticsJson,
-    /// An AVA CSV (ground truth, detections or excluded timestamps).
-    AvaCsv,
-    /// A label map (pbtxt, `id: name` lines or one name per line).
-    LabelMap,
-    /// A Parquet shard.
-    Parquet,
-    /// A video (what FFmpeg's demuxer and decoder say of its video stream).
-    Video,
-}
-
-impl InputFormat {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Pickle => "pickle",
-            Self::Npy => "npy",
-            Self::Npz => "npz",
-            Self::Skeleton => "NTU skeleton",
-            Self::NtuList => "NTU sample list",
-            Self::KineticsJson => "Kinetics-skeleton JSON",
-            Self::AvaCsv => "AVA CSV",
-            Self::LabelMap => "label map",
-            Self::Parquet => "Parquet",
-            Self::Video => "video",
-        }
-    }
-}
-
-/// Extensions read as video.
-const VIDEO_EXTENSIONS: &[&str] = &["mp4", "avi", "webm", "mkv", "mov", "m4v", "mpg", "mpeg"];
-
-/// The lower-case extension of `path` ("" when none).
-fn extension(path: &Path) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
-    name.rsplit_once('.').map(|(_, e)| e.to_string()).unwrap_or_default()
+/// `--as`: the file kinds, each with its description in `--help`.
+fn file_kinds() -> impl clap::builder::TypedValueParser<Value = FileKind> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+    PossibleValuesParser::new(FileKind::ALL.map(|k| PossibleValue::new(k.id()).help(k.description())))
+        .map(|id| id.parse::<FileKind>().expect("clap accepts only the listed ids"))
 }
 
 /// Reads a video's description; only `actionbench-ffmpeg` has one.
@@ -96,8 +53,8 @@ pub(crate) struct InspectArgs {
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Read the file as this format instead of detecting it.
-    #[arg(long = "as", value_enum, value_name = "FORMAT")]
-    input_format: Option<InputFormat>,
+    #[arg(long = "as", value_name = "FORMAT", value_parser = file_kinds())]
+    input_format: Option<FileKind>,
     /// Keep pickle globals that are not on the allow-list as opaque nodes
     /// instead of failing (nothing is executed either way).
     #[arg(long)]
@@ -121,67 +78,10 @@ impl InspectArgs {
     /// Whether the file is read as a video (named so, or by extension).
     pub(crate) fn is_video(&self) -> bool {
         match self.input_format {
-            Some(f) => f == InputFormat::Video,
-            None => VIDEO_EXTENSIONS.contains(&extension(&self.file).as_str()),
+            Some(f) => f == FileKind::Video,
+            None => actionbench_formats::detect::is_video_path(&self.file),
         }
     }
-}
-
-fn detect(path: &Path) -> Result<InputFormat> {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
-    let ext = extension(path);
-    let ext = ext.as_str();
-    if VIDEO_EXTENSIONS.contains(&ext) {
-        return Ok(InputFormat::Video);
-    }
-    let by_ext = match ext {
-        "pkl" | "pickle" | "joblib" | "pk" => Some(InputFormat::Pickle),
-        "npy" => Some(InputFormat::Npy),
-        "npz" => Some(InputFormat::Npz),
-        "skeleton" => Some(InputFormat::Skeleton),
-        "json" => Some(InputFormat::KineticsJson),
-        "csv" => Some(InputFormat::AvaCsv),
-        "pbtxt" => Some(InputFormat::LabelMap),
-        "parquet" => Some(InputFormat::Parquet),
-        _ if name.ends_with(".pbtxt.txt") => Some(InputFormat::LabelMap),
-        _ => None,
-    };
-    if let Some(f) = by_ext {
-        return Ok(f);
-    }
-    let mut head = [0u8; 8];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-        .with_context(|| format!("Failed to read `{}`", path.display()))?;
-    let head = &head[..n];
-    if head.starts_with(b"\x93NUMPY") {
-        return Ok(InputFormat::Npy);
-    }
-    if head.starts_with(b"PK\x03\x04") {
-        return Ok(InputFormat::Npz);
-    }
-    if head.starts_with(b"PAR1") {
-        return Ok(InputFormat::Parquet);
-    }
-    if head.first() == Some(&0x80)
-        || detect_compression(head, path).is_ok_and(|c| c != JoblibCompression::None) && head.len() >= 2
-    {
-        return Ok(InputFormat::Pickle);
-    }
-    if ext == "txt" {
-        let text = std::fs::read_to_string(path).with_context(|| format!("Failed to read `{}`", path.display()))?;
-        let names = parse_ntu_missing_list(&text).len();
-        return Ok(if names > 0 && names + 3 >= text.lines().filter(|l| !l.trim().is_empty()).count() {
-            InputFormat::NtuList
-        } else {
-            InputFormat::LabelMap
-        });
-    }
-    Err(Diagnostic::hinted(
-        format!("Cannot tell the format of `{}` from its name or first bytes", path.display()),
-        "Name it with `--as` (pickle, npy, npz, skeleton, ntu-list, kinetics-json, ava-csv, label-map, parquet, video)",
-    )
-    .into())
 }
 
 /// Runs `inspect`.
@@ -193,19 +93,19 @@ pub(crate) fn run(args: &InspectArgs, format: OutputFormat, video: Option<VideoP
     }
     let input = match args.input_format {
         Some(f) => f,
-        None => detect(path)?,
+        None => actionbench_formats::detect::detect(path).map_err(read_error)?,
     };
     let options = if args.lenient { PickleOptions::lenient() } else { PickleOptions::default() };
     // Pickles as JSON keep their dict order (Python's); the other paths go
     // through `serde_json::Value`.
-    if format == OutputFormat::Json && !args.summary && input == InputFormat::Pickle {
+    if format == OutputFormat::Json && !args.summary && input == FileKind::Pickle {
         let value = read_joblib(path, options).map_err(read_error)?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", value.to_json_string_pretty()?)?;
         return Ok(());
     }
     let value = if args.summary {
-        if input != InputFormat::Pickle {
+        if input != FileKind::Pickle {
             return Err(Diagnostic::hinted(
                 format!(
                     "`--summary` reads PHALP results and LART tracklet files; `{}` is read as {}",
@@ -242,22 +142,22 @@ pub(crate) fn run(args: &InspectArgs, format: OutputFormat, video: Option<VideoP
     }
 }
 
-fn decode(path: &Path, input: InputFormat, options: PickleOptions, video: Option<VideoProbe>) -> Result<Value> {
+fn decode(path: &Path, input: FileKind, options: PickleOptions, video: Option<VideoProbe>) -> Result<Value> {
     Ok(match input {
-        InputFormat::Pickle => read_joblib(path, options).map_err(read_error)?.to_json(),
-        InputFormat::Npy => read_npy_array(path, options).map_err(read_error)?.to_json(),
-        InputFormat::Npz => {
+        FileKind::Pickle => read_joblib(path, options).map_err(read_error)?.to_json(),
+        FileKind::Npy => read_npy_array(path, options).map_err(read_error)?.to_json(),
+        FileKind::Npz => {
             let members = read_npz(path, options).map_err(read_error)?;
             Value::Object(members.into_iter().map(|(k, a)| (k, npz_member(a))).collect())
         }
-        InputFormat::Skeleton => skeleton_json(path)?,
-        InputFormat::NtuList => {
+        FileKind::Skeleton => skeleton_json(path)?,
+        FileKind::NtuList => {
             let text = std::fs::read_to_string(path).with_context(|| format!("Failed to read `{}`", path.display()))?;
             let names: Vec<String> = parse_ntu_missing_list(&text).iter().map(ToString::to_string).collect();
             json!({ "samples": names })
         }
-        InputFormat::KineticsJson => kinetics_json(path)?,
-        InputFormat::AvaCsv => {
+        FileKind::KineticsJson => kinetics_json(path)?,
+        FileKind::AvaCsv => {
             let rows = read_ava_csv(path, AvaDialect::Activitynet2020).map_err(read_error)?;
             Value::Array(
                 rows.iter()
@@ -284,12 +184,12 @@ fn decode(path: &Path, input: InputFormat, options: PickleOptions, video: Option
                     .collect(),
             )
         }
-        InputFormat::LabelMap => {
+        FileKind::LabelMap => {
             let map = read_label_map(path).map_err(read_error)?;
             Value::Array(map.entries.iter().map(|e| json!({ "id": e.id, "name": e.name })).collect())
         }
-        InputFormat::Parquet => parquet_json(path)?,
-        InputFormat::Video => match video {
+        FileKind::Parquet => parquet_json(path)?,
+        FileKind::Video => match video {
             Some(probe) => probe(path)?,
             None => bail!("internal error: `{}` is a video, and this binary reads none", path.display()),
         },

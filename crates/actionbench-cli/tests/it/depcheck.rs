@@ -16,7 +16,7 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
     ("actionbench-video", &["actionbench-core"]),
     ("actionbench-loader", &["actionbench-core", "actionbench-pipeline", "actionbench-shards", "actionbench-sql"]),
     ("actionbench-models", &["actionbench-core"]),
-    ("actionbench-leaderboard", &["actionbench-core"]),
+    ("actionbench-leaderboard", &["actionbench-core", "actionbench-pipeline", "actionbench-shards"]),
     (
         "actionbench-train",
         &[

@@ -3,6 +3,7 @@
 //! pickles and joblib files, and generated tables.
 
 mod ava;
+mod detect;
 mod h36m;
 mod joblib;
 mod joblib_write;
