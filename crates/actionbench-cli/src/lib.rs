@@ -13,7 +13,8 @@
 //! - `actionbench` ([`main_without_ffmpeg`], this crate's binary) has no
 //!   dependency that reaches FFmpeg: it registers the stage kinds of
 //!   `actionbench-stages` and the trainer's. When a command needs FFmpeg —
-//!   `demo`, `leaderboard run`, `synth`, `kinds`, `inspect` of a video, or
+//!   `demo`, `leaderboard run`, `synth`, `kinds`, `reference stage-kinds`,
+//!   `inspect` of a video, or
 //!   `run`/`status` of a pipeline with a kind it does not have — it
 //!   replaces itself with `actionbench-ffmpeg` from its own directory (or
 //!   `ACTIONBENCH_FFMPEG_BIN`), same arguments.
@@ -46,7 +47,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(after_help = "Environment: ACTIONBENCH_CACHE_DIR (cache location, default `.actionbench/` in the project), \
 ACTIONBENCH_NO_PROGRESS or NO_COLOR (hide progress bars), \
 ACTIONBENCH_FFMPEG_BIN (`actionbench-ffmpeg`, which runs the video commands; default: next to this binary).")]
-struct Cli {
+pub(crate) struct Cli {
     /// How results are printed on stdout.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
@@ -81,6 +82,9 @@ enum Command {
     Inspect(commands::inspect::InspectArgs),
     /// Generate the embedded default dataset (NTU, Kinetics, PHALP/AVA, Human3.6M files and renders).
     Synth(commands::synth::SynthArgs),
+    /// Print a reference page generated from the code (Markdown): stage kinds or the command line.
+    #[command(subcommand)]
+    Reference(commands::reference::ReferenceCommand),
 }
 
 /// zstd (inside the Parquet writer) makes a compression context for every
@@ -167,6 +171,7 @@ fn dispatch(cli: &Cli, progress: &progress::Progress, binary: commands::Binary) 
         Command::Demo(args) => commands::demo::run(args, binary.ffmpeg("`demo`")?, cli.format, progress),
         Command::Kinds => commands::kinds::run(binary, cli.format),
         Command::Synth(args) => commands::synth::run(args, binary.ffmpeg("`synth`")?, cli.format, cli.quiet),
+        Command::Reference(cmd) => commands::reference::run(cmd, binary),
     }
 }
 
@@ -181,6 +186,9 @@ fn needs_ffmpeg(cli: &Cli) -> Option<&'static str> {
             Some("`leaderboard run` runs pipelines that may render clips, and records the FFmpeg version")
         }
         Command::Synth(_) => Some("`synth` encodes rendered clips"),
+        Command::Reference(commands::reference::ReferenceCommand::StageKinds) => {
+            Some("`reference stage-kinds` lists the video kinds too")
+        }
         Command::Inspect(args) if args.is_video() => Some("`inspect` of a video probes it"),
         Command::Run(_)
         | Command::Status(_)
@@ -188,6 +196,7 @@ fn needs_ffmpeg(cli: &Cli) -> Option<&'static str> {
         | Command::Gc(_)
         | Command::Eval(_)
         | Command::Leaderboard(_)
+        | Command::Reference(_)
         | Command::Inspect(_) => None,
     }
 }
@@ -206,11 +215,14 @@ pub(crate) fn hand_over(reason: &str) -> anyhow::Error {
     };
     // Pointing the variable at `actionbench` itself would exec forever.
     if path.canonicalize().ok() == exe.ok().and_then(|exe| exe.canonicalize().ok()) {
-        return anyhow::anyhow!(
-            "{reason}, which needs FFmpeg, but {} names `actionbench` itself\n\n\
-             hint: Point it at `actionbench-ffmpeg`",
-            actionbench_core::EnvVars::ACTIONBENCH_FFMPEG_BIN
-        );
+        return actionbench_core::Diagnostic::hinted(
+            format!(
+                "{reason}, which needs FFmpeg, but {} names `actionbench` itself",
+                actionbench_core::EnvVars::ACTIONBENCH_FFMPEG_BIN
+            ),
+            "Point it at `actionbench-ffmpeg`",
+        )
+        .into();
     }
     let mut command = std::process::Command::new(&path);
     command.args(std::env::args_os().skip(1));
@@ -224,12 +236,15 @@ pub(crate) fn hand_over(reason: &str) -> anyhow::Error {
         Ok(status) => std::process::exit(status.code().unwrap_or(1)),
         Err(e) => e,
     };
-    anyhow::anyhow!(
-        "{reason}, which needs FFmpeg: that runs in `actionbench-ffmpeg`, and `{}` cannot be started: {failure}\n\n\
-         hint: Install both binaries side by side (`cargo install --path crates/actionbench-cli` and \
+    actionbench_core::Diagnostic::hinted(
+        format!(
+            "{reason}, which needs FFmpeg: that runs in `actionbench-ffmpeg`, and `{}` cannot be started: {failure}",
+            path.display()
+        ),
+        "Install both binaries side by side (`cargo install --path crates/actionbench-cli` and \
          `cargo install --path crates/actionbench-ffmpeg`), or point ACTIONBENCH_FFMPEG_BIN at `actionbench-ffmpeg`",
-        path.display()
     )
+    .into()
 }
 
 /// `actionbench ... | head` closes stdout early; that is not an error.

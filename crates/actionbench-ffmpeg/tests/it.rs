@@ -15,3 +15,23 @@ fn kinds_lists_the_video_kinds_and_the_others() {
         assert!(names.contains(&kind), "`{kind}` missing from {names:?}");
     }
 }
+
+/// `docs/reference/` is what `actionbench reference` prints: regenerate it
+/// after changing a kind, its params' doc comments or a command.
+#[test]
+fn checked_in_reference_is_current() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/reference");
+    for (page, file) in [("stage-kinds", "stage-kinds.md"), ("cli", "cli.md")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_actionbench-ffmpeg"))
+            .args(["reference", page])
+            .output()
+            .expect("run actionbench-ffmpeg");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let generated = String::from_utf8(out.stdout).expect("utf-8");
+        let checked_in = std::fs::read_to_string(docs.join(file)).unwrap_or_default();
+        assert!(
+            generated == checked_in,
+            "docs/reference/{file} is stale: run `cargo run -p actionbench-ffmpeg -- reference {page} > docs/reference/{file}`"
+        );
+    }
+}

@@ -15,7 +15,7 @@ use crate::plan::{Plan, Sequential};
 use crate::sample::{SampleSource, collate};
 
 /// Where a loader is: enough to resume exactly (with the same dataset and config).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoaderState {
     /// Seed of the order and of every augmentation.
     pub seed: u64,
@@ -38,7 +38,7 @@ impl LoaderState {
 }
 
 /// How batches are made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoaderConfig {
     /// Samples per batch.
     pub batch_size: usize,

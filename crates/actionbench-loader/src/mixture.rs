@@ -15,7 +15,7 @@ use crate::plan::Plan;
 use crate::sample::{Sample, SampleSource};
 
 /// How a mixture picks the source of each sample.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum MixtureMode {
     /// Integer weights, one per source: every run of `sum(weights)`

@@ -15,7 +15,7 @@ use crate::table::Table;
 use crate::tensor::row_f32;
 
 /// How skeleton samples are decoded and augmented.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SkeletonConfig {
     /// Tensor column `[F, B, J, C]`.

@@ -15,7 +15,7 @@ use crate::table::Table;
 use crate::tensor::row_f32;
 
 /// Which frames of a track are samples.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Keyframes {
     /// Frames with ground truth (`has_gt` ≠ 0): training and evaluation on AVA keyframes.
@@ -28,7 +28,7 @@ pub enum Keyframes {
 }
 
 /// Columns and window of tracklet samples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TrackletConfig {
     /// Row id column.

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which skeleton a graph describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
     /// Kinect v2, 25 joints, as in NTU RGB+D (centre: spine, joint 21).

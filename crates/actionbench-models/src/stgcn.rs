@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::graph::{Graph, Layout};
 
 /// Model sizes, from a CPU-test toy to the paper's ten blocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum StGcnSize {
     /// Two blocks, 8 and 16 channels: for tests on CPU.
@@ -56,7 +56,7 @@ fn default_layout() -> Layout {
 }
 
 /// ST-GCN hyper-parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StGcnConfig {
     /// Number of action classes.

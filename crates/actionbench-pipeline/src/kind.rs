@@ -79,14 +79,21 @@ pub type StageError = Box<dyn std::error::Error + Send + Sync>;
 /// would change for the same inputs, bump `implementation_version`.
 pub trait StageKind: Send + Sync + 'static {
     /// `[stages.NAME.params]`: derive `Deserialize` with
-    /// `#[serde(deny_unknown_fields)]` (unknown keys are errors) and
-    /// `Serialize`; the serialised form, defaults filled in, is the
-    /// canonical table hashed into the stage key.
-    type Params: DeserializeOwned + Serialize + Send + Sync + 'static;
+    /// `#[serde(deny_unknown_fields)]` (unknown keys are errors),
+    /// `Serialize` (the serialised form, defaults filled in, is the
+    /// canonical table hashed into the stage key) and
+    /// `schemars::JsonSchema` (the generated reference; doc comments on the
+    /// fields are what users read there).
+    type Params: DeserializeOwned + Serialize + schemars::JsonSchema + Send + Sync + 'static;
     /// The name used in `uses`, e.g. `ingest.ntu`.
     fn name(&self) -> &'static str;
     /// Bumped whenever the output changes for the same inputs and params.
     fn implementation_version(&self) -> u32;
+    /// What the kind does and what it writes, for the reference (Markdown;
+    /// the first paragraph is the summary).
+    fn description(&self) -> &'static str {
+        ""
+    }
     /// Checks what the types cannot say (ranges, combinations of keys);
     /// the error names the key it is about, if one.
     fn check(&self, params: &Self::Params) -> Result<(), ParamError> {
@@ -207,6 +214,8 @@ pub(crate) enum ParamFailure {
 /// (the way DataFusion keeps a `ScalarUDFImpl` behind `ScalarUDF`).
 trait ErasedKind: Send + Sync {
     fn name(&self) -> &'static str;
+    fn description(&self) -> &'static str;
+    fn params_schema(&self) -> serde_json::Value;
     fn implementation_version(&self) -> u32;
     fn tool_versions(&self) -> BTreeMap<String, String>;
     fn parse_params(&self, de: toml::de::ValueDeserializer<'_>) -> Result<ParsedParams, ParamFailure>;
@@ -227,6 +236,12 @@ impl<K: StageKind> Erased<K> {
 impl<K: StageKind> ErasedKind for Erased<K> {
     fn name(&self) -> &'static str {
         self.0.name()
+    }
+    fn description(&self) -> &'static str {
+        self.0.description()
+    }
+    fn params_schema(&self) -> serde_json::Value {
+        schemars::schema_for!(K::Params).to_value()
     }
     fn implementation_version(&self) -> u32 {
         self.0.implementation_version()
@@ -268,6 +283,16 @@ impl RegisteredKind {
     /// See [`StageKind::implementation_version`].
     pub fn implementation_version(&self) -> u32 {
         self.inner.implementation_version()
+    }
+
+    /// See [`StageKind::description`].
+    pub fn description(&self) -> &'static str {
+        self.inner.description()
+    }
+
+    /// The JSON Schema of the kind's params.
+    pub fn params_schema(&self) -> serde_json::Value {
+        self.inner.params_schema()
     }
 
     /// See [`StageKind::tool_versions`].

@@ -35,6 +35,7 @@ mod inputs;
 mod kind;
 mod lock_file;
 mod pipeline_file;
+mod reference;
 mod reporter;
 mod snapshot;
 mod stage_key;
@@ -50,6 +51,7 @@ pub use inputs::{InputFile, ResolvedInput};
 pub use kind::{ParamError, RegisteredKind, Registry, StageContext, StageError, StageKind, to_table};
 pub use lock_file::{LockFile, LockedStage};
 pub use pipeline_file::{PipelineDef, StageBody, StageDef, find_project_root};
+pub use reference::stage_kinds_markdown;
 pub use reporter::{NoopReporter, Reporter};
 pub use stage_key::StageKey;
 

@@ -31,7 +31,7 @@ fn write_json(ctx: &StageContext<'_>, value: &serde_json::Value) -> StageResult 
 }
 
 /// Params of `eval.ava`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct EvalAvaParams {
     /// Ground-truth CSV (an entry of `inputs`).
@@ -66,6 +66,9 @@ impl StageKind for EvalAva {
     }
     fn implementation_version(&self) -> u32 {
         1
+    }
+    fn description(&self) -> &'static str {
+        "AVA v2.2 frame-mAP@0.5 (the official ActivityNet protocol, 2019 or 2020 revision) of `pred` against `gt`; writes `result.json`, the per-class AP table and the `metrics` table."
     }
     type Params = EvalAvaParams;
     fn check(&self, p: &EvalAvaParams) -> Result<(), ParamError> {
@@ -108,7 +111,7 @@ impl StageKind for EvalAva {
 }
 
 /// Params of `eval.pose`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct EvalPoseParams {
     /// Predicted poses `[frames, joints, 3]` (`.npy`).
@@ -131,6 +134,9 @@ impl StageKind for EvalPose {
     }
     fn implementation_version(&self) -> u32 {
         1
+    }
+    fn description(&self) -> &'static str {
+        "MPJPE and P-MPJPE (Procrustes-aligned), overall and per action, of predicted 3D poses against the ground truth; writes `result.json`, the per-action table and the `metrics` table."
     }
     type Params = EvalPoseParams;
     fn run(&self, ctx: &StageContext<'_>, p: &EvalPoseParams) -> StageResult {
@@ -169,7 +175,7 @@ impl StageKind for EvalPose {
 }
 
 /// Params of `eval.classify`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct EvalClassifyParams {
     /// Class scores (CSV or Parquet), or `@stage`.
@@ -217,6 +223,9 @@ impl StageKind for EvalClassify {
     }
     fn implementation_version(&self) -> u32 {
         1
+    }
+    fn description(&self) -> &'static str {
+        "Top-k accuracy of class scores (`predict`'s predictions or a scores file), with multi-view aggregation; writes `result.json` and the `metrics` table."
     }
     type Params = EvalClassifyParams;
     fn check(&self, p: &EvalClassifyParams) -> Result<(), ParamError> {

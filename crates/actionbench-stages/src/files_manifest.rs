@@ -6,7 +6,7 @@ use actionbench_pipeline::{ParamError, ResolvedInput, StageContext, StageError, 
 use serde::{Deserialize, Serialize};
 
 /// Params of `files.manifest`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FilesManifestParams {
     /// Keep only files whose name ends with one of these (all when empty).
@@ -32,6 +32,9 @@ impl StageKind for FilesManifest {
 
     fn implementation_version(&self) -> u32 {
         1
+    }
+    fn description(&self) -> &'static str {
+        "An inventory of raw input files (path, size, blake3), the first table of any dataset build — it pins exactly which files a pipeline saw."
     }
 
     type Params = FilesManifestParams;

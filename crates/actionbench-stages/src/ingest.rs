@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
 /// What to do with a sample that cannot be read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnError {
     /// Stop the stage with the reader's error (file and position).

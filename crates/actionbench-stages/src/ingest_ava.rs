@@ -65,7 +65,7 @@ use crate::ingest_phalp::{
 };
 
 /// Params of `ingest.ava`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct IngestAvaParams {
     /// The `inputs` entry holding the PHALP result files.
@@ -89,9 +89,10 @@ pub struct IngestAvaParams {
     /// Seconds of frame 0 (AVA crops start at 900 s).
     #[serde(default = "default_offset")]
     time_offset: f64,
-    /// First and last keyframe second (AVA: 902..=1798).
+    /// First keyframe second (AVA: 902).
     #[serde(default = "default_first_keyframe")]
     first_keyframe: i64,
+    /// Last keyframe second (AVA: 1798).
     #[serde(default = "default_last_keyframe")]
     last_keyframe: i64,
     /// Lowest IoU between a track's box and an AVA box that matches them.
@@ -466,6 +467,9 @@ impl StageKind for IngestAva {
 
     fn implementation_version(&self) -> u32 {
         2
+    }
+    fn description(&self) -> &'static str {
+        "PHALP tracks aligned with AVA keyframe labels, as LART trains on them."
     }
 
     type Params = IngestAvaParams;

@@ -40,7 +40,7 @@ use crate::ingest::{
 };
 
 /// Params of `ingest.h36m`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct IngestH36mParams {
     /// `fail` (default) or `skip` (an unreadable file goes to `rejects/`).
@@ -160,6 +160,9 @@ impl StageKind for IngestH36m {
 
     fn implementation_version(&self) -> u32 {
         1
+    }
+    fn description(&self) -> &'static str {
+        "Human3.6M as prepared by VideoPose3D (`.npz`) → one row per sequence (3D file) or per sequence and camera (2D file)."
     }
 
     type Params = IngestH36mParams;

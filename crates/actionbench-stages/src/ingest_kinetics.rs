@@ -37,7 +37,7 @@ use crate::ingest::{
 };
 
 /// Params of `ingest.kinetics-skeleton`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct IngestKineticsParams {
     /// `kinetics_{train,val}_label.json`, also listed in `inputs`.
@@ -101,6 +101,9 @@ impl StageKind for IngestKineticsSkeleton {
 
     fn implementation_version(&self) -> u32 {
         1
+    }
+    fn description(&self) -> &'static str {
+        "ST-GCN Kinetics-skeleton JSON files → one row per video."
     }
 
     type Params = IngestKineticsParams;

@@ -47,7 +47,7 @@ use crate::ingest::{
 };
 
 /// Params of `ingest.labels`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct IngestLabelsParams {
     /// `kinetics-csv`, `sth-items`, `diving48` or `ucf101-list`.
@@ -185,6 +185,9 @@ impl StageKind for IngestLabels {
 
     fn implementation_version(&self) -> u32 {
         1
+    }
+    fn description(&self) -> &'static str {
+        "Video label files (Kinetics CSV, SSv2 / Something-Else item lists incl. the compositional and few-shot splits, Diving48 V2 JSON, UCF101 split lists) → one row per video."
     }
 
     type Params = IngestLabelsParams;

@@ -58,7 +58,7 @@ use crate::ingest::{
 const OFFICIAL_MISSING_NTU60: &str = include_str!("../data/ntu/NTU_RGBD_samples_with_missing_skeletons.txt");
 const OFFICIAL_MISSING_NTU120: &str = include_str!("../data/ntu/NTU_RGBD120_samples_with_missing_skeletons.txt");
 
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 enum DatasetParam {
     Ntu60,
@@ -66,7 +66,7 @@ enum DatasetParam {
 }
 
 /// Params of `ingest.ntu`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct IngestNtuParams {
     /// `ntu60` or `ntu120`.
@@ -280,6 +280,9 @@ impl StageKind for IngestNtu {
     fn implementation_version(&self) -> u32 {
         // 2: batches are cut smaller toward the end (the shard bytes changed).
         2
+    }
+    fn description(&self) -> &'static str {
+        "NTU RGB+D 60/120 `.skeleton` files → one row per sample."
     }
 
     type Params = IngestNtuParams;

@@ -55,7 +55,7 @@ use crate::ingest::{
 };
 
 /// Params of `ingest.phalp`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct IngestPhalpParams {
     /// `fail` (default) or `skip`.
@@ -466,6 +466,9 @@ impl StageKind for IngestPhalp {
 
     fn implementation_version(&self) -> u32 {
         1
+    }
+    fn description(&self) -> &'static str {
+        "PHALP tracking results (both generations, zlib or plain joblib) → one row per (video, track)."
     }
 
     type Params = IngestPhalpParams;

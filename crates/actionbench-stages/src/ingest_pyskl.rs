@@ -39,7 +39,7 @@ use crate::ingest::{
 };
 
 /// Params of `ingest.pyskl`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct IngestPysklParams {
     /// File name endings of the annotation files among the inputs.
@@ -102,6 +102,9 @@ impl StageKind for IngestPyskl {
 
     fn implementation_version(&self) -> u32 {
         1
+    }
+    fn description(&self) -> &'static str {
+        "mmaction2 / pyskl skeleton annotation pickles → one row per annotation."
     }
 
     type Params = IngestPysklParams;

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::ingest::StageWriter;
 
 /// Params of `shard.parquet`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ShardParquetParams {
     /// Rows per shard file.
@@ -75,6 +75,9 @@ impl StageKind for ShardParquet {
 
     fn implementation_version(&self) -> u32 {
         1
+    }
+    fn description(&self) -> &'static str {
+        "(Re)writes a table as Parquet shards with a chosen layout — rows sorted by a key, a target shard size, row-group size and zstd level — so loaders and SQL read it efficiently. Its input is the output of another stage (a shard directory, checked against its index) or Parquet/CSV files."
     }
 
     type Params = ShardParquetParams;

@@ -16,7 +16,7 @@ use crate::error::{Result, TrainError};
 use crate::multitask::DwaTracker;
 
 /// Everything besides weights and optimiser state that a resumed run needs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TrainState {
     /// Optimiser steps done.
     pub step: u64,

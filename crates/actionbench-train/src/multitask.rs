@@ -13,7 +13,7 @@ use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 
 /// How task losses are weighted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", rename_all_fields = "kebab-case", deny_unknown_fields)]
 pub enum Weighting {
     /// `Σ λ_i L_i` with fixed λ.
@@ -119,7 +119,7 @@ impl<B: Backend> LossCombiner<B> {
 
 /// DWA's host-side state: per-task loss sums over the current window and
 /// the means of the two windows before. Serialisable for checkpoints.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DwaTracker {
     sums: Vec<f64>,
     counts: Vec<u64>,

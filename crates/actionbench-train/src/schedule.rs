@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Linear warm-up from `base_lr / warmup_steps` to `base_lr` over
 /// `warmup_steps`, then cosine decay to `min_lr` at `total_steps`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CosineSchedule {
     /// Peak learning rate.
     pub base_lr: f64,

@@ -59,7 +59,7 @@ use crate::trainer::{TrainConfig, TrainModel, chain_order, train};
 type StageResult = Result<(), Box<dyn Error + Send + Sync>>;
 
 /// Which model, with its hyper-parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ModelParams {
     /// ST-GCN skeleton classifier.
@@ -73,7 +73,7 @@ fn default_batch() -> usize {
 }
 
 /// Which rows feed the model and how they are batched.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DataParams {
     /// Name of the table directory inside the inputs when they hold several.
@@ -123,19 +123,23 @@ fn default_device() -> String {
 }
 
 /// Params of `train`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TrainParams {
+    /// The model (`kind = "stgcn"` or `"lart"`) and its hyper-parameters.
     model: ModelParams,
+    /// Which rows feed the model and how they are batched.
     #[serde(default)]
     data: DataParams,
+    /// Optimiser, schedule, epochs, seed, checkpoints.
     train: TrainConfig,
+    /// `cpu`, or `cuda` in a binary built with the `cuda` feature.
     #[serde(default = "default_device")]
     device: String,
 }
 
 /// What `train` records next to the weights so `predict` can rebuild the model.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 struct SavedModel {
     model: ModelParams,
     data: DataParams,
@@ -341,6 +345,9 @@ impl StageKind for TrainStage {
     fn implementation_version(&self) -> u32 {
         2
     }
+    fn description(&self) -> &'static str {
+        "Trains a model (ST-GCN or LART) on shard tables of the stage's inputs; writes the weights (`model.mpk`), `model.json`, the `metrics` table and a one-row `runs` table. Checkpoints live in the cache while it runs, so a killed run resumes."
+    }
     type Params = TrainParams;
     fn check(&self, p: &TrainParams) -> Result<(), ParamError> {
         check_device(&p.device)?;
@@ -363,7 +370,7 @@ impl StageKind for TrainStage {
 }
 
 /// Params of `predict`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PredictParams {
     /// `@stage` of the `train` stage (also in `inputs`).
@@ -377,6 +384,7 @@ pub struct PredictParams {
     /// Samples per batch.
     #[serde(default = "default_batch")]
     batch_size: usize,
+    /// `cpu`, or `cuda` in a binary built with the `cuda` feature.
     #[serde(default = "default_device")]
     device: String,
     /// LART: the per-frame column marking the frames to predict.
@@ -605,6 +613,9 @@ impl StageKind for PredictStage {
     }
     fn implementation_version(&self) -> u32 {
         3
+    }
+    fn description(&self) -> &'static str {
+        "Scores samples with a trained model (`model = \"@train\"`); writes `predictions.parquet` (`sample_id`, `label`, `scores`) for `eval.classify`, and `order.json`, the data-order hash of what it scored."
     }
     type Params = PredictParams;
     fn check(&self, p: &PredictParams) -> Result<(), ParamError> {

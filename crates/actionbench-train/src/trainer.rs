@@ -74,7 +74,7 @@ fn default_keep() -> usize {
 }
 
 /// How to train.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TrainConfig {
     /// Optimiser.

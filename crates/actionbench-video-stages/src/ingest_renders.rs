@@ -44,7 +44,7 @@ use actionbench_stages::ingest::{
     BoxError, OnError, Reject, Source, collect_sources, parallel_map, table_writer, write_rejects, write_summary,
 };
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 enum FramesParam {
     #[default]
@@ -53,7 +53,7 @@ enum FramesParam {
 }
 
 /// Params of `ingest.renders`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct IngestRendersParams {
     /// RGB frames as `jpeg` or `raw`.
@@ -453,6 +453,9 @@ impl StageKind for IngestRenders {
 
     fn implementation_version(&self) -> u32 {
         1
+    }
+    fn description(&self) -> &'static str {
+        "Synthetic render clips (the `synth` generator's layout: `<clip>/clip.json`, `rgb.mp4`, `depth/`, `normals/`, `segmentation/`, `boxes.json`, `joints3d.json`) → one row per clip, every label in one table with a per-sample availability mask, ready for multi-task training."
     }
 
     type Params = IngestRendersParams;

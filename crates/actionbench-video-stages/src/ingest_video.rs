@@ -69,7 +69,7 @@ use actionbench_stages::ingest_labels::{check_format, load_label_files};
 /// File extensions taken as videos by default.
 const VIDEO_EXTENSIONS: &[&str] = &["mp4", "avi", "webm", "mkv", "mov", "m4v", "mpg", "mpeg", "flv", "3gp", "ogv"];
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 enum FramesParam {
     #[default]
@@ -77,7 +77,7 @@ enum FramesParam {
     Raw,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 enum CropParam {
     #[default]
@@ -85,7 +85,7 @@ enum CropParam {
     Center,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 enum VideoIdParam {
     #[default]
@@ -94,7 +94,7 @@ enum VideoIdParam {
 }
 
 /// Params of `ingest.video`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct IngestVideoParams {
     /// Target frames per second (every frame when absent).
@@ -118,11 +118,13 @@ pub struct IngestVideoParams {
     /// JPEG quality 1–100.
     #[serde(default = "default_quality")]
     jpeg_quality: u8,
-    /// A label file (also in `inputs`) and its format / class list.
+    /// A label file (also in `inputs`) whose rows label the videos by id.
     #[serde(default)]
     labels: Option<String>,
+    /// The format of `labels`: `kinetics-csv`, `sth-items`, `diving48` or `ucf101-list`.
     #[serde(default)]
     label_format: Option<String>,
+    /// The class list of `labels` (also in `inputs`), for the formats that need one.
     #[serde(default)]
     classes: Option<String>,
     /// Video id: `stem` (file name without extension) or `parent` (the folder
@@ -403,6 +405,9 @@ impl StageKind for IngestVideo {
 
     fn implementation_version(&self) -> u32 {
         1
+    }
+    fn description(&self) -> &'static str {
+        "Video files (mp4, avi, webm, mkv, … through FFmpeg) → one row per clip of sampled frames."
     }
 
     type Params = IngestVideoParams;

@@ -21,7 +21,7 @@ use actionbench_synth::{Format, Preset, SynthConfig};
 use serde::{Deserialize, Serialize};
 
 /// Params of `synth`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SynthParams {
     /// `tiny`, `small` or `large`.
@@ -93,6 +93,9 @@ impl StageKind for Synth {
 
     fn implementation_version(&self) -> u32 {
         actionbench_synth::GENERATOR_VERSION
+    }
+    fn description(&self) -> &'static str {
+        "The procedural dataset as a stage, so generated data is content-hashed and cached like any source."
     }
 
     type Params = SynthParams;

@@ -6,6 +6,7 @@ pub(crate) mod gc;
 pub(crate) mod inspect;
 pub(crate) mod kinds;
 pub(crate) mod leaderboard;
+pub(crate) mod reference;
 pub(crate) mod run;
 pub(crate) mod sql;
 pub(crate) mod status;

@@ -10,7 +10,7 @@ use actionbench_pipeline::{
 };
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize, Serialize)]
+#[derive(Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ConcatParams {
     #[serde(default)]
