@@ -484,40 +484,67 @@ impl StageKind for IngestRenders {
             return Err("no render clip: the inputs hold no `clip.json`".into());
         }
         dirs.sort_by(|a, b| a.1.display.cmp(&b.1.display));
+        let mut rejects = Vec::new();
+        // Rows are ordered by clip id, which is in each `clip.json`: read
+        // those first (small), then decode the clips in that order and write
+        // them as they come, so memory holds one shard's rows, not the
+        // whole dataset (the `large` preset is gigabytes of frames).
+        let metas = parallel_map(&dirs, |(dir, src)| {
+            read_json::<ClipJson>(&dir.join("clip.json"), &src.shown().join("clip.json")).map_err(|e| e.to_string())
+        });
+        let mut order: Vec<(String, &PathBuf, &Source)> = Vec::new();
+        for ((dir, src), meta) in dirs.iter().zip(metas) {
+            match meta {
+                Ok(meta) => order.push((meta.clip_id, dir, src)),
+                Err(e) => match p.on_error {
+                    OnError::Fail => return Err(e.into()),
+                    OnError::Skip => rejects.push(Reject::other(&src.display, src, e)),
+                },
+            }
+        }
+        order.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(w) = order.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(format!("clip id `{}` appears in `{}` and `{}`", w[0].0, w[0].2.display, w[1].2.display).into());
+        }
         let schema = schema(p.frames)?;
         let mut writer = table_writer(ctx, schema.clone(), p.rows_per_shard)?;
-        let mut rejects = Vec::new();
-        let mut done: Vec<RenderClip> = Vec::new();
+        let rows_per_batch = p.rows_per_shard.max(1);
+        let mut pending: Vec<RenderClip> = Vec::with_capacity(rows_per_batch);
+        // What each written clip carries, for the summary.
+        let mut done: Vec<Available> = Vec::new();
         let chunk = rayon::current_num_threads().max(1) * 2;
-        let total = dirs.len() as u64;
-        for (i, part) in dirs.chunks(chunk).enumerate() {
-            let results = parallel_map(part, |(dir, src)| {
+        let total = order.len() as u64;
+        for (i, part) in order.chunks(chunk).enumerate() {
+            let results = parallel_map(part, |(_, dir, src)| {
                 read_clip(dir, src.shown(), p.frames, p.jpeg_quality).map_err(|e| e.to_string())
             });
-            for ((_, src), r) in part.iter().zip(results) {
+            for ((_, _, src), r) in part.iter().zip(results) {
                 match r {
-                    Ok(c) => done.push(c),
+                    Ok(c) => {
+                        done.push(c.meta.labels);
+                        pending.push(c);
+                        if pending.len() == rows_per_batch {
+                            writer.write(&batch(&schema, &pending, p.frames)?)?;
+                            pending.clear();
+                        }
+                    }
                     Err(e) => match p.on_error {
                         OnError::Fail => return Err(e.into()),
                         OnError::Skip => rejects.push(Reject::other(&src.display, src, e)),
                     },
                 }
             }
-            ctx.progress(((i + 1) * chunk).min(dirs.len()) as u64, Some(total));
+            ctx.progress(((i + 1) * chunk).min(order.len()) as u64, Some(total));
         }
-        done.sort_by(|a, b| a.meta.clip_id.cmp(&b.meta.clip_id));
-        if let Some(w) = done.windows(2).find(|w| w[0].meta.clip_id == w[1].meta.clip_id) {
-            return Err(format!("clip id `{}` appears in `{}` and `{}`", w[0].meta.clip_id, w[0].dir, w[1].dir).into());
-        }
-        for rows in done.chunks(p.rows_per_shard.max(1)) {
-            writer.write(&batch(&schema, rows, p.frames)?)?;
+        if !pending.is_empty() {
+            writer.write(&batch(&schema, &pending, p.frames)?)?;
         }
         writer.finish()?;
         let rejected = rejects.len();
         if p.on_error == OnError::Skip {
             write_rejects(ctx, rejects)?;
         }
-        let count = |f: fn(&Available) -> bool| done.iter().filter(|c| f(&c.meta.labels)).count();
+        let count = |f: fn(&Available) -> bool| done.iter().filter(|a| f(a)).count();
         write_summary(
             ctx,
             serde_json::json!({
