@@ -246,6 +246,24 @@ pub fn write_rejects(ctx: &StageContext<'_>, mut rejects: Vec<Reject>) -> Result
     Ok(())
 }
 
+/// The end of an ingest stage: closes the main table, writes `rejects/`
+/// (under `on-error = "skip"`) and `_ingest.json`, whose fields `summary`
+/// gives from the number of rejected samples.
+pub fn finish_ingest(
+    ctx: &StageContext<'_>,
+    writer: StageWriter<'_, '_>,
+    rejects: Vec<Reject>,
+    on_error: OnError,
+    summary: impl FnOnce(usize) -> serde_json::Value,
+) -> Result<(), BoxError> {
+    writer.finish()?;
+    let rejected = rejects.len();
+    if on_error == OnError::Skip {
+        write_rejects(ctx, rejects)?;
+    }
+    write_summary(ctx, summary(rejected))
+}
+
 /// Writes `_ingest.json` (pretty, keys in the given order).
 pub fn write_summary(ctx: &StageContext<'_>, summary: serde_json::Value) -> Result<(), BoxError> {
     let mut text = serde_json::to_string_pretty(&summary)?;

@@ -61,7 +61,8 @@ use crate::ingest::{
     write_rejects, write_summary,
 };
 use crate::ingest_phalp::{
-    DenseTrack, TrackColumns, gather_tracks, is_phalp_file, provenance_fields, read_tracks, track_fields, write_lart,
+    DenseTrack, TrackColumns, default_fps, default_offset, gather_tracks, is_phalp_file, provenance_fields,
+    read_tracks, track_fields, write_lart, yes,
 };
 
 /// Params of `ingest.ava`.
@@ -112,17 +113,8 @@ pub struct IngestAvaParams {
     rows_per_shard: usize,
 }
 
-fn yes() -> bool {
-    true
-}
 fn half() -> f64 {
     0.5
-}
-fn default_fps() -> f64 {
-    30.0
-}
-fn default_offset() -> f64 {
-    900.0
 }
 fn default_first_keyframe() -> i64 {
     902

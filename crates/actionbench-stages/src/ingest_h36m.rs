@@ -35,8 +35,8 @@ use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{
-    BoxError, OnError, Reject, Source, collect_sources, default_rows_per_shard, read_source, table_writer, with_hint,
-    write_rejects, write_summary,
+    BoxError, OnError, Reject, Source, collect_sources, default_rows_per_shard, finish_ingest, read_source,
+    table_writer, with_hint,
 };
 
 /// Params of `ingest.h36m`.
@@ -239,13 +239,7 @@ impl StageKind for IngestH36m {
             columns.push(text(&|r| hashes[r.file].clone()));
             writer.write(&RecordBatch::try_new(schema.clone(), columns)?)?;
         }
-        writer.finish()?;
-        let rejected = rejects.len();
-        if p.on_error == OnError::Skip {
-            write_rejects(ctx, rejects)?;
-        }
-        write_summary(
-            ctx,
+        finish_ingest(ctx, writer, rejects, p.on_error, |rejected| {
             serde_json::json!({
                 "kind": "ingest.h36m",
                 "table": if kind == Kind::ThreeD { "3d" } else { "2d" },
@@ -253,7 +247,7 @@ impl StageKind for IngestH36m {
                 "rejected": rejected,
                 "files": sources.len(),
                 "ignored_files": ignored,
-            }),
-        )
+            })
+        })
     }
 }

@@ -32,8 +32,8 @@ use arrow::datatypes::{DataType, Field, Float32Type, Int32Type, Schema, SchemaRe
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{
-    BoxError, OnError, Reject, Source, collect_sources, default_rows_per_shard, parallel_map, param_file, read_source,
-    table_writer, with_hint, write_rejects, write_summary,
+    BoxError, OnError, Reject, Source, collect_sources, default_rows_per_shard, finish_ingest, parallel_map,
+    param_file, read_source, table_writer, with_hint,
 };
 
 /// Params of `ingest.kinetics-skeleton`.
@@ -170,14 +170,12 @@ impl StageKind for IngestKineticsSkeleton {
             }
             ctx.progress(((i + 1) * 256).min(sources.len()) as u64, Some(total));
         }
-        writer.finish()?;
-        let rejected = rejects.len();
-        if p.on_error == OnError::Skip {
-            write_rejects(ctx, rejects)?;
-        }
-        write_summary(
+        finish_ingest(
             ctx,
-            serde_json::json!({ "kind": "ingest.kinetics-skeleton", "rows": rows, "rejected": rejected, "ignored_files": ignored }),
+            writer,
+            rejects,
+            p.on_error,
+            |rejected| serde_json::json!({ "kind": "ingest.kinetics-skeleton", "rows": rows, "rejected": rejected, "ignored_files": ignored }),
         )
     }
 }

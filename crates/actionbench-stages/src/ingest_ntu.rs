@@ -49,8 +49,8 @@ use arrow::datatypes::{DataType, Field, Float32Type, Int8Type, Int32Type, Schema
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{
-    BoxError, OnError, Reject, Source, collect_sources, default_rows_per_shard, parallel_map, param_file, read_source,
-    table_writer, with_hint, with_source_bytes, write_rejects, write_summary,
+    BoxError, OnError, Reject, Source, collect_sources, default_rows_per_shard, finish_ingest, parallel_map,
+    param_file, read_source, table_writer, with_hint, with_source_bytes,
 };
 
 /// The official missing-skeleton lists (copies from open-mmlab/mmaction2,
@@ -403,13 +403,7 @@ impl StageKind for IngestNtu {
         if let Some((chunk, parsed)) = pending {
             gather(chunk, parsed)?;
         }
-        writer.finish()?;
-        let rejected = rejects.len();
-        if p.on_error == OnError::Skip {
-            write_rejects(ctx, rejects)?;
-        }
-        write_summary(
-            ctx,
+        finish_ingest(ctx, writer, rejects, p.on_error, |rejected| {
             serde_json::json!({
                 "kind": "ingest.ntu",
                 "dataset": dataset.name(),
@@ -419,8 +413,8 @@ impl StageKind for IngestNtu {
                 "dropped_missing_samples": dropped,
                 "skipped_other_release": other_release,
                 "ignored_files": ignored,
-            }),
-        )?;
+            })
+        })?;
         Ok(())
     }
 }

@@ -50,8 +50,8 @@ use arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Int64Type, Sch
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{
-    BoxError, OnError, Reject, Source, collect_sources, default_rows_per_shard, parallel_map, read_source,
-    table_writer, with_hint, write_rejects, write_summary,
+    BoxError, OnError, Reject, Source, collect_sources, default_rows_per_shard, finish_ingest, parallel_map,
+    read_source, table_writer, with_hint,
 };
 
 /// Params of `ingest.phalp`.
@@ -81,13 +81,16 @@ pub struct IngestPhalpParams {
     rows_per_shard: usize,
 }
 
-fn yes() -> bool {
+/// Serde default `true` (shared with `ingest.ava`, as are the two below).
+pub(crate) fn yes() -> bool {
     true
 }
-fn default_fps() -> f64 {
+/// PHALP's and AVA's frame rate.
+pub(crate) fn default_fps() -> f64 {
     30.0
 }
-fn default_offset() -> f64 {
+/// AVA's crops start at 900 s.
+pub(crate) fn default_offset() -> f64 {
     900.0
 }
 fn one() -> usize {
@@ -503,13 +506,7 @@ impl StageKind for IngestPhalp {
             arrays.extend(provenance);
             writer.write(&RecordBatch::try_new(schema.clone(), arrays)?)?;
         }
-        writer.finish()?;
-        let rejected = rejects.len();
-        if p.on_error == OnError::Skip {
-            write_rejects(ctx, rejects)?;
-        }
-        write_summary(
-            ctx,
+        finish_ingest(ctx, writer, rejects, p.on_error, |rejected| {
             serde_json::json!({
                 "kind": "ingest.phalp",
                 "rows": tracks.len(),
@@ -517,8 +514,8 @@ impl StageKind for IngestPhalp {
                 "rejected": rejected,
                 "ignored_files": ignored,
                 "lart_files": if p.lart_export.is_some() { tracks.len() } else { 0 },
-            }),
-        )?;
+            })
+        })?;
         Ok(())
     }
 }

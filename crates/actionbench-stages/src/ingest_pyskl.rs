@@ -34,8 +34,8 @@ use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{
-    BoxError, OnError, Reject, Source, collect_sources, default_rows_per_shard, read_source, table_writer, with_hint,
-    write_rejects, write_summary,
+    BoxError, OnError, Reject, Source, collect_sources, default_rows_per_shard, finish_ingest, read_source,
+    table_writer, with_hint,
 };
 
 /// Params of `ingest.pyskl`.
@@ -222,14 +222,12 @@ impl StageKind for IngestPyskl {
             columns.push(Arc::new(StringArray::from(blake)));
             writer.write(&RecordBatch::try_new(schema.clone(), columns)?)?;
         }
-        writer.finish()?;
-        let rejected = rejects.len();
-        if p.on_error == OnError::Skip {
-            write_rejects(ctx, rejects)?;
-        }
-        write_summary(
+        finish_ingest(
             ctx,
-            serde_json::json!({ "kind": "ingest.pyskl", "rows": rows, "rejected": rejected, "files": sources.len(), "ignored_files": ignored }),
+            writer,
+            rejects,
+            p.on_error,
+            |rejected| serde_json::json!({ "kind": "ingest.pyskl", "rows": rows, "rejected": rejected, "files": sources.len(), "ignored_files": ignored }),
         )
     }
 }

@@ -41,7 +41,7 @@ use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef, UInt8Typ
 use serde::{Deserialize, Serialize};
 
 use actionbench_stages::ingest::{
-    BoxError, OnError, Reject, Source, collect_sources, parallel_map, table_writer, write_rejects, write_summary,
+    BoxError, OnError, Reject, Source, collect_sources, finish_ingest, parallel_map, table_writer,
 };
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
@@ -467,7 +467,7 @@ impl StageKind for IngestRenders {
     }
 
     fn tool_versions(&self) -> std::collections::BTreeMap<String, String> {
-        std::collections::BTreeMap::from([("libav".to_string(), actionbench_video::libav_version())])
+        crate::libav_versions()
     }
 
     fn run(&self, ctx: &StageContext<'_>, p: &IngestRendersParams) -> Result<(), StageError> {
@@ -539,14 +539,8 @@ impl StageKind for IngestRenders {
         if !pending.is_empty() {
             writer.write(&batch(&schema, &pending, p.frames)?)?;
         }
-        writer.finish()?;
-        let rejected = rejects.len();
-        if p.on_error == OnError::Skip {
-            write_rejects(ctx, rejects)?;
-        }
         let count = |f: fn(&Available) -> bool| done.iter().filter(|a| f(a)).count();
-        write_summary(
-            ctx,
+        finish_ingest(ctx, writer, rejects, p.on_error, |rejected| {
             serde_json::json!({
                 "kind": "ingest.renders",
                 "rows": done.len(),
@@ -556,8 +550,8 @@ impl StageKind for IngestRenders {
                 "with_segmentation": count(|a| a.segmentation),
                 "with_boxes": count(|a| a.boxes),
                 "with_joints3d": count(|a| a.joints3d),
-            }),
-        )?;
+            })
+        })?;
         Ok(())
     }
 }

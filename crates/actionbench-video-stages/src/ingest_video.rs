@@ -62,7 +62,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt8Type};
 use serde::{Deserialize, Serialize};
 
 use actionbench_stages::ingest::{
-    BoxError, OnError, Reject, Source, collect_sources, parallel_map, table_writer, write_rejects, write_summary,
+    BoxError, OnError, Reject, Source, collect_sources, finish_ingest, parallel_map, table_writer,
 };
 use actionbench_stages::ingest_labels::{check_format, load_label_files};
 
@@ -417,7 +417,7 @@ impl StageKind for IngestVideo {
     }
 
     fn tool_versions(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([("libav".to_string(), actionbench_video::libav_version())])
+        crate::libav_versions()
     }
 
     fn run(&self, ctx: &StageContext<'_>, p: &IngestVideoParams) -> Result<(), StageError> {
@@ -507,13 +507,7 @@ impl StageKind for IngestVideo {
             }
             ctx.progress(((i + 1) * parallel).min(videos.len()) as u64, Some(total));
         }
-        writer.finish()?;
-        let rejected = rejects.len();
-        if p.on_error == OnError::Skip {
-            write_rejects(ctx, rejects)?;
-        }
-        write_summary(
-            ctx,
+        finish_ingest(ctx, writer, rejects, p.on_error, |rejected| {
             serde_json::json!({
                 "kind": "ingest.video",
                 "rows": rows,
@@ -525,8 +519,8 @@ impl StageKind for IngestVideo {
                 "labels_without_video": missing,
                 "ignored_files": ignored,
                 "libav": actionbench_video::libav_version(),
-            }),
-        )?;
+            })
+        })?;
         Ok(())
     }
 }

@@ -25,3 +25,8 @@ pub fn registry() -> actionbench_pipeline::Registry {
     registry.register(Synth);
     registry
 }
+
+/// The tool version every video kind's key depends on: FFmpeg's libraries.
+fn libav_versions() -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::from([("libav".to_string(), actionbench_video::libav_version())])
+}
