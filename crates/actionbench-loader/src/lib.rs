@@ -28,6 +28,9 @@ mod tracklet;
 
 pub use batch::{HostBatch, HostTensor};
 pub use error::LoaderError;
+
+/// `Result` with this crate's error.
+pub type Result<T, E = LoaderError> = std::result::Result<T, E>;
 pub use filter::RowFilter;
 pub use loader::{Loader, LoaderConfig, LoaderState};
 pub use mixture::{Mixture, MixtureMode, MixturePlan, MixtureSource};

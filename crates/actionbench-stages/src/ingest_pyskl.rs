@@ -22,7 +22,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use actionbench_core::Fingerprint;
 use actionbench_formats::joblib::parse_joblib;
 use actionbench_formats::pickle::PickleOptions;
 use actionbench_formats::pyskl::{PysklRecord, pyskl_from_value};
@@ -120,7 +119,8 @@ impl StageKind for IngestPyskl {
         let mut hashes = Vec::new();
         for (fi, source) in sources.iter().enumerate() {
             let read = read_source(source).and_then(|bytes| {
-                let hash = Fingerprint::of_bytes(&bytes).to_hex();
+                // The engine hashed plain input files for the key already.
+                let hash = source.content_hash(&bytes).to_hex();
                 let value = parse_joblib(&bytes, source.shown(), PickleOptions::default())?;
                 Ok((pyskl_from_value(value, source.shown())?, hash))
             });

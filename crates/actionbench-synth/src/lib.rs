@@ -42,6 +42,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use error::SynthError;
+
+/// `Result` with this crate's error.
+pub type Result<T, E = SynthError> = std::result::Result<T, E>;
 pub use motion::CLASSES;
 
 /// Dataset size.

@@ -13,6 +13,9 @@ pub use decode::{
 };
 pub use encode::{Mp4Writer, mp4_encoder_name};
 pub use error::VideoError;
+
+/// `Result` with this crate's error.
+pub type Result<T, E = VideoError> = std::result::Result<T, E>;
 pub use probe::{VideoInfo, probe};
 
 use ffmpeg_next as ffmpeg;
