@@ -43,7 +43,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Reproducible data pipelines, evaluators and leaderboards for human action
 /// understanding research.
 #[derive(Parser)]
-#[command(name = "actionbench", version, about, long_about = None, propagate_version = true)]
+#[command(name = "actionbench", version, long_about = None, propagate_version = true)]
 #[command(after_help = "Environment: ACTIONBENCH_CACHE_DIR (cache location, default `.actionbench/` in the project), \
 ACTIONBENCH_NO_PROGRESS or NO_COLOR (hide progress bars), \
 ACTIONBENCH_FFMPEG_BIN (`actionbench-ffmpeg`, which runs the video commands; default: next to this binary).")]

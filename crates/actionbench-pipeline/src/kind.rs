@@ -152,10 +152,9 @@ fn leading_key(message: &str) -> Option<String> {
 
 /// Says the key first unless the message already names it.
 pub(crate) fn with_key(key: Option<&str>, message: &str) -> String {
+    let named = |name: &str| message.contains(&format!("`{name}`"));
     match key {
-        Some(key) if !message.contains(&format!("`{}`", key.rsplit('.').next().unwrap_or(key))) => {
-            format!("`{key}`: {message}")
-        }
+        Some(key) if !named(key) && !named(key.rsplit('.').next().unwrap_or(key)) => format!("`{key}`: {message}"),
         _ => message.to_string(),
     }
 }

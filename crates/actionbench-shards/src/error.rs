@@ -62,3 +62,28 @@ pub enum Error {
         found: String,
     },
 }
+
+impl actionbench_core::Diagnose for Error {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::Corrupt { .. } => Some(
+                "The file changed after its stage wrote it (disk error, or edited by hand): re-create it with \
+                 `actionbench run PIPELINE STAGE --force`"
+                    .into(),
+            ),
+            Error::BadIndex { .. } => {
+                Some("The index is written with the shards: re-run the stage that wrote them with `--force`".into())
+            }
+            _ => None,
+        }
+    }
+
+    fn location(&self) -> Option<actionbench_core::Location> {
+        match self {
+            Error::Corrupt { path, .. } | Error::BadIndex { path, .. } => {
+                Some(actionbench_core::Location { file: path.display().to_string(), line: None, column: None })
+            }
+            _ => None,
+        }
+    }
+}

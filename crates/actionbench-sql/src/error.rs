@@ -72,7 +72,8 @@ impl Error {
                     .into(),
             ),
             Error::Pipeline(e) => actionbench_core::Diagnose::hint(e),
-            Error::Shards(_) | Error::Register { .. } | Error::Output(_) => None,
+            Error::Shards(e) => actionbench_core::Diagnose::hint(e),
+            Error::Register { .. } | Error::Output(_) => None,
         }
     }
 

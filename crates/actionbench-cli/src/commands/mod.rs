@@ -63,6 +63,9 @@ fn probe<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e dyn Diagnos
     if let Some(d) = e.downcast_ref::<actionbench_sql::Error>() {
         return Some(d);
     }
+    if let Some(d) = e.downcast_ref::<actionbench_shards::Error>() {
+        return Some(d);
+    }
     None
 }
 
