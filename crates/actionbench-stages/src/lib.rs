@@ -15,6 +15,8 @@ pub mod ingest_labels;
 mod ingest_ntu;
 mod ingest_phalp;
 mod ingest_pyskl;
+pub mod sample_format;
+use sample_format::Ingest;
 mod shard_parquet;
 mod tables;
 
@@ -22,7 +24,7 @@ pub use eval_stages::{EvalAva, EvalAvaParams, EvalClassify, EvalClassifyParams, 
 pub use files_manifest::{FilesManifest, FilesManifestParams};
 pub use ingest_ava::{IngestAva, IngestAvaParams};
 pub use ingest_h36m::{IngestH36m, IngestH36mParams};
-pub use ingest_kinetics::{IngestKineticsParams, IngestKineticsSkeleton};
+pub use ingest_kinetics::{IngestKineticsParams, IngestKineticsSkeleton, KineticsSample, KineticsSkeletonFormat};
 pub use ingest_labels::{IngestLabels, IngestLabelsParams};
 pub use ingest_ntu::{IngestNtu, IngestNtuParams};
 pub use ingest_phalp::{IngestPhalp, IngestPhalpParams};
@@ -39,7 +41,7 @@ pub fn registry() -> actionbench_pipeline::Registry {
     registry.register(IngestNtu);
     registry.register(IngestPhalp);
     registry.register(IngestAva);
-    registry.register(IngestKineticsSkeleton);
+    registry.register(Ingest(KineticsSkeletonFormat));
     registry.register(IngestPyskl);
     registry.register(IngestH36m);
     registry.register(IngestLabels);

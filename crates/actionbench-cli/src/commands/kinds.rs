@@ -11,17 +11,19 @@ pub(crate) fn run(binary: super::Binary, format: OutputFormat) -> anyhow::Result
             .canonical_params(&toml::Table::new())
             .map(|t| t.to_string())
             .unwrap_or_else(|e| format!("(required: {e})"));
-        rows.push((name, kind.implementation_version(), defaults.trim().replace('\n', "; ")));
+        rows.push((name, kind.implementation_version(), defaults.trim().replace('\n', "; "), kind.description()));
     }
     match format {
         OutputFormat::Json => print_json(&serde_json::Value::Array(
             rows.iter()
-                .map(|(n, v, d)| serde_json::json!({"kind": n, "implementation_version": v, "default_params": d}))
+                .map(|(n, v, d, about)| {
+                    serde_json::json!({"kind": n, "implementation_version": v, "default_params": d, "description": about})
+                })
                 .collect(),
         ))?,
         _ => {
             let mut table = TextTable::new(["kind", "version", "default params"]);
-            for (n, v, d) in rows {
+            for (n, v, d, _) in rows {
                 table.push(vec![n.to_string(), v.to_string(), d]);
             }
             table.print(format)?;
