@@ -1,6 +1,7 @@
-//! What the `ingest.*` kinds share: finding their source files, the
-//! `on-error` policy and its `rejects` table, shard writing, an order-keeping
-//! parallel map, and the `_ingest.json` summary.
+//! The pieces under the ingest framework ([`crate::sample_format`]) and
+//! the stages that write tables: finding source files, the `on-error`
+//! policy and its `rejects` table, shard writing, an order-keeping parallel
+//! map, and the `_ingest.json` summary.
 //!
 //! Output layout of every ingest stage (`ctx.out_dir`):
 //!
@@ -244,24 +245,6 @@ pub fn write_rejects(ctx: &StageContext<'_>, mut rejects: Vec<Reject>) -> Result
     writer.write(&batch)?;
     writer.finish()?;
     Ok(())
-}
-
-/// The end of an ingest stage: closes the main table, writes `rejects/`
-/// (under `on-error = "skip"`) and `_ingest.json`, whose fields `summary`
-/// gives from the number of rejected samples.
-pub fn finish_ingest(
-    ctx: &StageContext<'_>,
-    writer: StageWriter<'_, '_>,
-    rejects: Vec<Reject>,
-    on_error: OnError,
-    summary: impl FnOnce(usize) -> serde_json::Value,
-) -> Result<(), BoxError> {
-    writer.finish()?;
-    let rejected = rejects.len();
-    if on_error == OnError::Skip {
-        write_rejects(ctx, rejects)?;
-    }
-    write_summary(ctx, summary(rejected))
 }
 
 /// Writes `_ingest.json` (pretty, keys in the given order).

@@ -44,26 +44,21 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use actionbench_core::{Diagnostic, Fingerprint};
+use actionbench_core::Diagnostic;
 use actionbench_formats::ava::{AvaCsvRow, AvaDialect, AvaTimestamp, parse_ava_csv, parse_ava_exclusions};
 use actionbench_formats::label_map::parse_label_map;
 use actionbench_formats::lart::AVA_CLASSES;
-use actionbench_pipeline::{ParamError, ResolvedInput, StageContext, StageError, StageKind};
-use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
-use arrow::array::{ArrayRef, Int32Array, RecordBatch};
-use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef, UInt8Type};
+use actionbench_pipeline::{ParamError, ResolvedInput, StageContext};
+use arrow::datatypes::{DataType, Float32Type, UInt8Type};
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::{
-    BoxError, OnError, Reject, Source, default_rows_per_shard, param_file, read_source, table_writer, with_hint,
-    write_rejects, write_summary,
-};
+use crate::ingest::{BoxError, OnError, Reject, Source, default_rows_per_shard, param_file, read_source, with_hint};
 use crate::ingest_phalp::{
-    DenseTrack, TrackColumns, default_fps, default_offset, gather_tracks, is_phalp_file, provenance_fields,
-    read_tracks, track_fields, write_lart, yes,
+    DenseTrack, HasTrack, TrackSample, check_lart_tag, check_timing, default_fps, default_offset, duplicate_track,
+    is_phalp_file, provenance_columns, read_track_samples, tensor_field, track_columns, write_lart, yes,
 };
+use crate::sample_format::{Columns, Counts, Ids, Ingest, Preparing, SampleError, SampleFormat};
 
 /// Params of `ingest.ava`.
 #[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
@@ -124,34 +119,51 @@ fn default_last_keyframe() -> i64 {
 }
 
 /// The `ingest.ava` kind.
-pub struct IngestAva;
+pub type IngestAva = Ingest<AvaFormat>;
 
-fn schema() -> Result<SchemaRef, BoxError> {
-    let t = |name: &str, dims: &[&str], uniform: Vec<Option<i32>>| {
-        variable_shape_tensor_field(
-            name,
-            DataType::UInt8,
-            dims.len(),
-            Some(dims.iter().map(|s| s.to_string()).collect()),
-            Some(uniform),
-        )
-    };
-    let mut fields = track_fields()?;
-    fields.extend([
-        t("labels", &["frame", "action"], vec![None, Some(AVA_CLASSES as i32)])?,
-        t("has_gt", &["frame"], vec![None])?,
-        t("is_keyframe", &["frame"], vec![None])?,
-        Field::new("keyframes", DataType::Int32, false),
-        variable_shape_tensor_field(
-            "box_norm",
-            DataType::Float32,
-            2,
-            Some(vec!["frame".into(), "xyxy".into()]),
-            Some(vec![None, Some(4)]),
-        )?,
-    ]);
-    fields.extend(provenance_fields());
-    Ok(Arc::new(Schema::new(fields)))
+/// PHALP result files labelled with AVA boxes, as a [`SampleFormat`]: the
+/// tracks are read as `ingest.phalp` reads them; once all are in, each AVA
+/// box labels the track it matches.
+pub struct AvaFormat;
+
+/// The AVA boxes that passed the filters, and what the filters counted.
+pub struct AvaBoxes {
+    gt: Keyframes,
+    pseudo: Keyframes,
+    ava_rows: usize,
+    rejected_rows: usize,
+    box_outside: usize,
+    box_inverted: usize,
+    unknown_action: usize,
+    excluded: usize,
+    without_box: usize,
+    /// The `iou` and `pseudo-threshold` params.
+    iou: f64,
+    pseudo_threshold: f64,
+}
+
+/// A track and its labels: one row.
+pub struct AvaTrack {
+    t: TrackSample,
+    labels: TrackLabels,
+    /// `box_norm`, frame by frame (zeros where not detected).
+    box_norm: Vec<f32>,
+}
+
+impl HasTrack for AvaTrack {
+    fn track_sample(&self) -> &TrackSample {
+        &self.t
+    }
+}
+
+/// How the boxes matched, for the summary.
+#[derive(Default)]
+pub struct AvaMatches {
+    gt_boxes: usize,
+    gt_matched: usize,
+    pseudo_boxes: usize,
+    pseudo_used: usize,
+    labelled_frames: usize,
 }
 
 /// Labels of one track, frame by frame.
@@ -292,7 +304,7 @@ fn keyframe_boxes(
 /// matches; `None` when no detected track reaches the IoU threshold.
 fn match_boxes<'a>(
     frames: &'a Keyframes,
-    tracks: &[(DenseTrack, usize, Fingerprint)],
+    tracks: &[AvaTrack],
     by_video: &HashMap<&str, Vec<usize>>,
     threshold: f64,
 ) -> Vec<(&'a AvaBox, Option<(usize, usize)>)> {
@@ -303,7 +315,7 @@ fn match_boxes<'a>(
             .into_iter()
             .flatten()
             .filter_map(|&i| {
-                let track = &tracks[i].0;
+                let track = &tracks[i].t.track;
                 let t = track.frame.iter().position(|f| f == frame)?;
                 track_box(track, t).map(|b| (i, t, b))
             })
@@ -404,55 +416,13 @@ fn read_csv(ctx: &StageContext<'_>, param: &str, entry: &str) -> Result<(Source,
     Ok((source, rows))
 }
 
-/// The shared track columns plus the AVA label columns.
-struct Columns {
-    track: TrackColumns,
-    labels: VariableShapeTensorBuilder<UInt8Type>,
-    has_gt: VariableShapeTensorBuilder<UInt8Type>,
-    is_keyframe: VariableShapeTensorBuilder<UInt8Type>,
-    keyframes: Vec<i32>,
-    box_norm: VariableShapeTensorBuilder<Float32Type>,
-}
+impl SampleFormat for AvaFormat {
+    type Params = IngestAvaParams;
+    type Prepared = AvaBoxes;
+    type Sample = AvaTrack;
+    type Tally = AvaMatches;
+    const IDS: Ids = Ids::Inside;
 
-impl Columns {
-    fn new() -> Self {
-        Self {
-            track: TrackColumns::new(),
-            labels: VariableShapeTensorBuilder::new(2),
-            has_gt: VariableShapeTensorBuilder::new(1),
-            is_keyframe: VariableShapeTensorBuilder::new(1),
-            keyframes: Vec::new(),
-            box_norm: VariableShapeTensorBuilder::new(2),
-        }
-    }
-
-    fn push(&mut self, d: &DenseTrack, l: &TrackLabels, source: &Source, hash: Fingerprint) -> Result<(), BoxError> {
-        let n = d.len();
-        self.track.push(d, source, hash)?;
-        self.labels.push(&[n, AVA_CLASSES], &l.labels)?;
-        self.has_gt.push(&[n], &l.has_gt)?;
-        self.is_keyframe.push(&[n], &l.is_keyframe)?;
-        self.keyframes.push(l.is_keyframe.iter().map(|&x| x as i32).sum());
-        let boxes: Vec<f32> = (0..n).flat_map(|t| track_box(d, t).unwrap_or([0.0; 4]).map(|v| v as f32)).collect();
-        self.box_norm.push(&[n, 4], &boxes)?;
-        Ok(())
-    }
-
-    fn finish(self, schema: &SchemaRef) -> Result<RecordBatch, BoxError> {
-        let (mut columns, provenance) = self.track.finish()?;
-        columns.extend([
-            self.labels.finish()?,
-            self.has_gt.finish()?,
-            self.is_keyframe.finish()?,
-            Arc::new(Int32Array::from(self.keyframes)) as ArrayRef,
-            self.box_norm.finish()?,
-        ]);
-        columns.extend(provenance);
-        Ok(RecordBatch::try_new(schema.clone(), columns)?)
-    }
-}
-
-impl StageKind for IngestAva {
     fn name(&self) -> &'static str {
         "ingest.ava"
     }
@@ -460,18 +430,13 @@ impl StageKind for IngestAva {
     fn implementation_version(&self) -> u32 {
         2
     }
+
     fn description(&self) -> &'static str {
         "PHALP tracks aligned with AVA keyframe labels, as LART trains on them."
     }
 
-    type Params = IngestAvaParams;
     fn check(&self, p: &IngestAvaParams) -> Result<(), ParamError> {
-        if !(p.fps.is_finite() && p.fps > 0.0) {
-            return Err(format!("`fps` must be a positive number, found {}", p.fps).into());
-        }
-        if !p.time_offset.is_finite() {
-            return Err("`time-offset` must be finite".into());
-        }
+        check_timing(p.fps, p.time_offset)?;
         if !(p.iou > 0.0 && p.iou <= 1.0) {
             return Err(format!("`iou` must be in (0, 1], found {}", p.iou).into());
         }
@@ -485,15 +450,25 @@ impl StageKind for IngestAva {
             )
             .into());
         }
-        if p.lart_export.as_deref().is_some_and(|d| d.is_empty() || d.contains(['/', '\\'])) {
-            return Err("`lart-export` must be a dataset tag such as \"ava-val\" (no `/`)".into());
-        }
-        Ok(())
+        check_lart_tag(p.lart_export.as_deref())
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &IngestAvaParams) -> Result<(), StageError> {
-        let (sources, ignored) = phalp_sources(ctx, &p.phalp)?;
+    fn on_error(&self, p: &IngestAvaParams) -> OnError {
+        p.on_error
+    }
 
+    fn rows_per_shard(&self, p: &IngestAvaParams) -> usize {
+        p.rows_per_shard
+    }
+
+    /// The label map, exclusions, ground truth and pseudo labels; AVA rows
+    /// the evaluator would drop go to `rejects` with their line.
+    fn prepare(
+        &self,
+        ctx: &StageContext<'_>,
+        p: &IngestAvaParams,
+        preparing: &mut Preparing,
+    ) -> Result<AvaBoxes, BoxError> {
         // Label map: the known action ids, each a column of `labels`.
         let map_source = param_file(ctx, "label-map", &p.label_map)?;
         let map_bytes = read_source(&map_source).map_err(with_hint)?;
@@ -539,128 +514,193 @@ impl StageKind for IngestAva {
             }
             None => Keyframes::new(),
         };
+        let rejected_rows = filtered.rejects.len();
+        preparing.rejects.append(&mut filtered.rejects);
+        Ok(AvaBoxes {
+            gt,
+            pseudo,
+            ava_rows: gt_rows.len(),
+            rejected_rows,
+            box_outside: filtered.box_outside,
+            box_inverted: filtered.box_inverted,
+            unknown_action: filtered.unknown_action,
+            excluded: filtered.excluded,
+            without_box: filtered.without_box,
+            iou: p.iou,
+            pseudo_threshold: p.pseudo_threshold,
+        })
+    }
 
-        // Tracks, as `ingest.phalp` reads them.
-        let results = read_tracks(&sources, p.fps, p.time_offset, p.appearance, 1);
-        let (tracks, file_rejects) = gather_tracks(&sources, results, p.on_error)?;
+    fn accepts(&self, path: &std::path::Path, _: &IngestAvaParams) -> bool {
+        is_phalp_file(path)
+    }
 
-        let mut labels: Vec<TrackLabels> = tracks
-            .iter()
-            .map(|(d, _, _)| {
+    /// The PHALP files of the `phalp` entry only.
+    fn list(&self, ctx: &StageContext<'_>, p: &IngestAvaParams) -> Result<(Vec<Source>, usize), BoxError> {
+        phalp_sources(ctx, &p.phalp)
+    }
+
+    fn read(&self, source: &Source, p: &IngestAvaParams, _: &AvaBoxes) -> Result<Vec<AvaTrack>, SampleError> {
+        let tracks = read_track_samples(source, p.fps, p.time_offset, p.appearance, 1)?;
+        Ok(tracks
+            .into_iter()
+            .map(|t| {
+                let d = &t.track;
                 let is_keyframe = d
                     .frame
                     .iter()
                     .map(|&k| {
-                        let t = (p.time_offset + k as f64 / p.fps).round();
-                        let back = ((t - p.time_offset) * p.fps).round() as i64;
-                        (back == k && (p.first_keyframe as f64..=p.last_keyframe as f64).contains(&t)) as u8
+                        let s = (p.time_offset + k as f64 / p.fps).round();
+                        let back = ((s - p.time_offset) * p.fps).round() as i64;
+                        (back == k && (p.first_keyframe as f64..=p.last_keyframe as f64).contains(&s)) as u8
                     })
                     .collect();
-                TrackLabels {
+                let labels = TrackLabels {
                     labels: vec![0; d.len() * AVA_CLASSES],
                     has_gt: vec![0; d.len()],
                     is_keyframe,
                     pseudo_scores: BTreeMap::new(),
-                }
+                };
+                let box_norm =
+                    (0..d.len()).flat_map(|i| track_box(d, i).unwrap_or([0.0; 4]).map(|v| v as f32)).collect();
+                AvaTrack { t, labels, box_norm }
             })
-            .collect();
-        let mut by_video: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, (d, _, _)) in tracks.iter().enumerate() {
-            by_video.entry(d.video_id.as_str()).or_default().push(i);
-        }
+            .collect())
+    }
 
-        let gt_matches = match_boxes(&gt, &tracks, &by_video, p.iou);
-        let gt_matched = gt_matches.iter().filter(|(_, m)| m.is_some()).count();
-        for (ava, hit) in &gt_matches {
-            let Some((i, t)) = *hit else { continue };
-            let l = &mut labels[i];
+    fn sample_id<'s>(&self, s: &'s AvaTrack) -> &'s str {
+        s.t.id()
+    }
+
+    fn compare(&self, a: &AvaTrack, b: &AvaTrack) -> std::cmp::Ordering {
+        a.t.compare(&b.t)
+    }
+
+    fn duplicate(&self, id: &str, first: &Source, second: &Source) -> String {
+        duplicate_track(id, first, second)
+    }
+
+    /// Each AVA box labels the track it matches best (all tracks of its
+    /// video are in by now).
+    fn gathered(&self, tracks: &mut [AvaTrack], boxes: &mut AvaBoxes, n: &mut AvaMatches) -> Result<(), BoxError> {
+        let mut by_video: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, t) in tracks.iter().enumerate() {
+            by_video.entry(t.t.track.video_id.as_str()).or_default().push(i);
+        }
+        let gt_matches = match_boxes(&boxes.gt, tracks, &by_video, boxes.iou);
+        let pseudo_matches = match_boxes(&boxes.pseudo, tracks, &by_video, boxes.iou);
+        n.gt_boxes = gt_matches.len();
+        n.gt_matched = gt_matches.iter().filter(|(_, m)| m.is_some()).count();
+        n.pseudo_boxes = pseudo_matches.len();
+        let gt_hits: Vec<(Vec<i64>, usize, usize)> = gt_matches
+            .iter()
+            .filter_map(|(ava, hit)| hit.map(|(i, t)| (ava.actions.iter().map(|a| a.0).collect(), i, t)))
+            .collect();
+        let pseudo_hits: Vec<(Vec<(i64, f64)>, usize, usize)> =
+            pseudo_matches.iter().filter_map(|(ava, hit)| hit.map(|(i, t)| (ava.actions.clone(), i, t))).collect();
+        drop(by_video);
+        for (actions, i, t) in gt_hits {
+            let l = &mut tracks[i].labels;
             l.has_gt[t] = 2;
-            for &(id, _) in &ava.actions {
+            for id in actions {
                 l.labels[t * AVA_CLASSES + (id - 1) as usize] = 1;
             }
         }
-        let pseudo_matches = match_boxes(&pseudo, &tracks, &by_video, p.iou);
-        let mut pseudo_used = 0;
-        for (ava, hit) in &pseudo_matches {
-            let Some((i, t)) = *hit else { continue };
-            let l = &mut labels[i];
+        for (actions, i, t) in pseudo_hits {
+            let l = &mut tracks[i].labels;
             if l.has_gt[t] == 2 {
                 continue;
             }
             let scores = l.pseudo_scores.entry(t).or_insert_with(|| vec![0.0; AVA_CLASSES]);
-            for &(id, score) in &ava.actions {
+            for (id, score) in actions {
                 let s = &mut scores[(id - 1) as usize];
                 *s = s.max(score as f32);
             }
             let mut any = false;
             for (c, &s) in scores.iter().enumerate() {
-                if s as f64 >= p.pseudo_threshold {
+                if s as f64 >= boxes.pseudo_threshold {
                     l.labels[t * AVA_CLASSES + c] = 1;
                     any = true;
                 }
             }
             if any {
                 l.has_gt[t] = 1;
-                pseudo_used += 1;
+                n.pseudo_used += 1;
             }
         }
+        n.labelled_frames = tracks.iter().flat_map(|t| t.labels.has_gt.iter()).filter(|&&g| g > 0).count();
+        Ok(())
+    }
 
-        let schema = schema()?;
-        let mut writer = table_writer(ctx, schema.clone(), p.rows_per_shard)?;
-        let rows_per_shard = p.rows_per_shard.max(1);
-        for (chunk, chunk_labels) in tracks.chunks(rows_per_shard).zip(labels.chunks(rows_per_shard)) {
-            let mut columns = Columns::new();
-            for ((track, i, hash), l) in chunk.iter().zip(chunk_labels) {
-                columns.push(track, l, &sources[*i], *hash)?;
-                if let Some(tag) = &p.lart_export {
-                    let mut tracklet = track.lart(tag);
-                    for (t, frame) in tracklet.frames.iter_mut().enumerate() {
-                        frame.has_gt = l.has_gt[t];
-                        let row = &l.labels[t * AVA_CLASSES..(t + 1) * AVA_CLASSES];
-                        if l.has_gt[t] == 2 {
-                            frame.labels_gt = Some(row.iter().map(|&x| x as f32).collect());
-                        } else if l.has_gt[t] == 1 {
-                            frame.labels_pseudo = l.pseudo_scores.get(&t).cloned();
-                        }
-                    }
-                    write_lart(ctx, &tracklet)?;
+    fn columns(&self, _: &IngestAvaParams, _: &AvaBoxes) -> Result<Columns<AvaTrack>, BoxError> {
+        let u8s =
+            |name: &str, dims: &[&str], uniform: Vec<Option<i32>>| tensor_field(name, DataType::UInt8, dims, uniform);
+        let columns = track_columns::<AvaTrack>()?
+            .tensor::<UInt8Type, _>(
+                u8s("labels", &["frame", "action"], vec![None, Some(AVA_CLASSES as i32)])?,
+                2,
+                |s| ([s.t.track.len(), AVA_CLASSES], &s.labels.labels),
+            )
+            .tensor::<UInt8Type, _>(u8s("has_gt", &["frame"], vec![None])?, 1, |s| {
+                ([s.t.track.len()], &s.labels.has_gt)
+            })
+            .tensor::<UInt8Type, _>(u8s("is_keyframe", &["frame"], vec![None])?, 1, |s| {
+                ([s.t.track.len()], &s.labels.is_keyframe)
+            })
+            .int32("keyframes", |s| s.labels.is_keyframe.iter().map(|&x| x as i32).sum())
+            .tensor::<Float32Type, _>(
+                tensor_field("box_norm", DataType::Float32, &["frame", "xyxy"], vec![None, Some(4)])?,
+                2,
+                |s| ([s.t.track.len(), 4], &s.box_norm),
+            );
+        Ok(provenance_columns(columns))
+    }
+
+    fn written(&self, ctx: &StageContext<'_>, p: &IngestAvaParams, tracks: &[AvaTrack]) -> Result<(), BoxError> {
+        let Some(tag) = &p.lart_export else { return Ok(()) };
+        for AvaTrack { t, labels: l, .. } in tracks {
+            let mut tracklet = t.track.lart(tag);
+            for (i, frame) in tracklet.frames.iter_mut().enumerate() {
+                frame.has_gt = l.has_gt[i];
+                let row = &l.labels[i * AVA_CLASSES..(i + 1) * AVA_CLASSES];
+                if l.has_gt[i] == 2 {
+                    frame.labels_gt = Some(row.iter().map(|&x| x as f32).collect());
+                } else if l.has_gt[i] == 1 {
+                    frame.labels_pseudo = l.pseudo_scores.get(&i).cloned();
                 }
             }
-            writer.write(&columns.finish(&schema)?)?;
+            write_lart(ctx, &tracklet)?;
         }
-        writer.finish()?;
-
-        let rejected_rows = filtered.rejects.len();
-        let rejected_files = file_rejects.len();
-        let mut rejects = filtered.rejects;
-        rejects.extend(file_rejects);
-        write_rejects(ctx, rejects)?;
-        let labelled = labels.iter().flat_map(|l| l.has_gt.iter()).filter(|&&g| g > 0).count();
-        write_summary(
-            ctx,
-            serde_json::json!({
-                "kind": "ingest.ava",
-                "rows": tracks.len(),
-                "files": sources.len(),
-                "ava_rows": gt_rows.len(),
-                "rejected": rejected_rows,
-                "rejected_box_outside": filtered.box_outside,
-                "rejected_box_inverted": filtered.box_inverted,
-                "rejected_unknown_action": filtered.unknown_action,
-                "rejected_excluded": filtered.excluded,
-                "rows_without_box": filtered.without_box,
-                "gt_boxes": gt_matches.len(),
-                "gt_boxes_matched": gt_matched,
-                "gt_boxes_unmatched": gt_matches.len() - gt_matched,
-                "pseudo_boxes": pseudo_matches.len(),
-                "pseudo_boxes_used": pseudo_used,
-                "labelled_frames": labelled,
-                "rejected_files": rejected_files,
-                "ignored_files": ignored,
-                "lart_files": if p.lart_export.is_some() { tracks.len() } else { 0 },
-            }),
-        )?;
         Ok(())
+    }
+
+    /// `rejects/` always: AVA rows the filters dropped are listed there.
+    fn writes_rejects(&self, _: &IngestAvaParams) -> bool {
+        true
+    }
+
+    fn summary(&self, counts: Counts, p: &IngestAvaParams, b: &AvaBoxes, n: AvaMatches) -> serde_json::Value {
+        serde_json::json!({
+            "kind": "ingest.ava",
+            "rows": counts.rows,
+            "files": counts.files,
+            "ava_rows": b.ava_rows,
+            "rejected": b.rejected_rows,
+            "rejected_box_outside": b.box_outside,
+            "rejected_box_inverted": b.box_inverted,
+            "rejected_unknown_action": b.unknown_action,
+            "rejected_excluded": b.excluded,
+            "rows_without_box": b.without_box,
+            "gt_boxes": n.gt_boxes,
+            "gt_boxes_matched": n.gt_matched,
+            "gt_boxes_unmatched": n.gt_boxes - n.gt_matched,
+            "pseudo_boxes": n.pseudo_boxes,
+            "pseudo_boxes_used": n.pseudo_used,
+            "labelled_frames": n.labelled_frames,
+            "rejected_files": counts.rejected - b.rejected_rows,
+            "ignored_files": counts.ignored,
+            "lart_files": if p.lart_export.is_some() { counts.rows } else { 0 },
+        })
     }
 }
 

@@ -23,20 +23,15 @@
 //! `camera_index` (0–3), `keypoints` (tensor float32 `[T, J, 2]`, pixels,
 //! J = 17), `layout_name` (from the metadata; null in `_gt` files).
 
-use std::sync::Arc;
-
 use actionbench_formats::h36m::{H36M_CAMERAS, PoseArray, parse_h36m_2d, parse_h36m_3d};
 use actionbench_formats::npz::npz_member_names;
-use actionbench_pipeline::{StageContext, StageError, StageKind};
-use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
-use arrow::array::{ArrayRef, Int32Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef};
+use actionbench_pipeline::StageContext;
+use actionbench_shards::tensor::variable_shape_tensor_field;
+use arrow::datatypes::{DataType, Float32Type};
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::{
-    BoxError, OnError, Reject, Source, collect_sources, default_rows_per_shard, finish_ingest, read_source,
-    table_writer, with_hint,
-};
+use crate::ingest::{BoxError, OnError, Source, default_rows_per_shard, read_source};
+use crate::sample_format::{Columns, Counts, Ids, Ingest, Preparing, SampleError, SampleFormat};
 
 /// Params of `ingest.h36m`.
 #[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
@@ -51,22 +46,33 @@ pub struct IngestH36mParams {
 }
 
 /// The `ingest.h36m` kind.
-pub struct IngestH36m;
+pub type IngestH36m = Ingest<H36mFormat>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+/// VideoPose3D `.npz` files as a [`SampleFormat`]: one file holds many
+/// sequences; the table is 3D or 2D after what the files hold.
+pub struct H36mFormat;
+
+/// Which table the files make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kind {
+    /// `positions_3d` files.
+    #[default]
     ThreeD,
+    /// `positions_2d` files.
     TwoD,
 }
 
-struct Row {
+/// One sequence's (or sequence and camera's) row.
+pub struct Row {
+    kind: Kind,
     sample_id: String,
     subject: String,
     action: String,
     camera: Option<(String, i32)>,
     layout_name: Option<String>,
     pose: PoseArray,
-    file: usize,
+    source_file: String,
+    source_blake3: String,
 }
 
 fn split_of(subject: &str) -> Option<&'static str> {
@@ -77,42 +83,14 @@ fn split_of(subject: &str) -> Option<&'static str> {
     }
 }
 
-fn schema(kind: Kind) -> Result<SchemaRef, BoxError> {
-    let mut fields = vec![
-        Field::new("sample_id", DataType::Utf8, false),
-        Field::new("subject", DataType::Utf8, false),
-        Field::new("action", DataType::Utf8, false),
-        Field::new("action_group", DataType::Utf8, false),
-    ];
-    if kind == Kind::TwoD {
-        fields.push(Field::new("camera", DataType::Utf8, false));
-        fields.push(Field::new("camera_index", DataType::Int32, false));
-    }
-    fields.push(Field::new("split", DataType::Utf8, true));
-    fields.push(Field::new("num_frames", DataType::Int32, false));
-    let (name, coords) = match kind {
-        Kind::ThreeD => ("positions", "xyz"),
-        Kind::TwoD => ("keypoints", "xy"),
-    };
-    let dims = Some(["frame", "joint", coords].map(String::from).to_vec());
-    let c = if kind == Kind::ThreeD { 3 } else { 2 };
-    fields.push(variable_shape_tensor_field(name, DataType::Float32, 3, dims, Some(vec![None, None, Some(c)]))?);
-    if kind == Kind::TwoD {
-        fields.push(Field::new("layout_name", DataType::Utf8, true));
-    }
-    fields.push(Field::new("source_file", DataType::Utf8, false));
-    fields.push(Field::new("source_blake3", DataType::Utf8, false));
-    Ok(Arc::new(Schema::new(fields)))
-}
-
-fn read_file(source: &Source, index: usize) -> Result<(Kind, Vec<Row>, String), actionbench_formats::Error> {
+fn read_file(source: &Source) -> Result<Vec<Row>, actionbench_formats::Error> {
     let bytes = read_source(source)?;
     // The engine hashed plain input files for the key already.
     let hash = source.content_hash(&bytes).to_hex();
     let members = npz_member_names(&bytes, source.shown())?;
     let has = |name: &str| members.iter().any(|k| k == name);
     let mut rows = Vec::new();
-    let kind = if has("positions_3d") {
+    if has("positions_3d") {
         for s in parse_h36m_3d(&bytes, source.shown())? {
             rows.push(Row {
                 sample_id: format!("{}/{}", s.subject, s.action),
@@ -121,10 +99,11 @@ fn read_file(source: &Source, index: usize) -> Result<(Kind, Vec<Row>, String), 
                 camera: None,
                 layout_name: None,
                 pose: s.positions,
-                file: index,
+                kind: Kind::ThreeD,
+                source_file: source.display.clone(),
+                source_blake3: hash.clone(),
             });
         }
-        Kind::ThreeD
     } else if has("positions_2d") {
         let d = parse_h36m_2d(&bytes, source.shown())?;
         for s in d.sequences {
@@ -137,11 +116,12 @@ fn read_file(source: &Source, index: usize) -> Result<(Kind, Vec<Row>, String), 
                     camera: Some((camera, ci as i32)),
                     layout_name: d.metadata.layout_name.clone(),
                     pose,
-                    file: index,
+                    kind: Kind::TwoD,
+                    source_file: source.display.clone(),
+                    source_blake3: hash.clone(),
                 });
             }
         }
-        Kind::TwoD
     } else {
         return Err(actionbench_formats::Error::File {
             path: source.shown().to_path_buf(),
@@ -149,11 +129,18 @@ fn read_file(source: &Source, index: usize) -> Result<(Kind, Vec<Row>, String), 
                 .into(),
             hint: None,
         });
-    };
-    Ok((kind, rows, hash))
+    }
+    Ok(rows)
 }
 
-impl StageKind for IngestH36m {
+impl SampleFormat for H36mFormat {
+    type Params = IngestH36mParams;
+    /// The table's kind, known once every file is read.
+    type Prepared = Kind;
+    type Sample = Row;
+    type Tally = ();
+    const IDS: Ids = Ids::Inside;
+
     fn name(&self) -> &'static str {
         "ingest.h36m"
     }
@@ -161,93 +148,93 @@ impl StageKind for IngestH36m {
     fn implementation_version(&self) -> u32 {
         1
     }
+
     fn description(&self) -> &'static str {
         "Human3.6M as prepared by VideoPose3D (`.npz`) → one row per sequence (3D file) or per sequence and camera (2D file)."
     }
 
-    type Params = IngestH36mParams;
+    fn on_error(&self, p: &IngestH36mParams) -> OnError {
+        p.on_error
+    }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &IngestH36mParams) -> Result<(), StageError> {
-        let (sources, ignored) = collect_sources(ctx, |path| path.extension().is_some_and(|e| e == "npz"))?;
-        let mut rejects = Vec::new();
-        let mut kind: Option<(Kind, usize)> = None;
-        let mut rows = Vec::new();
-        let mut hashes = vec![String::new(); sources.len()];
-        for (i, source) in sources.iter().enumerate() {
-            match read_file(source, i) {
-                Ok((k, mut file_rows, hash)) => {
-                    if let Some((first, at)) = kind
-                        && first != k
-                    {
-                        return Err(format!(
-                            "`{}` holds {} poses but `{}` holds {} poses; ingest 3D and 2D files in separate stages",
-                            sources[at].display,
-                            if first == Kind::ThreeD { "3D" } else { "2D" },
-                            source.display,
-                            if k == Kind::ThreeD { "3D" } else { "2D" },
-                        )
-                        .into());
-                    }
-                    kind.get_or_insert((k, i));
-                    hashes[i] = hash;
-                    rows.append(&mut file_rows);
-                }
-                Err(e) if p.on_error == OnError::Skip => rejects.push(Reject::from_error(&source.stem(), source, &e)),
-                Err(e) => return Err(with_hint(e)),
-            }
-            ctx.progress(i as u64 + 1, Some(sources.len() as u64));
-        }
-        rows.sort_by(|a, b| (&a.sample_id, a.file).cmp(&(&b.sample_id, b.file)));
-        if let Some(w) = rows.windows(2).find(|w| w[0].sample_id == w[1].sample_id) {
+    fn rows_per_shard(&self, p: &IngestH36mParams) -> usize {
+        p.rows_per_shard
+    }
+
+    fn prepare(&self, _: &StageContext<'_>, _: &IngestH36mParams, _: &mut Preparing) -> Result<Kind, BoxError> {
+        Ok(Kind::ThreeD)
+    }
+
+    fn accepts(&self, path: &std::path::Path, _: &IngestH36mParams) -> bool {
+        path.extension().is_some_and(|e| e == "npz")
+    }
+
+    fn read(&self, source: &Source, _: &IngestH36mParams, _: &Kind) -> Result<Vec<Row>, SampleError> {
+        Ok(read_file(source)?)
+    }
+
+    fn sample_id<'s>(&self, row: &'s Row) -> &'s str {
+        &row.sample_id
+    }
+
+    fn duplicate(&self, id: &str, first: &Source, second: &Source) -> String {
+        format!("sequence `{id}` appears twice: in `{}` and in `{}`", first.display, second.display)
+    }
+
+    /// One stage, one kind of table: the first file (in path order) decides.
+    fn gathered(&self, rows: &mut [Row], kind: &mut Kind, _: &mut ()) -> Result<(), BoxError> {
+        let Some(first) = rows.iter().min_by(|a, b| a.source_file.cmp(&b.source_file)) else { return Ok(()) };
+        let name = |k: Kind| if k == Kind::ThreeD { "3D" } else { "2D" };
+        if let Some(other) =
+            rows.iter().filter(|r| r.kind != first.kind).min_by(|a, b| a.source_file.cmp(&b.source_file))
+        {
             return Err(format!(
-                "sequence `{}` appears twice: in `{}` and in `{}`",
-                w[0].sample_id, sources[w[0].file].display, sources[w[1].file].display
+                "`{}` holds {} poses but `{}` holds {} poses; ingest 3D and 2D files in separate stages",
+                first.source_file,
+                name(first.kind),
+                other.source_file,
+                name(other.kind),
             )
             .into());
         }
-        let kind = kind.map_or(Kind::ThreeD, |k| k.0);
-        let schema = schema(kind)?;
-        let mut writer = table_writer(ctx, schema.clone(), p.rows_per_shard)?;
-        for chunk in rows.chunks(p.rows_per_shard.max(1)) {
-            let text = |f: &dyn Fn(&Row) -> String| -> ArrayRef {
-                Arc::new(StringArray::from_iter_values(chunk.iter().map(f)))
-            };
-            let mut columns: Vec<ArrayRef> = vec![
-                text(&|r| r.sample_id.clone()),
-                text(&|r| r.subject.clone()),
-                text(&|r| r.action.clone()),
-                text(&|r| r.action.split(' ').next().unwrap_or_default().to_string()),
-            ];
-            if kind == Kind::TwoD {
-                columns.push(text(&|r| r.camera.as_ref().map(|c| c.0.clone()).unwrap_or_default()));
-                columns.push(Arc::new(Int32Array::from_iter_values(
-                    chunk.iter().map(|r| r.camera.as_ref().map_or(0, |c| c.1)),
-                )));
-            }
-            columns.push(Arc::new(StringArray::from(chunk.iter().map(|r| split_of(&r.subject)).collect::<Vec<_>>())));
-            columns.push(Arc::new(Int32Array::from_iter_values(chunk.iter().map(|r| r.pose.shape[0] as i32))));
-            let mut tensor = VariableShapeTensorBuilder::<Float32Type>::new(3);
-            for r in chunk {
-                tensor.push(&r.pose.shape, &r.pose.data)?;
-            }
-            columns.push(tensor.finish()?);
-            if kind == Kind::TwoD {
+        *kind = first.kind;
+        Ok(())
+    }
+
+    fn columns(&self, _: &IngestH36mParams, kind: &Kind) -> Result<Columns<Row>, BoxError> {
+        let two_d = *kind == Kind::TwoD;
+        let (name, coords, c) = if two_d { ("keypoints", "xy", 2) } else { ("positions", "xyz", 3) };
+        let dims = Some(["frame", "joint", coords].map(String::from).to_vec());
+        Ok(Columns::<Row>::new()
+            .utf8("sample_id", |r| &r.sample_id)
+            .utf8("subject", |r| &r.subject)
+            .utf8("action", |r| &r.action)
+            .utf8("action_group", |r| r.action.split(' ').next().unwrap_or_default())
+            .when(two_d, |columns| {
                 columns
-                    .push(Arc::new(StringArray::from(chunk.iter().map(|r| r.layout_name.clone()).collect::<Vec<_>>())));
-            }
-            columns.push(text(&|r| sources[r.file].display.clone()));
-            columns.push(text(&|r| hashes[r.file].clone()));
-            writer.write(&RecordBatch::try_new(schema.clone(), columns)?)?;
-        }
-        finish_ingest(ctx, writer, rejects, p.on_error, |rejected| {
-            serde_json::json!({
-                "kind": "ingest.h36m",
-                "table": if kind == Kind::ThreeD { "3d" } else { "2d" },
-                "rows": rows.len(),
-                "rejected": rejected,
-                "files": sources.len(),
-                "ignored_files": ignored,
+                    .utf8("camera", |r| r.camera.as_ref().map_or("", |c| c.0.as_str()))
+                    .int32("camera_index", |r| r.camera.as_ref().map_or(0, |c| c.1))
             })
+            .utf8_opt("split", |r| split_of(&r.subject))
+            .int32("num_frames", |r| r.pose.shape[0] as i32)
+            .tensor::<Float32Type, _>(
+                variable_shape_tensor_field(name, DataType::Float32, 3, dims, Some(vec![None, None, Some(c)]))?,
+                3,
+                |r| (r.pose.shape, r.pose.data.as_slice()),
+            )
+            .when(two_d, |columns| columns.utf8_opt("layout_name", |r| r.layout_name.as_deref()))
+            .utf8("source_file", |r| &r.source_file)
+            .utf8("source_blake3", |r| &r.source_blake3))
+    }
+
+    fn summary(&self, counts: Counts, _: &IngestH36mParams, kind: &Kind, _: ()) -> serde_json::Value {
+        serde_json::json!({
+            "kind": "ingest.h36m",
+            "table": if *kind == Kind::ThreeD { "3d" } else { "2d" },
+            "rows": counts.rows,
+            "rejected": counts.rejected,
+            "files": counts.files,
+            "ignored_files": counts.ignored,
         })
     }
 }

@@ -19,7 +19,7 @@
 //! a frame, file order), `score` (tensor float32 `[N, M, V]`),
 //! `source_file`, `source_blake3`. V is the `joints` param (18).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use actionbench_formats::kinetics_skeleton::{
     KINETICS_JOINTS, KineticsLabelEntry, parse_kinetics_labels, parse_kinetics_skeleton,
@@ -30,7 +30,7 @@ use arrow::datatypes::{DataType, Float32Type, Int32Type};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{BoxError, OnError, Source, default_rows_per_shard, param_file, read_source, with_hint};
-use crate::sample_format::{Columns, Ingest, SampleError, SampleFormat};
+use crate::sample_format::{Columns, Ids, Ingest, Preparing, SampleError, SampleFormat};
 
 /// Params of `ingest.kinetics-skeleton`.
 #[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
@@ -90,6 +90,8 @@ impl SampleFormat for KineticsSkeletonFormat {
     /// The label index, sorted by video id.
     type Prepared = Vec<(String, KineticsLabelEntry)>;
     type Sample = KineticsSample;
+    type Tally = ();
+    const IDS: Ids = Ids::ByKey;
 
     fn name(&self) -> &'static str {
         "ingest.kinetics-skeleton"
@@ -122,29 +124,27 @@ impl SampleFormat for KineticsSkeletonFormat {
         &self,
         ctx: &StageContext<'_>,
         p: &IngestKineticsParams,
-    ) -> Result<(Self::Prepared, Vec<PathBuf>), BoxError> {
-        let Some(path) = &p.labels else { return Ok((Vec::new(), Vec::new())) };
+        preparing: &mut Preparing,
+    ) -> Result<Self::Prepared, BoxError> {
+        let Some(path) = &p.labels else { return Ok(Vec::new()) };
         let source = param_file(ctx, "labels", path)?;
         let labels =
             parse_kinetics_labels(&read_source(&source).map_err(with_hint)?, source.shown()).map_err(with_hint)?;
-        Ok((labels, vec![source.path]))
+        preparing.consumed.push(source.path);
+        Ok(labels)
     }
 
     fn accepts(&self, path: &Path, _: &IngestKineticsParams) -> bool {
         path.extension().is_some_and(|e| e == "json")
     }
 
-    fn sample_id(&self, source: &Source) -> String {
-        source.stem()
-    }
-
     fn read(
         &self,
         source: &Source,
-        bytes: &[u8],
         p: &IngestKineticsParams,
         labels: &Self::Prepared,
-    ) -> Result<KineticsSample, SampleError> {
+    ) -> Result<Vec<KineticsSample>, SampleError> {
+        let bytes = &read_source(source)?;
         let video = parse_kinetics_skeleton(bytes, source.shown())?;
         let id = source.stem();
         let joints = p.joints;
@@ -173,7 +173,7 @@ impl SampleFormat for KineticsSkeletonFormat {
             Some(e) => (Some(e.label_index), Some(e.label.clone())),
             None => (video.label_index, video.label.clone()),
         };
-        Ok(KineticsSample {
+        Ok(vec![KineticsSample {
             label: label.filter(|&l| l >= 0).map(|l| l as i32),
             label_name: name.filter(|s| !s.is_empty()),
             has_skeleton: entry.map(|e| e.has_skeleton),
@@ -188,10 +188,14 @@ impl SampleFormat for KineticsSkeletonFormat {
             source_file: source.display.clone(),
             source_blake3: source.content_hash(bytes).to_hex(),
             id,
-        })
+        }])
     }
 
-    fn columns(&self, _: &IngestKineticsParams) -> Result<Columns<KineticsSample>, BoxError> {
+    fn sample_id<'s>(&self, sample: &'s KineticsSample) -> &'s str {
+        &sample.id
+    }
+
+    fn columns(&self, _: &IngestKineticsParams, _: &Self::Prepared) -> Result<Columns<KineticsSample>, BoxError> {
         let frame = dims(&["frame"]);
         Ok(Columns::<KineticsSample>::new()
             .utf8("sample_id", |s| &s.id)
@@ -201,15 +205,17 @@ impl SampleFormat for KineticsSkeletonFormat {
             .utf8_opt("split", |s| s.split.as_deref())
             .int32("num_frames", |s| s.frames[0] as i32)
             .int32("max_frame_index", |s| s.frame_index.iter().copied().max().unwrap_or(0))
-            .tensor::<Int32Type>(
+            .tensor::<Int32Type, _>(
                 variable_shape_tensor_field("frame_index", DataType::Int32, 1, frame.clone(), None)?,
                 1,
-                |s| (&s.frames, &s.frame_index),
+                |s| (s.frames, &s.frame_index),
             )
-            .tensor::<Int32Type>(variable_shape_tensor_field("num_persons", DataType::Int32, 1, frame, None)?, 1, |s| {
-                (&s.frames, &s.num_persons)
-            })
-            .tensor::<Float32Type>(
+            .tensor::<Int32Type, _>(
+                variable_shape_tensor_field("num_persons", DataType::Int32, 1, frame, None)?,
+                1,
+                |s| (s.frames, &s.num_persons),
+            )
+            .tensor::<Float32Type, _>(
                 variable_shape_tensor_field(
                     "pose",
                     DataType::Float32,
@@ -218,12 +224,12 @@ impl SampleFormat for KineticsSkeletonFormat {
                     Some(vec![None, None, None, Some(2)]),
                 )?,
                 4,
-                |s| (&s.pose_shape, &s.pose),
+                |s| (s.pose_shape, &s.pose),
             )
-            .tensor::<Float32Type>(
+            .tensor::<Float32Type, _>(
                 variable_shape_tensor_field("score", DataType::Float32, 3, dims(&["frame", "person", "joint"]), None)?,
                 3,
-                |s| (&s.score_shape, &s.score),
+                |s| (s.score_shape, &s.score),
             )
             .utf8("source_file", |s| &s.source_file)
             .utf8("source_blake3", |s| &s.source_blake3))

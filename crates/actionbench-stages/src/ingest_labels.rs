@@ -29,22 +29,19 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use actionbench_core::Fingerprint;
 use actionbench_formats::video_labels::{
     VideoLabel, VideoLabelFormat, parse_diving48, parse_diving48_vocab, parse_kinetics_csv, parse_sth_items,
     parse_sth_labels, parse_ucf101_class_ind, parse_ucf101_list,
 };
-use actionbench_pipeline::{ParamError, StageContext, StageError, StageKind};
-use arrow::array::{ArrayRef, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use actionbench_pipeline::{ParamError, StageContext};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{
-    BoxError, Source, collect_sources, default_rows_per_shard, param_file, read_source, table_writer, with_hint,
-    write_summary,
+    BoxError, OnError, Source, collect_sources, default_rows_per_shard, param_file, read_source, with_hint,
 };
+use crate::sample_format::{Columns, Counts, Ids, Ingest, Preparing, SampleError, SampleFormat};
 
 /// Params of `ingest.labels`.
 #[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
@@ -129,6 +126,23 @@ pub(crate) fn parse_labels(
 /// Parsed labels by video id, with the file each came from and its hash.
 pub type LabelIndex = BTreeMap<String, (VideoLabel, Source, Fingerprint)>;
 
+/// One label file, parsed, and its content hash.
+fn read_label_file(
+    format: VideoLabelFormat,
+    classes: Option<&Classes>,
+    source: &Source,
+) -> actionbench_formats::Result<(Vec<VideoLabel>, Fingerprint)> {
+    let bytes = read_source(source)?;
+    let hash = source.content_hash(&bytes);
+    let labels = parse_labels(format, &String::from_utf8_lossy(&bytes), source.shown(), classes)?;
+    Ok((labels, hash))
+}
+
+/// The error for a video listed twice.
+fn listed_twice(id: &str, first: &Source, second: &Source) -> String {
+    format!("video `{id}` is listed twice: in `{}` and `{}`; one split per stage", first.display, second.display)
+}
+
 /// The label files among the inputs (all but the class list), parsed, keyed by video id.
 pub fn load_label_files(
     ctx: &StageContext<'_>,
@@ -142,16 +156,10 @@ pub fn load_label_files(
     let (files, _) = collect_sources(ctx, |p| Some(p) != class_path.as_deref() && is_label_file(p))?;
     let mut out: LabelIndex = BTreeMap::new();
     for source in files {
-        let bytes = read_source(&source).map_err(with_hint)?;
-        let hash = source.content_hash(&bytes);
-        let text = String::from_utf8_lossy(&bytes);
-        for label in parse_labels(format, &text, source.shown(), class_list.as_ref()).map_err(with_hint)? {
+        let (labels, hash) = read_label_file(format, class_list.as_ref(), &source).map_err(with_hint)?;
+        for label in labels {
             if let Some((_, other, _)) = out.get(&label.video_id) {
-                return Err(format!(
-                    "video `{}` is listed twice: in `{}` and `{}`; one split per stage",
-                    label.video_id, other.display, source.display
-                )
-                .into());
+                return Err(listed_twice(&label.video_id, other, &source).into());
             }
             out.insert(label.video_id.clone(), (label, source.clone(), hash));
         }
@@ -160,25 +168,32 @@ pub fn load_label_files(
 }
 
 /// The `ingest.labels` kind.
-pub struct IngestLabels;
+pub type IngestLabels = Ingest<LabelsFormat>;
 
-fn schema() -> SchemaRef {
-    let s = |n: &str, null: bool| Field::new(n, DataType::Utf8, null);
-    Arc::new(Schema::new(vec![
-        s("sample_id", false),
-        Field::new("label", DataType::Int64, true),
-        s("label_name", true),
-        s("split", true),
-        s("sentence", true),
-        Field::new("placeholders", DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))), false),
-        Field::new("segment_start", DataType::Int64, true),
-        Field::new("segment_end", DataType::Int64, true),
-        s("source_file", false),
-        s("source_blake3", false),
-    ]))
+/// Video label files as a [`SampleFormat`]: one file lists many videos.
+pub struct LabelsFormat;
+
+/// The format and its class list.
+pub struct LabelFiles {
+    format: VideoLabelFormat,
+    classes: Option<Classes>,
 }
 
-impl StageKind for IngestLabels {
+/// One video's row.
+pub struct LabelRow {
+    label: VideoLabel,
+    source_file: String,
+    source_blake3: String,
+}
+
+impl SampleFormat for LabelsFormat {
+    type Params = IngestLabelsParams;
+    type Prepared = LabelFiles;
+    type Sample = LabelRow;
+    /// Rows with a label.
+    type Tally = usize;
+    const IDS: Ids = Ids::Inside;
+
     fn name(&self) -> &'static str {
         "ingest.labels"
     }
@@ -186,62 +201,97 @@ impl StageKind for IngestLabels {
     fn implementation_version(&self) -> u32 {
         1
     }
+
     fn description(&self) -> &'static str {
         "Video label files (Kinetics CSV, SSv2 / Something-Else item lists incl. the compositional and few-shot splits, Diving48 V2 JSON, UCF101 split lists) → one row per video."
     }
 
-    type Params = IngestLabelsParams;
     fn check(&self, p: &IngestLabelsParams) -> Result<(), ParamError> {
-        check_format(&p.format, p.classes.as_deref()).map_err(|e| ParamError::at("format", e))?;
+        check_format(&p.format, p.classes.as_deref())?;
         Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &IngestLabelsParams) -> Result<(), StageError> {
+    /// Label files have no `on-error`: a bad one fails the stage.
+    fn on_error(&self, _: &IngestLabelsParams) -> OnError {
+        OnError::Fail
+    }
+
+    fn rows_per_shard(&self, p: &IngestLabelsParams) -> usize {
+        p.rows_per_shard
+    }
+
+    fn prepare(
+        &self,
+        ctx: &StageContext<'_>,
+        p: &IngestLabelsParams,
+        preparing: &mut Preparing,
+    ) -> Result<LabelFiles, BoxError> {
         let format = check_format(&p.format, p.classes.as_deref())?;
-        let (labels, _) = load_label_files(ctx, format, p.classes.as_deref(), |_| true)?;
-        if labels.is_empty() {
+        let classes = match &p.classes {
+            Some(c) => {
+                let source = param_file(ctx, "classes", c)?;
+                let classes = load_classes(format, &source)?;
+                preparing.consumed.push(source.path);
+                Some(classes)
+            }
+            None => None,
+        };
+        Ok(LabelFiles { format, classes })
+    }
+
+    fn accepts(&self, _: &Path, _: &IngestLabelsParams) -> bool {
+        true
+    }
+
+    fn read(&self, source: &Source, _: &IngestLabelsParams, files: &LabelFiles) -> Result<Vec<LabelRow>, SampleError> {
+        let (labels, hash) = read_label_file(files.format, files.classes.as_ref(), source)?;
+        let hash = hash.to_hex();
+        Ok(labels
+            .into_iter()
+            .map(|label| LabelRow { label, source_file: source.display.clone(), source_blake3: hash.clone() })
+            .collect())
+    }
+
+    fn sample_id<'s>(&self, row: &'s LabelRow) -> &'s str {
+        &row.label.video_id
+    }
+
+    fn duplicate(&self, id: &str, first: &Source, second: &Source) -> String {
+        listed_twice(id, first, second)
+    }
+
+    fn gathered(&self, rows: &mut [LabelRow], _: &mut LabelFiles, _: &mut usize) -> Result<(), BoxError> {
+        if rows.is_empty() {
             return Err("no label rows: the stage's inputs hold no label file besides `classes`".into());
         }
-        let schema = schema();
-        let mut writer = table_writer(ctx, schema.clone(), p.rows_per_shard)?;
-        let rows: Vec<&(VideoLabel, Source, Fingerprint)> = labels.values().collect();
-        for chunk in rows.chunks(p.rows_per_shard.max(1)) {
-            let opt = |f: fn(&VideoLabel) -> Option<String>| -> ArrayRef {
-                Arc::new(StringArray::from(chunk.iter().map(|r| f(&r.0)).collect::<Vec<_>>()))
-            };
-            let mut placeholders = ListBuilder::new(StringBuilder::new());
-            for r in chunk {
-                for ph in &r.0.placeholders {
-                    placeholders.values().append_value(ph);
-                }
-                placeholders.append(true);
-            }
-            let columns: Vec<ArrayRef> = vec![
-                Arc::new(StringArray::from_iter_values(chunk.iter().map(|r| r.0.video_id.as_str()))),
-                Arc::new(Int64Array::from(chunk.iter().map(|r| r.0.label).collect::<Vec<_>>())),
-                opt(|l| l.label_name.clone()),
-                opt(|l| l.split.clone()),
-                opt(|l| l.sentence.clone()),
-                Arc::new(placeholders.finish()),
-                Arc::new(Int64Array::from(chunk.iter().map(|r| r.0.start).collect::<Vec<_>>())),
-                Arc::new(Int64Array::from(chunk.iter().map(|r| r.0.end).collect::<Vec<_>>())),
-                Arc::new(StringArray::from_iter_values(chunk.iter().map(|r| r.1.display.as_str()))),
-                Arc::new(StringArray::from_iter_values(chunk.iter().map(|r| r.2.to_hex()))),
-            ];
-            writer.write(&RecordBatch::try_new(schema.clone(), columns)?)?;
-        }
-        writer.finish()?;
-        let labelled = labels.values().filter(|r| r.0.label.is_some()).count();
-        write_summary(
-            ctx,
-            serde_json::json!({
-                "kind": "ingest.labels",
-                "format": p.format,
-                "rows": labels.len(),
-                "labelled": labelled,
-                "unlabelled": labels.len() - labelled,
-            }),
-        )?;
         Ok(())
+    }
+
+    fn columns(&self, _: &IngestLabelsParams, _: &LabelFiles) -> Result<Columns<LabelRow>, BoxError> {
+        Ok(Columns::<LabelRow>::new()
+            .utf8("sample_id", |r| &r.label.video_id)
+            .int64_opt("label", |r| r.label.label)
+            .utf8_opt("label_name", |r| r.label.label_name.as_deref())
+            .utf8_opt("split", |r| r.label.split.as_deref())
+            .utf8_opt("sentence", |r| r.label.sentence.as_deref())
+            .utf8_list("placeholders", |r| &r.label.placeholders)
+            .int64_opt("segment_start", |r| r.label.start)
+            .int64_opt("segment_end", |r| r.label.end)
+            .utf8("source_file", |r| &r.source_file)
+            .utf8("source_blake3", |r| &r.source_blake3))
+    }
+
+    fn tally(&self, labelled: &mut usize, rows: &[LabelRow]) {
+        *labelled += rows.iter().filter(|r| r.label.label.is_some()).count();
+    }
+
+    fn summary(&self, counts: Counts, p: &IngestLabelsParams, _: &LabelFiles, labelled: usize) -> serde_json::Value {
+        serde_json::json!({
+            "kind": "ingest.labels",
+            "format": p.format,
+            "rows": counts.rows,
+            "labelled": labelled,
+            "unlabelled": counts.rows as usize - labelled,
+        })
     }
 }

@@ -37,22 +37,16 @@
 //! tracklet file per row (`actionbench_formats::lart`), without labels
 //! (`has_gt = 0`; `ingest.ava` writes them with labels).
 
-use std::sync::Arc;
-
-use actionbench_core::Fingerprint;
 use actionbench_formats::joblib::{JoblibCompression, write_joblib};
 use actionbench_formats::lart::{LartFrame, LartTracklet};
 use actionbench_formats::phalp::{POSE_DIM, PhalpFile, PhalpTrack, parse_phalp};
-use actionbench_pipeline::{ParamError, StageContext, StageError, StageKind};
-use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
-use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Int64Type, Schema, SchemaRef, UInt8Type};
+use actionbench_pipeline::{ParamError, StageContext};
+use actionbench_shards::tensor::variable_shape_tensor_field;
+use arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Int64Type, UInt8Type};
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::{
-    BoxError, OnError, Reject, Source, collect_sources, default_rows_per_shard, finish_ingest, parallel_map,
-    read_source, table_writer, with_hint,
-};
+use crate::ingest::{BoxError, OnError, Source, default_rows_per_shard, read_source};
+use crate::sample_format::{Columns, Counts, Ids, Ingest, Preparing, SampleError, SampleFormat};
 
 /// Params of `ingest.phalp`.
 #[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
@@ -98,52 +92,30 @@ fn one() -> usize {
 }
 
 /// The `ingest.phalp` kind.
-pub struct IngestPhalp;
+pub type IngestPhalp = Ingest<PhalpFormat>;
+
+/// PHALP result files as a [`SampleFormat`]: one file, one video, one row
+/// per track; the video id is inside the file.
+pub struct PhalpFormat;
 
 /// Joints per PHALP detection.
 const JOINTS: usize = 45;
 
-/// The per-(video, track) columns `ingest.phalp` and `ingest.ava` share,
-/// in table order (provenance columns come last, after a kind's own).
-pub(crate) fn track_fields() -> Result<Vec<Field>, BoxError> {
-    let t = |name: &str, ty: DataType, dims: &[&str], uniform: Vec<Option<i32>>| {
-        variable_shape_tensor_field(
-            name,
-            ty,
-            dims.len(),
-            Some(dims.iter().map(|s| s.to_string()).collect()),
-            Some(uniform),
-        )
-    };
-    Ok(vec![
-        Field::new("sample_id", DataType::Utf8, false),
-        Field::new("video_id", DataType::Utf8, false),
-        Field::new("track_id", DataType::Int64, false),
-        Field::new("generation", DataType::Utf8, false),
-        Field::new("num_frames", DataType::Int32, false),
-        Field::new("num_detections", DataType::Int32, false),
-        Field::new("first_frame", DataType::Int64, false),
-        Field::new("last_frame", DataType::Int64, false),
-        t("frame", DataType::Int64, &["frame"], vec![None])?,
-        t("time", DataType::Float64, &["frame"], vec![None])?,
-        t("bbox", DataType::Float32, &["frame", "xywh"], vec![None, Some(4)])?,
-        t("conf", DataType::Float32, &["frame"], vec![None])?,
-        t("pose229", DataType::Float32, &["frame", "pose"], vec![None, Some(POSE_DIM as i32)])?,
-        t("joints3d", DataType::Float32, &["frame", "joint", "xyz"], vec![None, Some(JOINTS as i32), Some(3)])?,
-        t("appearance", DataType::Float32, &["frame", "feature"], vec![None, None])?,
-        t("has_detection", DataType::UInt8, &["frame"], vec![None])?,
-    ])
-}
-
-/// `source_file`, `source_blake3`: the last columns of both tables.
-pub(crate) fn provenance_fields() -> [Field; 2] {
-    [Field::new("source_file", DataType::Utf8, false), Field::new("source_blake3", DataType::Utf8, false)]
-}
-
-fn schema() -> Result<SchemaRef, BoxError> {
-    let mut fields = track_fields()?;
-    fields.extend(provenance_fields());
-    Ok(Arc::new(Schema::new(fields)))
+/// A tensor column's field with its dimension names and fixed sizes
+/// (shared with `ingest.ava`).
+pub(crate) fn tensor_field(
+    name: &str,
+    ty: DataType,
+    dims: &[&str],
+    uniform: Vec<Option<i32>>,
+) -> Result<Field, BoxError> {
+    Ok(variable_shape_tensor_field(
+        name,
+        ty,
+        dims.len(),
+        Some(dims.iter().map(|s| s.to_string()).collect()),
+        Some(uniform),
+    )?)
 }
 
 /// One track as dense per-frame buffers (gaps zero).
@@ -289,165 +261,130 @@ pub(crate) fn video_id(file: &PhalpFile, source: &Source) -> String {
     file.video_id_from_keys().unwrap_or_else(|| source.stem())
 }
 
-/// Builders of the [`track_fields`] columns.
-pub(crate) struct TrackColumns {
-    sample_id: Vec<String>,
-    video_id: Vec<String>,
-    track_id: Vec<i64>,
-    generation: Vec<&'static str>,
-    num_frames: Vec<i32>,
-    num_detections: Vec<i32>,
-    first: Vec<i64>,
-    last: Vec<i64>,
-    frame: VariableShapeTensorBuilder<Int64Type>,
-    time: VariableShapeTensorBuilder<Float64Type>,
-    bbox: VariableShapeTensorBuilder<Float32Type>,
-    conf: VariableShapeTensorBuilder<Float32Type>,
-    pose: VariableShapeTensorBuilder<Float32Type>,
-    joints: VariableShapeTensorBuilder<Float32Type>,
-    appearance: VariableShapeTensorBuilder<Float32Type>,
-    detected: VariableShapeTensorBuilder<UInt8Type>,
-    source_file: Vec<String>,
-    source_blake3: Vec<String>,
+/// A track with its provenance: a row of `ingest.phalp`, and the start of
+/// one of `ingest.ava`.
+pub struct TrackSample {
+    pub(crate) track: DenseTrack,
+    id: String,
+    source_file: String,
+    source_blake3: String,
 }
 
-impl TrackColumns {
-    pub(crate) fn new() -> Self {
-        Self {
-            sample_id: Vec::new(),
-            video_id: Vec::new(),
-            track_id: Vec::new(),
-            generation: Vec::new(),
-            num_frames: Vec::new(),
-            num_detections: Vec::new(),
-            first: Vec::new(),
-            last: Vec::new(),
-            frame: VariableShapeTensorBuilder::new(1),
-            time: VariableShapeTensorBuilder::new(1),
-            bbox: VariableShapeTensorBuilder::new(2),
-            conf: VariableShapeTensorBuilder::new(1),
-            pose: VariableShapeTensorBuilder::new(2),
-            joints: VariableShapeTensorBuilder::new(3),
-            appearance: VariableShapeTensorBuilder::new(2),
-            detected: VariableShapeTensorBuilder::new(1),
-            source_file: Vec::new(),
-            source_blake3: Vec::new(),
-        }
+impl TrackSample {
+    /// Rows are ordered by video, then track number.
+    pub(crate) fn compare(&self, other: &Self) -> std::cmp::Ordering {
+        (&self.track.video_id, self.track.track_id).cmp(&(&other.track.video_id, other.track.track_id))
     }
 
-    /// Appends one track and its provenance.
-    pub(crate) fn push(&mut self, d: &DenseTrack, source: &Source, hash: Fingerprint) -> Result<(), BoxError> {
-        let n = d.len();
-        self.sample_id.push(d.sample_id());
-        self.video_id.push(d.video_id.clone());
-        self.track_id.push(d.track_id);
-        self.generation.push(d.generation);
-        self.num_frames.push(n as i32);
-        self.num_detections.push(d.detected.iter().map(|&x| x as i32).sum());
-        self.first.push(d.frame.first().copied().unwrap_or(0));
-        self.last.push(d.frame.last().copied().unwrap_or(0));
-        self.frame.push(&[n], &d.frame)?;
-        self.time.push(&[n], &d.time)?;
-        self.bbox.push(&[n, 4], &d.bbox)?;
-        self.conf.push(&[n], &d.conf)?;
-        self.pose.push(&[n, POSE_DIM], &d.pose)?;
-        self.joints.push(&[n, JOINTS, 3], &d.joints)?;
-        self.appearance.push(&[n, d.appearance_dim], &d.appearance)?;
-        self.detected.push(&[n], &d.detected)?;
-        self.source_file.push(source.display.clone());
-        self.source_blake3.push(hash.to_hex());
-        Ok(())
-    }
-
-    /// The [`track_fields`] arrays and the two [`provenance_fields`] arrays.
-    pub(crate) fn finish(self) -> Result<(Vec<ArrayRef>, [ArrayRef; 2]), BoxError> {
-        let track: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(self.sample_id)),
-            Arc::new(StringArray::from(self.video_id)),
-            Arc::new(Int64Array::from(self.track_id)),
-            Arc::new(StringArray::from(self.generation)),
-            Arc::new(Int32Array::from(self.num_frames)),
-            Arc::new(Int32Array::from(self.num_detections)),
-            Arc::new(Int64Array::from(self.first)),
-            Arc::new(Int64Array::from(self.last)),
-            self.frame.finish()?,
-            self.time.finish()?,
-            self.bbox.finish()?,
-            self.conf.finish()?,
-            self.pose.finish()?,
-            self.joints.finish()?,
-            self.appearance.finish()?,
-            self.detected.finish()?,
-        ];
-        let provenance: [ArrayRef; 2] =
-            [Arc::new(StringArray::from(self.source_file)), Arc::new(StringArray::from(self.source_blake3))];
-        Ok((track, provenance))
+    /// The sample id, `<video_id>/<track_id, 6 digits>`.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
     }
 }
 
-/// A track, the index of its source and the source's hash.
-pub(crate) type SourcedTrack = (DenseTrack, usize, Fingerprint);
-
-/// Flattens per-file results into tracks sorted by (video, track), failing
-/// or quarantining unreadable files per `on_error`; a (video, track) found
-/// in two files is an error naming both.
-pub(crate) fn gather_tracks(
-    sources: &[Source],
-    results: Vec<FileTracks>,
-    on_error: OnError,
-) -> Result<(Vec<SourcedTrack>, Vec<Reject>), BoxError> {
-    let mut rejects = Vec::new();
-    let mut tracks: Vec<SourcedTrack> = Vec::new();
-    for (i, (source, result)) in sources.iter().zip(results).enumerate() {
-        match result {
-            Ok((list, hash)) => tracks.extend(list.into_iter().map(|t| (t, i, hash))),
-            Err((message, err)) => match (on_error, err) {
-                (OnError::Fail, Some(e)) => return Err(with_hint(e)),
-                (OnError::Fail, None) => return Err(message.into()),
-                (OnError::Skip, Some(e)) => rejects.push(Reject::from_error(&source.stem(), source, &e)),
-                (OnError::Skip, None) => rejects.push(Reject::other(&source.stem(), source, message)),
-            },
-        }
-    }
-    tracks.sort_by(|a, b| (&a.0.video_id, a.0.track_id).cmp(&(&b.0.video_id, b.0.track_id)));
-    if let Some(w) =
-        tracks.windows(2).find(|w| (&w[0].0.video_id, w[0].0.track_id) == (&w[1].0.video_id, w[1].0.track_id))
-    {
-        return Err(format!(
-            "track {} of video `{}` appears in two files: `{}` and `{}`",
-            w[0].0.track_id, w[0].0.video_id, sources[w[0].1].display, sources[w[1].1].display
-        )
-        .into());
-    }
-    Ok((tracks, rejects))
+/// The error for one track found in two files (`id` is a sample id).
+pub(crate) fn duplicate_track(id: &str, first: &Source, second: &Source) -> String {
+    let (video, track) = id.rsplit_once('/').unwrap_or((id, ""));
+    let track = track.parse::<i64>().map_or(track.to_string(), |t| t.to_string());
+    format!("track {track} of video `{video}` appears in two files: `{}` and `{}`", first.display, second.display)
 }
 
-/// One PHALP file's dense tracks and content hash, or why it failed (the
-/// message, and the reader error when there is one).
-pub(crate) type FileTracks = Result<(Vec<DenseTrack>, Fingerprint), (String, Option<actionbench_formats::Error>)>;
-
-/// Reads every PHALP source into dense tracks (in parallel); failures are
-/// returned per file.
-pub(crate) fn read_tracks(
-    sources: &[Source],
+/// The tracks of one PHALP file spanning at least `min_length` frames.
+pub(crate) fn read_track_samples(
+    source: &Source,
     fps: f64,
     offset: f64,
     appearance: bool,
     min_length: usize,
-) -> Vec<FileTracks> {
-    parallel_map(sources, |source| {
-        let bytes = read_source(source).map_err(|e| (e.to_string(), Some(e)))?;
-        let file = parse_phalp(&bytes, source.shown()).map_err(|e| (e.to_string(), Some(e)))?;
-        let video = video_id(&file, source);
-        let mut out = Vec::with_capacity(file.tracks.len());
-        for track in file.tracks.iter().filter(|t| t.len() >= min_length) {
-            out.push(
-                densify(&file, &video, track, fps, offset, appearance)
-                    .map_err(|m| (format!("`{}`: {m}", source.display), None))?,
-            );
-        }
-        Ok((out, source.content_hash(&bytes)))
-    })
+) -> Result<Vec<TrackSample>, SampleError> {
+    let bytes = read_source(source)?;
+    let file = parse_phalp(&bytes, source.shown())?;
+    let video = video_id(&file, source);
+    let hash = source.content_hash(&bytes).to_hex();
+    let mut out = Vec::with_capacity(file.tracks.len());
+    for track in file.tracks.iter().filter(|t| t.len() >= min_length) {
+        let track = densify(&file, &video, track, fps, offset, appearance)
+            .map_err(|m| SampleError::Other(format!("`{}`: {m}", source.display)))?;
+        out.push(TrackSample {
+            id: track.sample_id(),
+            track,
+            source_file: source.display.clone(),
+            source_blake3: hash.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// A sample that holds a track: an `ingest.phalp` row, or an `ingest.ava`
+/// row (which adds labels).
+pub(crate) trait HasTrack: Send + Sync + 'static {
+    /// The track and its provenance.
+    fn track_sample(&self) -> &TrackSample;
+}
+
+impl HasTrack for TrackSample {
+    fn track_sample(&self) -> &TrackSample {
+        self
+    }
+}
+
+fn dense<S: HasTrack>(s: &S) -> &DenseTrack {
+    &s.track_sample().track
+}
+
+fn frames<S: HasTrack>(s: &S) -> usize {
+    dense(s).len()
+}
+
+/// The columns every track row starts with (`ingest.ava`'s own columns go
+/// between these and [`provenance_columns`]).
+pub(crate) fn track_columns<S: HasTrack>() -> Result<Columns<S>, BoxError> {
+    let t = tensor_field;
+    let (f32s, joints) = (DataType::Float32, JOINTS as i32);
+    Ok(Columns::new()
+        .utf8("sample_id", |s: &S| &s.track_sample().id)
+        .utf8("video_id", |s: &S| &dense(s).video_id)
+        .int64("track_id", |s: &S| dense(s).track_id)
+        .utf8("generation", |s: &S| dense(s).generation)
+        .int32("num_frames", |s: &S| frames(s) as i32)
+        .int32("num_detections", |s: &S| dense(s).detected.iter().map(|&x| x as i32).sum())
+        .int64("first_frame", |s: &S| dense(s).frame.first().copied().unwrap_or(0))
+        .int64("last_frame", |s: &S| dense(s).frame.last().copied().unwrap_or(0))
+        .tensor::<Int64Type, _>(t("frame", DataType::Int64, &["frame"], vec![None])?, 1, |s: &S| {
+            ([frames(s)], dense(s).frame.as_slice())
+        })
+        .tensor::<Float64Type, _>(t("time", DataType::Float64, &["frame"], vec![None])?, 1, |s: &S| {
+            ([frames(s)], dense(s).time.as_slice())
+        })
+        .tensor::<Float32Type, _>(t("bbox", f32s.clone(), &["frame", "xywh"], vec![None, Some(4)])?, 2, |s: &S| {
+            ([frames(s), 4], dense(s).bbox.as_slice())
+        })
+        .tensor::<Float32Type, _>(t("conf", f32s.clone(), &["frame"], vec![None])?, 1, |s: &S| {
+            ([frames(s)], dense(s).conf.as_slice())
+        })
+        .tensor::<Float32Type, _>(
+            t("pose229", f32s.clone(), &["frame", "pose"], vec![None, Some(POSE_DIM as i32)])?,
+            2,
+            |s: &S| ([frames(s), POSE_DIM], dense(s).pose.as_slice()),
+        )
+        .tensor::<Float32Type, _>(
+            t("joints3d", f32s.clone(), &["frame", "joint", "xyz"], vec![None, Some(joints), Some(3)])?,
+            3,
+            |s: &S| ([frames(s), JOINTS, 3], dense(s).joints.as_slice()),
+        )
+        .tensor::<Float32Type, _>(t("appearance", f32s, &["frame", "feature"], vec![None, None])?, 2, |s: &S| {
+            ([frames(s), dense(s).appearance_dim], dense(s).appearance.as_slice())
+        })
+        .tensor::<UInt8Type, _>(t("has_detection", DataType::UInt8, &["frame"], vec![None])?, 1, |s: &S| {
+            ([frames(s)], dense(s).detected.as_slice())
+        }))
+}
+
+/// `source_file`, `source_blake3`: the last columns of both tables.
+pub(crate) fn provenance_columns<S: HasTrack>(columns: Columns<S>) -> Columns<S> {
+    columns
+        .utf8("source_file", |s: &S| &s.track_sample().source_file)
+        .utf8("source_blake3", |s: &S| &s.track_sample().source_blake3)
 }
 
 /// Writes `lart/<name>.pkl` for a tracklet.
@@ -462,7 +399,13 @@ pub(crate) fn is_phalp_file(path: &std::path::Path) -> bool {
     path.extension().is_some_and(|e| e == "pkl" || e == "joblib")
 }
 
-impl StageKind for IngestPhalp {
+impl SampleFormat for PhalpFormat {
+    type Params = IngestPhalpParams;
+    type Prepared = ();
+    type Sample = TrackSample;
+    type Tally = ();
+    const IDS: Ids = Ids::Inside;
+
     fn name(&self) -> &'static str {
         "ingest.phalp"
     }
@@ -470,52 +413,88 @@ impl StageKind for IngestPhalp {
     fn implementation_version(&self) -> u32 {
         1
     }
+
     fn description(&self) -> &'static str {
         "PHALP tracking results (both generations, zlib or plain joblib) → one row per (video, track)."
     }
 
-    type Params = IngestPhalpParams;
     fn check(&self, p: &IngestPhalpParams) -> Result<(), ParamError> {
-        if !(p.fps.is_finite() && p.fps > 0.0) {
-            return Err(format!("`fps` must be a positive number, found {}", p.fps).into());
-        }
-        if !p.time_offset.is_finite() {
-            return Err("`time-offset` must be finite".into());
-        }
-        if p.lart_export.as_deref().is_some_and(|d| d.is_empty() || d.contains(['/', '\\'])) {
-            return Err("`lart-export` must be a dataset tag such as \"ava-val\" (no `/`)".into());
+        check_timing(p.fps, p.time_offset)?;
+        check_lart_tag(p.lart_export.as_deref())
+    }
+
+    fn on_error(&self, p: &IngestPhalpParams) -> OnError {
+        p.on_error
+    }
+
+    fn rows_per_shard(&self, p: &IngestPhalpParams) -> usize {
+        p.rows_per_shard
+    }
+
+    fn prepare(&self, _: &StageContext<'_>, _: &IngestPhalpParams, _: &mut Preparing) -> Result<(), BoxError> {
+        Ok(())
+    }
+
+    fn accepts(&self, path: &std::path::Path, _: &IngestPhalpParams) -> bool {
+        is_phalp_file(path)
+    }
+
+    fn read(&self, source: &Source, p: &IngestPhalpParams, _: &()) -> Result<Vec<TrackSample>, SampleError> {
+        read_track_samples(source, p.fps, p.time_offset, p.appearance, p.min_length.max(1))
+    }
+
+    fn sample_id<'s>(&self, s: &'s TrackSample) -> &'s str {
+        s.id()
+    }
+
+    fn compare(&self, a: &TrackSample, b: &TrackSample) -> std::cmp::Ordering {
+        a.compare(b)
+    }
+
+    fn duplicate(&self, id: &str, first: &Source, second: &Source) -> String {
+        duplicate_track(id, first, second)
+    }
+
+    fn columns(&self, _: &IngestPhalpParams, _: &()) -> Result<Columns<TrackSample>, BoxError> {
+        Ok(provenance_columns(track_columns()?))
+    }
+
+    fn written(&self, ctx: &StageContext<'_>, p: &IngestPhalpParams, samples: &[TrackSample]) -> Result<(), BoxError> {
+        if let Some(tag) = &p.lart_export {
+            for s in samples {
+                write_lart(ctx, &s.track.lart(tag))?;
+            }
         }
         Ok(())
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &IngestPhalpParams) -> Result<(), StageError> {
-        let (sources, ignored) = collect_sources(ctx, is_phalp_file)?;
-        let results = read_tracks(&sources, p.fps, p.time_offset, p.appearance, p.min_length.max(1));
-        let (tracks, rejects) = gather_tracks(&sources, results, p.on_error)?;
-        let schema = schema()?;
-        let mut writer = table_writer(ctx, schema.clone(), p.rows_per_shard)?;
-        for chunk in tracks.chunks(p.rows_per_shard.max(1)) {
-            let mut columns = TrackColumns::new();
-            for (track, i, hash) in chunk {
-                columns.push(track, &sources[*i], *hash)?;
-                if let Some(tag) = &p.lart_export {
-                    write_lart(ctx, &track.lart(tag))?;
-                }
-            }
-            let (mut arrays, provenance) = columns.finish()?;
-            arrays.extend(provenance);
-            writer.write(&RecordBatch::try_new(schema.clone(), arrays)?)?;
-        }
-        finish_ingest(ctx, writer, rejects, p.on_error, |rejected| {
-            serde_json::json!({
-                "kind": "ingest.phalp",
-                "rows": tracks.len(),
-                "files": sources.len(),
-                "rejected": rejected,
-                "ignored_files": ignored,
-                "lart_files": if p.lart_export.is_some() { tracks.len() } else { 0 },
-            })
-        })?;
-        Ok(())
+    fn summary(&self, counts: Counts, p: &IngestPhalpParams, _: &(), _: ()) -> serde_json::Value {
+        serde_json::json!({
+            "kind": "ingest.phalp",
+            "rows": counts.rows,
+            "files": counts.files,
+            "rejected": counts.rejected,
+            "ignored_files": counts.ignored,
+            "lart_files": if p.lart_export.is_some() { counts.rows } else { 0 },
+        })
     }
+}
+
+/// `fps` and `time-offset` (shared with `ingest.ava`).
+pub(crate) fn check_timing(fps: f64, offset: f64) -> Result<(), ParamError> {
+    if !(fps.is_finite() && fps > 0.0) {
+        return Err(format!("`fps` must be a positive number, found {fps}").into());
+    }
+    if !offset.is_finite() {
+        return Err("`time-offset` must be finite".into());
+    }
+    Ok(())
+}
+
+/// `lart-export` (shared with `ingest.ava`).
+pub(crate) fn check_lart_tag(tag: Option<&str>) -> Result<(), ParamError> {
+    if tag.is_some_and(|d| d.is_empty() || d.contains(['/', '\\'])) {
+        return Err("`lart-export` must be a dataset tag such as \"ava-val\" (no `/`)".into());
+    }
+    Ok(())
 }

@@ -22,13 +22,13 @@ mod tables;
 
 pub use eval_stages::{EvalAva, EvalAvaParams, EvalClassify, EvalClassifyParams, EvalPose, EvalPoseParams};
 pub use files_manifest::{FilesManifest, FilesManifestParams};
-pub use ingest_ava::{IngestAva, IngestAvaParams};
-pub use ingest_h36m::{IngestH36m, IngestH36mParams};
+pub use ingest_ava::{AvaFormat, IngestAva, IngestAvaParams};
+pub use ingest_h36m::{H36mFormat, IngestH36m, IngestH36mParams};
 pub use ingest_kinetics::{IngestKineticsParams, IngestKineticsSkeleton, KineticsSample, KineticsSkeletonFormat};
-pub use ingest_labels::{IngestLabels, IngestLabelsParams};
-pub use ingest_ntu::{IngestNtu, IngestNtuParams};
-pub use ingest_phalp::{IngestPhalp, IngestPhalpParams};
-pub use ingest_pyskl::{IngestPyskl, IngestPysklParams};
+pub use ingest_labels::{IngestLabels, IngestLabelsParams, LabelsFormat};
+pub use ingest_ntu::{IngestNtu, IngestNtuParams, NtuFormat};
+pub use ingest_phalp::{IngestPhalp, IngestPhalpParams, PhalpFormat};
+pub use ingest_pyskl::{IngestPyskl, IngestPysklParams, PysklFormat};
 pub use shard_parquet::{ShardParquet, ShardParquetParams};
 
 /// The built-in kinds that neither decode nor encode video: all but
@@ -38,13 +38,13 @@ pub use shard_parquet::{ShardParquet, ShardParquetParams};
 pub fn registry() -> actionbench_pipeline::Registry {
     let mut registry = actionbench_pipeline::Registry::new();
     registry.register(FilesManifest);
-    registry.register(IngestNtu);
-    registry.register(IngestPhalp);
-    registry.register(IngestAva);
+    registry.register(Ingest(NtuFormat));
+    registry.register(Ingest(PhalpFormat));
+    registry.register(Ingest(AvaFormat));
     registry.register(Ingest(KineticsSkeletonFormat));
-    registry.register(IngestPyskl);
-    registry.register(IngestH36m);
-    registry.register(IngestLabels);
+    registry.register(Ingest(PysklFormat));
+    registry.register(Ingest(H36mFormat));
+    registry.register(Ingest(LabelsFormat));
     registry.register(ShardParquet);
     registry.register(EvalAva);
     registry.register(EvalPose);

@@ -28,21 +28,18 @@
 //! | `joints3d` | tensor float32 `[T, P, 25, 3]` | camera frame, metres; NaN where person p is absent |
 //! | `source_dir` | utf8 | the clip folder |
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use actionbench_pipeline::{ParamError, StageContext, StageError, StageKind};
-use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
+use actionbench_pipeline::{ParamError, StageContext};
+use actionbench_shards::tensor::variable_shape_tensor_field;
 use actionbench_video::{ClipFrames, FrameFormat, SampleOptions};
-use arrow::array::{
-    ArrayRef, BinaryBuilder, BooleanArray, Float64Array, Int32Array, ListBuilder, RecordBatch, StringArray,
-};
-use arrow::datatypes::{DataType, Field, Float32Type, Schema, SchemaRef, UInt8Type, UInt16Type};
+use arrow::array::{BinaryBuilder, ListBuilder};
+use arrow::datatypes::{DataType, Field, Float32Type, UInt8Type, UInt16Type};
 use serde::{Deserialize, Serialize};
 
-use actionbench_stages::ingest::{
-    BoxError, OnError, Reject, Source, collect_sources, finish_ingest, parallel_map, table_writer,
-};
+use actionbench_stages::ingest::{BoxError, OnError, Source};
+use actionbench_stages::sample_format::{Batching, Columns, Counts, Ids, Ingest, Preparing, SampleError, SampleFormat};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -143,7 +140,7 @@ struct PersonJoints {
 }
 
 /// One clip read from disk.
-struct RenderClip {
+pub struct RenderClip {
     meta: ClipJson,
     dir: String,
     rgb: ClipFrames,
@@ -301,152 +298,39 @@ fn read_clip(dir: &Path, shown: &Path, frames: FramesParam, quality: u8) -> Resu
 }
 
 /// The `ingest.renders` kind.
-pub struct IngestRenders;
+pub type IngestRenders = Ingest<RendersFormat>;
 
-fn schema(frames: FramesParam) -> Result<SchemaRef, BoxError> {
-    let int = |n: &str| Field::new(n, DataType::Int32, false);
-    let float = |n: &str| Field::new(n, DataType::Float64, false);
-    let flag = |n: &str| Field::new(n, DataType::Boolean, false);
-    let dims = |d: &[&str]| Some(d.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-    let mut fields = vec![Field::new("sample_id", DataType::Utf8, false), Field::new("action", DataType::Utf8, false)];
-    for n in ["label", "subject", "camera", "fps", "width", "height", "num_frames"] {
-        fields.push(int(n));
-    }
-    for n in ["fx", "fy", "cx", "cy"] {
-        fields.push(float(n));
-    }
-    for n in ["has_rgb", "has_depth", "has_normals", "has_segmentation", "has_boxes", "has_joints3d"] {
-        fields.push(flag(n));
-    }
-    fields.push(match frames {
-        FramesParam::Jpeg => {
-            Field::new("rgb", DataType::List(Arc::new(Field::new_list_field(DataType::Binary, true))), false)
-        }
-        FramesParam::Raw => variable_shape_tensor_field(
-            "rgb",
-            DataType::UInt8,
-            4,
-            dims(&["frame", "height", "width", "channel"]),
-            Some(vec![None, None, None, Some(3)]),
-        )?,
-    });
-    fields.push(variable_shape_tensor_field("depth", DataType::UInt16, 3, dims(&["frame", "height", "width"]), None)?);
-    fields.push(variable_shape_tensor_field(
-        "normals",
-        DataType::UInt8,
-        4,
-        dims(&["frame", "height", "width", "channel"]),
-        Some(vec![None, None, None, Some(3)]),
-    )?);
-    fields.push(variable_shape_tensor_field(
-        "segmentation",
-        DataType::UInt8,
-        3,
-        dims(&["frame", "height", "width"]),
-        None,
-    )?);
-    fields.push(variable_shape_tensor_field(
-        "boxes",
-        DataType::Float32,
-        2,
-        dims(&["box", "field"]),
-        Some(vec![None, Some(6)]),
-    )?);
-    fields.push(variable_shape_tensor_field(
-        "joints3d",
-        DataType::Float32,
-        4,
-        dims(&["frame", "person", "joint", "xyz"]),
-        Some(vec![None, None, Some(25), Some(3)]),
-    )?);
-    fields.push(Field::new("source_dir", DataType::Utf8, false));
-    Ok(Arc::new(Schema::new(fields)))
+/// The `synth` generator's clip folders as a [`SampleFormat`]: one folder,
+/// one clip, one row; the id is `clip_id` in `clip.json`.
+pub struct RendersFormat;
+
+/// How many written clips carry each label.
+#[derive(Default)]
+pub struct LabelCounts {
+    rows: usize,
+    depth: usize,
+    normals: usize,
+    segmentation: usize,
+    boxes: usize,
+    joints3d: usize,
 }
 
-fn batch(schema: &SchemaRef, clips: &[RenderClip], frames: FramesParam) -> Result<RecordBatch, BoxError> {
-    let mut cols: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(clips.iter().map(|c| c.meta.clip_id.as_str()))),
-        Arc::new(StringArray::from_iter_values(clips.iter().map(|c| c.meta.action.as_str()))),
-    ];
-    let ints: [fn(&ClipJson) -> i32; 7] = [
-        |m| m.label,
-        |m| m.subject,
-        |m| m.camera,
-        |m| m.fps,
-        |m| m.width as i32,
-        |m| m.height as i32,
-        |m| m.num_frames as i32,
-    ];
-    for f in ints {
-        cols.push(Arc::new(Int32Array::from_iter_values(clips.iter().map(|c| f(&c.meta)))));
-    }
-    let floats: [fn(&Intrinsics) -> f64; 4] = [|i| i.fx, |i| i.fy, |i| i.cx, |i| i.cy];
-    for f in floats {
-        cols.push(Arc::new(Float64Array::from_iter_values(clips.iter().map(|c| f(&c.meta.intrinsics)))));
-    }
-    let flags: [fn(&RenderClip) -> bool; 6] = [
-        |_| true,
-        |c| c.meta.labels.depth,
-        |c| c.meta.labels.normals,
-        |c| c.meta.labels.segmentation,
-        |c| c.meta.labels.boxes,
-        |c| c.meta.labels.joints3d,
-    ];
-    for f in flags {
-        cols.push(Arc::new(BooleanArray::from(clips.iter().map(f).collect::<Vec<_>>())));
-    }
-    match frames {
-        FramesParam::Jpeg => {
-            let mut b = ListBuilder::new(BinaryBuilder::new());
-            for c in clips {
-                if let ClipFrames::Jpeg(fs) = &c.rgb {
-                    for f in fs {
-                        b.values().append_value(f);
-                    }
-                }
-                b.append(true);
-            }
-            cols.push(Arc::new(b.finish()));
-        }
-        FramesParam::Raw => {
-            let mut b = VariableShapeTensorBuilder::<UInt8Type>::new(4);
-            for c in clips {
-                let data = match &c.rgb {
-                    ClipFrames::Raw(d) => d.as_slice(),
-                    ClipFrames::Jpeg(_) => &[],
-                };
-                let (w, h) = (c.meta.width as usize, c.meta.height as usize);
-                b.push(&[data.len() / (w * h * 3).max(1), h, w, 3], data)?;
-            }
-            cols.push(b.finish()?);
-        }
-    }
-    let hw = |c: &RenderClip| (c.meta.height as usize, c.meta.width as usize);
-    let frames_of = |n: usize, per: usize| n.checked_div(per).unwrap_or(0);
-    let mut depth = VariableShapeTensorBuilder::<UInt16Type>::new(3);
-    let mut normals = VariableShapeTensorBuilder::<UInt8Type>::new(4);
-    let mut seg = VariableShapeTensorBuilder::<UInt8Type>::new(3);
-    let mut boxes = VariableShapeTensorBuilder::<Float32Type>::new(2);
-    let mut joints = VariableShapeTensorBuilder::<Float32Type>::new(4);
-    for c in clips {
-        let (h, w) = hw(c);
-        depth.push(&[frames_of(c.depth.len(), h * w), h, w], &c.depth)?;
-        normals.push(&[frames_of(c.normals.len(), h * w * 3), h, w, 3], &c.normals)?;
-        seg.push(&[frames_of(c.segmentation.len(), h * w), h, w], &c.segmentation)?;
-        boxes.push(&[c.boxes.len() / 6, 6], &c.boxes)?;
-        let (people, v) = &c.joints;
-        joints.push(&[frames_of(v.len(), people * 75), *people, 25, 3], v)?;
-    }
-    cols.push(depth.finish()?);
-    cols.push(normals.finish()?);
-    cols.push(seg.finish()?);
-    cols.push(boxes.finish()?);
-    cols.push(joints.finish()?);
-    cols.push(Arc::new(StringArray::from_iter_values(clips.iter().map(|c| c.dir.as_str()))));
-    Ok(RecordBatch::try_new(schema.clone(), cols)?)
+fn dims(d: &[&str]) -> Option<Vec<String>> {
+    Some(d.iter().map(|s| s.to_string()).collect())
 }
 
-impl StageKind for IngestRenders {
+/// Frames in a label tensor of `len` values, `per` values per frame.
+fn frames_of(len: usize, per: usize) -> usize {
+    len.checked_div(per).unwrap_or(0)
+}
+
+impl SampleFormat for RendersFormat {
+    type Params = IngestRendersParams;
+    type Prepared = ();
+    type Sample = RenderClip;
+    type Tally = LabelCounts;
+    const IDS: Ids = Ids::ByKey;
+
     fn name(&self) -> &'static str {
         "ingest.renders"
     }
@@ -454,11 +338,11 @@ impl StageKind for IngestRenders {
     fn implementation_version(&self) -> u32 {
         1
     }
+
     fn description(&self) -> &'static str {
         "Synthetic render clips (the `synth` generator's layout: `<clip>/clip.json`, `rgb.mp4`, `depth/`, `normals/`, `segmentation/`, `boxes.json`, `joints3d.json`) → one row per clip, every label in one table with a per-sample availability mask, ready for multi-task training."
     }
 
-    type Params = IngestRendersParams;
     fn check(&self, p: &IngestRendersParams) -> Result<(), ParamError> {
         if !(1..=100).contains(&p.jpeg_quality) {
             return Err(format!("`jpeg-quality` = {} is not in 1..=100", p.jpeg_quality).into());
@@ -470,88 +354,214 @@ impl StageKind for IngestRenders {
         crate::libav_versions()
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &IngestRendersParams) -> Result<(), StageError> {
-        let (sources, _) = collect_sources(ctx, |path| path.file_name().is_some_and(|n| n == "clip.json"))?;
-        let mut dirs: Vec<(PathBuf, Source)> = sources
-            .into_iter()
-            .filter_map(|s| {
-                let dir = s.path.parent()?.to_path_buf();
-                let shown = Path::new(&s.display).parent()?.display().to_string();
-                Some((dir.clone(), Source { display: shown, path: dir, known_hash: None }))
-            })
-            .collect();
-        if dirs.is_empty() {
-            return Err("no render clip: the inputs hold no `clip.json`".into());
-        }
-        dirs.sort_by(|a, b| a.1.display.cmp(&b.1.display));
-        let mut rejects = Vec::new();
-        // Rows are ordered by clip id, which is in each `clip.json`: read
-        // those first (small), then decode the clips in that order and write
-        // them as they come, so memory holds one shard's rows, not the
-        // whole dataset (the `large` preset is gigabytes of frames).
-        let metas = parallel_map(&dirs, |(dir, src)| {
-            read_json::<ClipJson>(&dir.join("clip.json"), &src.shown().join("clip.json")).map_err(|e| e.to_string())
-        });
-        let mut order: Vec<(String, &PathBuf, &Source)> = Vec::new();
-        for ((dir, src), meta) in dirs.iter().zip(metas) {
-            match meta {
-                Ok(meta) => order.push((meta.clip_id, dir, src)),
-                Err(e) => match p.on_error {
-                    OnError::Fail => return Err(e.into()),
-                    OnError::Skip => rejects.push(Reject::other(&src.display, src, e)),
-                },
-            }
-        }
-        order.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some(w) = order.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(format!("clip id `{}` appears in `{}` and `{}`", w[0].0, w[0].2.display, w[1].2.display).into());
-        }
-        let schema = schema(p.frames)?;
-        let mut writer = table_writer(ctx, schema.clone(), p.rows_per_shard)?;
-        let rows_per_batch = p.rows_per_shard.max(1);
-        let mut pending: Vec<RenderClip> = Vec::with_capacity(rows_per_batch);
-        // What each written clip carries, for the summary.
-        let mut done: Vec<Available> = Vec::new();
-        let chunk = rayon::current_num_threads().max(1) * 2;
-        let total = order.len() as u64;
-        for (i, part) in order.chunks(chunk).enumerate() {
-            let results = parallel_map(part, |(_, dir, src)| {
-                read_clip(dir, src.shown(), p.frames, p.jpeg_quality).map_err(|e| e.to_string())
-            });
-            for ((_, _, src), r) in part.iter().zip(results) {
-                match r {
-                    Ok(c) => {
-                        done.push(c.meta.labels);
-                        pending.push(c);
-                        if pending.len() == rows_per_batch {
-                            writer.write(&batch(&schema, &pending, p.frames)?)?;
-                            pending.clear();
-                        }
-                    }
-                    Err(e) => match p.on_error {
-                        OnError::Fail => return Err(e.into()),
-                        OnError::Skip => rejects.push(Reject::other(&src.display, src, e)),
-                    },
-                }
-            }
-            ctx.progress(((i + 1) * chunk).min(order.len()) as u64, Some(total));
-        }
-        if !pending.is_empty() {
-            writer.write(&batch(&schema, &pending, p.frames)?)?;
-        }
-        let count = |f: fn(&Available) -> bool| done.iter().filter(|a| f(a)).count();
-        finish_ingest(ctx, writer, rejects, p.on_error, |rejected| {
-            serde_json::json!({
-                "kind": "ingest.renders",
-                "rows": done.len(),
-                "rejected": rejected,
-                "with_depth": count(|a| a.depth),
-                "with_normals": count(|a| a.normals),
-                "with_segmentation": count(|a| a.segmentation),
-                "with_boxes": count(|a| a.boxes),
-                "with_joints3d": count(|a| a.joints3d),
-            })
-        })?;
+    fn on_error(&self, p: &IngestRendersParams) -> OnError {
+        p.on_error
+    }
+
+    fn rows_per_shard(&self, p: &IngestRendersParams) -> usize {
+        p.rows_per_shard
+    }
+
+    fn prepare(&self, _: &StageContext<'_>, _: &IngestRendersParams, _: &mut Preparing) -> Result<(), BoxError> {
         Ok(())
+    }
+
+    fn accepts(&self, path: &Path, _: &IngestRendersParams) -> bool {
+        path.file_name().is_some_and(|n| n == "clip.json")
+    }
+
+    /// A clip is the folder holding its `clip.json`.
+    fn source(&self, file: Source) -> Source {
+        let dir = file.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let shown = Path::new(&file.display).parent().map(|p| p.display().to_string()).unwrap_or_default();
+        Source { display: shown, path: dir, known_hash: None }
+    }
+
+    /// The clip id, from `clip.json` (small): rows are sorted by it, and
+    /// the frames are decoded in that order, a chunk at a time.
+    fn key(&self, source: &Source, _: &IngestRendersParams) -> Result<String, SampleError> {
+        read_json::<ClipJson>(&source.path.join("clip.json"), &source.shown().join("clip.json"))
+            .map(|meta| meta.clip_id)
+            .map_err(|e| SampleError::Other(e.to_string()))
+    }
+
+    fn read(&self, source: &Source, p: &IngestRendersParams, _: &()) -> Result<Vec<RenderClip>, SampleError> {
+        read_clip(&source.path, source.shown(), p.frames, p.jpeg_quality)
+            .map(|clip| vec![clip])
+            .map_err(|e| SampleError::Other(e.to_string()))
+    }
+
+    fn sample_id<'s>(&self, clip: &'s RenderClip) -> &'s str {
+        &clip.meta.clip_id
+    }
+
+    fn columns(&self, p: &IngestRendersParams, _: &()) -> Result<Columns<RenderClip>, BoxError> {
+        let mut columns = Columns::<RenderClip>::new()
+            .utf8("sample_id", |c| &c.meta.clip_id)
+            .utf8("action", |c| &c.meta.action)
+            .int32("label", |c| c.meta.label)
+            .int32("subject", |c| c.meta.subject)
+            .int32("camera", |c| c.meta.camera)
+            .int32("fps", |c| c.meta.fps)
+            .int32("width", |c| c.meta.width as i32)
+            .int32("height", |c| c.meta.height as i32)
+            .int32("num_frames", |c| c.meta.num_frames as i32)
+            .float64("fx", |c| c.meta.intrinsics.fx)
+            .float64("fy", |c| c.meta.intrinsics.fy)
+            .float64("cx", |c| c.meta.intrinsics.cx)
+            .float64("cy", |c| c.meta.intrinsics.cy)
+            .bool("has_rgb", |_| true)
+            .bool("has_depth", |c| c.meta.labels.depth)
+            .bool("has_normals", |c| c.meta.labels.normals)
+            .bool("has_segmentation", |c| c.meta.labels.segmentation)
+            .bool("has_boxes", |c| c.meta.labels.boxes)
+            .bool("has_joints3d", |c| c.meta.labels.joints3d);
+        columns = match p.frames {
+            FramesParam::Jpeg => columns.column(
+                Field::new("rgb", DataType::List(Arc::new(Field::new_list_field(DataType::Binary, true))), false),
+                |clips| {
+                    let mut b = ListBuilder::new(BinaryBuilder::new());
+                    for c in clips {
+                        if let ClipFrames::Jpeg(fs) = &c.rgb {
+                            for f in fs {
+                                b.values().append_value(f);
+                            }
+                        }
+                        b.append(true);
+                    }
+                    Ok(Arc::new(b.finish()))
+                },
+            ),
+            FramesParam::Raw => columns.tensor::<UInt8Type, _>(
+                variable_shape_tensor_field(
+                    "rgb",
+                    DataType::UInt8,
+                    4,
+                    dims(&["frame", "height", "width", "channel"]),
+                    Some(vec![None, None, None, Some(3)]),
+                )?,
+                4,
+                |c| {
+                    let data = match &c.rgb {
+                        ClipFrames::Raw(d) => d.as_slice(),
+                        ClipFrames::Jpeg(_) => &[],
+                    };
+                    let (w, h) = (c.meta.width as usize, c.meta.height as usize);
+                    ([data.len() / (w * h * 3).max(1), h, w, 3], data)
+                },
+            ),
+        };
+        let hw = |c: &RenderClip| (c.meta.height as usize, c.meta.width as usize);
+        Ok(columns
+            .tensor::<UInt16Type, _>(
+                variable_shape_tensor_field("depth", DataType::UInt16, 3, dims(&["frame", "height", "width"]), None)?,
+                3,
+                move |c| {
+                    let (h, w) = hw(c);
+                    ([frames_of(c.depth.len(), h * w), h, w], &c.depth)
+                },
+            )
+            .tensor::<UInt8Type, _>(
+                variable_shape_tensor_field(
+                    "normals",
+                    DataType::UInt8,
+                    4,
+                    dims(&["frame", "height", "width", "channel"]),
+                    Some(vec![None, None, None, Some(3)]),
+                )?,
+                4,
+                move |c| {
+                    let (h, w) = hw(c);
+                    ([frames_of(c.normals.len(), h * w * 3), h, w, 3], &c.normals)
+                },
+            )
+            .tensor::<UInt8Type, _>(
+                variable_shape_tensor_field(
+                    "segmentation",
+                    DataType::UInt8,
+                    3,
+                    dims(&["frame", "height", "width"]),
+                    None,
+                )?,
+                3,
+                move |c| {
+                    let (h, w) = hw(c);
+                    ([frames_of(c.segmentation.len(), h * w), h, w], &c.segmentation)
+                },
+            )
+            .tensor::<Float32Type, _>(
+                variable_shape_tensor_field(
+                    "boxes",
+                    DataType::Float32,
+                    2,
+                    dims(&["box", "field"]),
+                    Some(vec![None, Some(6)]),
+                )?,
+                2,
+                |c| ([c.boxes.len() / 6, 6], &c.boxes),
+            )
+            .tensor::<Float32Type, _>(
+                variable_shape_tensor_field(
+                    "joints3d",
+                    DataType::Float32,
+                    4,
+                    dims(&["frame", "person", "joint", "xyz"]),
+                    Some(vec![None, None, Some(25), Some(3)]),
+                )?,
+                4,
+                |c| {
+                    let (people, v) = &c.joints;
+                    ([frames_of(v.len(), people * 75), *people, 25, 3], v)
+                },
+            )
+            .utf8("source_dir", |c| &c.dir))
+    }
+
+    /// Batches of `rows-per-shard` clips.
+    fn batching(&self, p: &IngestRendersParams) -> Batching {
+        Batching::Rows(p.rows_per_shard.max(1))
+    }
+
+    /// Two clips per core: a clip is many frames.
+    fn read_chunk(&self, _: &IngestRendersParams, remaining: usize) -> usize {
+        remaining.min(rayon::current_num_threads().max(1) * 2)
+    }
+
+    /// A clip's rejects row names its folder.
+    fn reject_name(&self, _: Option<&str>, source: &Source) -> String {
+        source.display.clone()
+    }
+
+    fn duplicate(&self, id: &str, first: &Source, second: &Source) -> String {
+        format!("clip id `{id}` appears in `{}` and `{}`", first.display, second.display)
+    }
+
+    fn no_sources(&self) -> Option<String> {
+        Some("no render clip: the inputs hold no `clip.json`".into())
+    }
+
+    fn tally(&self, counts: &mut LabelCounts, clips: &[RenderClip]) {
+        for c in clips {
+            let a = c.meta.labels;
+            counts.rows += 1;
+            counts.depth += a.depth as usize;
+            counts.normals += a.normals as usize;
+            counts.segmentation += a.segmentation as usize;
+            counts.boxes += a.boxes as usize;
+            counts.joints3d += a.joints3d as usize;
+        }
+    }
+
+    fn summary(&self, counts: Counts, _: &IngestRendersParams, _: &(), n: LabelCounts) -> serde_json::Value {
+        serde_json::json!({
+            "kind": "ingest.renders",
+            "rows": n.rows,
+            "rejected": counts.rejected,
+            "with_depth": n.depth,
+            "with_normals": n.normals,
+            "with_segmentation": n.segmentation,
+            "with_boxes": n.boxes,
+            "with_joints3d": n.joints3d,
+        })
     }
 }

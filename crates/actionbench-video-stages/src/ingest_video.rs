@@ -46,25 +46,22 @@
 //! | `source_file`, `source_blake3` | utf8 | provenance |
 //! | `frames` | list<binary> (JPEG files) or tensor uint8 `[T, H, W, 3]` | the pixels |
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
-use actionbench_core::hash_file;
+use actionbench_core::{Diagnostic, hash_file};
 use actionbench_formats::video_labels::VideoLabel;
-use actionbench_pipeline::{ParamError, StageContext, StageError, StageKind};
-use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
+use actionbench_pipeline::{ParamError, StageContext};
+use actionbench_shards::tensor::variable_shape_tensor_field;
 use actionbench_video::{Clip, ClipFrames, Crop, DecodeSummary, FrameFormat, SampleOptions, VideoError};
-use arrow::array::{
-    ArrayRef, BinaryBuilder, BooleanArray, Float64Array, Int32Array, Int64Array, Int64Builder, ListBuilder,
-    RecordBatch, StringArray,
-};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt8Type};
+use arrow::array::{BinaryBuilder, Int64Builder, ListBuilder};
+use arrow::datatypes::{DataType, Field, UInt8Type};
 use serde::{Deserialize, Serialize};
 
-use actionbench_stages::ingest::{
-    BoxError, OnError, Reject, Source, collect_sources, finish_ingest, parallel_map, table_writer,
-};
-use actionbench_stages::ingest_labels::{check_format, load_label_files};
+use actionbench_stages::ingest::{BoxError, OnError, Source};
+use actionbench_stages::ingest_labels::{LabelIndex, check_format, load_label_files};
+use actionbench_stages::sample_format::{Batching, Columns, Counts, Ids, Ingest, Preparing, SampleError, SampleFormat};
 
 /// File extensions taken as videos by default.
 const VIDEO_EXTENSIONS: &[&str] = &["mp4", "avi", "webm", "mkv", "mov", "m4v", "mpg", "mpeg", "flv", "3gp", "ogv"];
@@ -215,190 +212,67 @@ impl IngestVideoParams {
 }
 
 /// The `ingest.video` kind.
-pub struct IngestVideo;
+pub type IngestVideo = Ingest<VideoFormat>;
 
-fn schema(frames: FramesParam, labelled: bool) -> Result<SchemaRef, BoxError> {
-    let int = |n: &str| Field::new(n, DataType::Int32, false);
-    let long = |n: &str| Field::new(n, DataType::Int64, false);
-    let float = |n: &str| Field::new(n, DataType::Float64, false);
-    let text = |n: &str| Field::new(n, DataType::Utf8, false);
-    let mut fields = vec![
-        text("sample_id"),
-        text("video_id"),
-        int("clip_index"),
-        long("start_frame"),
-        long("end_frame"),
-        long("start_pts"),
-        long("end_pts"),
-        float("start_s"),
-        float("end_s"),
-        Field::new("frame_indices", DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true))), false),
-        int("num_frames"),
-        float("fps"),
-        float("source_fps"),
-        int("width"),
-        int("height"),
-        text("codec"),
-        int("rotation"),
-        Field::new("variable_frame_rate", DataType::Boolean, false),
-    ];
-    if labelled {
-        fields.push(Field::new("label", DataType::Int64, true));
-        fields.push(Field::new("label_name", DataType::Utf8, true));
-        fields.push(Field::new("split", DataType::Utf8, true));
-    }
-    fields.push(text("source_file"));
-    fields.push(text("source_blake3"));
-    fields.push(match frames {
-        FramesParam::Jpeg => {
-            Field::new("frames", DataType::List(Arc::new(Field::new_list_field(DataType::Binary, true))), false)
-        }
-        FramesParam::Raw => variable_shape_tensor_field(
-            "frames",
-            DataType::UInt8,
-            4,
-            Some(["frame", "height", "width", "channel"].iter().map(|s| s.to_string()).collect()),
-            Some(vec![None, None, None, Some(3)]),
-        )?,
-    });
-    Ok(Arc::new(Schema::new(fields)))
-}
+/// Video files as a [`SampleFormat`]: one file, one video, one row per
+/// clip; the video id comes from the path, so videos are decoded in id
+/// order, `parallel` at a time.
+pub struct VideoFormat;
 
-/// One decoded video waiting to become rows.
-struct Decoded {
-    video_id: String,
-    source: Source,
+/// What one video shares with its clips.
+struct VideoOf {
+    id: String,
+    source_file: String,
     hash: String,
     summary: DecodeSummary,
-    clips: Vec<Clip>,
+    label: Option<VideoLabel>,
 }
 
+/// One clip's row.
+pub struct VideoClip {
+    sample_id: String,
+    clip: Clip,
+    video: Arc<VideoOf>,
+}
+
+impl VideoClip {
+    fn label(&self) -> Option<&VideoLabel> {
+        self.video.label.as_ref()
+    }
+}
+
+/// Videos counted for the summary.
 #[derive(Default)]
-struct Columns {
-    rows: Vec<(String, String, usize)>, // sample_id, video_id, decoded index
-    clip_index: Vec<i32>,
-    ints64: [Vec<i64>; 4],
-    secs: [Vec<f64>; 2],
-    frame_indices: Vec<Vec<u64>>,
-    num_frames: Vec<i32>,
-    fps: Vec<f64>,
-    source_fps: Vec<f64>,
-    size: [Vec<i32>; 2],
-    codec: Vec<String>,
-    rotation: Vec<i32>,
-    vfr: Vec<bool>,
-    label: Vec<Option<i64>>,
-    label_name: Vec<Option<String>>,
-    split: Vec<Option<String>>,
-    source_file: Vec<String>,
-    source_blake3: Vec<String>,
-    jpeg: Vec<Vec<Vec<u8>>>,
-    raw: Vec<(Vec<usize>, Vec<u8>)>,
+pub struct VideoCounts {
+    videos: u64,
+    decoded_frames: u64,
+    sampled_frames: u64,
+    unlisted: usize,
+    listed: usize,
 }
 
-impl Columns {
-    fn push(&mut self, v: &mut Decoded, target_fps: Option<f64>, label: Option<&VideoLabel>) {
-        for clip in std::mem::take(&mut v.clips) {
-            let t = clip.frame_indices.len();
-            self.rows.push((format!("{}/{:05}", v.video_id, clip.index), v.video_id.clone(), 0));
-            self.clip_index.push(clip.index as i32);
-            for (col, val) in self.ints64.iter_mut().zip([
-                clip.start_frame as i64,
-                clip.end_frame as i64,
-                clip.start_pts,
-                clip.end_pts,
-            ]) {
-                col.push(val);
-            }
-            self.secs[0].push(clip.start_s);
-            self.secs[1].push(clip.end_s);
-            self.frame_indices.push(clip.frame_indices.clone());
-            self.num_frames.push(t as i32);
-            self.fps.push(target_fps.unwrap_or(v.summary.info.fps));
-            self.source_fps.push(v.summary.info.fps);
-            self.size[0].push(clip.width as i32);
-            self.size[1].push(clip.height as i32);
-            self.codec.push(v.summary.info.codec.clone());
-            self.rotation.push(v.summary.info.rotation as i32);
-            self.vfr.push(v.summary.info.variable_frame_rate);
-            self.label.push(label.and_then(|l| l.label));
-            self.label_name.push(label.and_then(|l| l.label_name.clone()));
-            self.split.push(label.and_then(|l| l.split.clone()));
-            self.source_file.push(v.source.display.clone());
-            self.source_blake3.push(v.hash.clone());
-            match clip.frames {
-                ClipFrames::Jpeg(frames) => {
-                    self.jpeg.push(frames);
-                }
-                ClipFrames::Raw(bytes) => {
-                    let shape = vec![t, clip.height as usize, clip.width as usize, 3];
-                    self.raw.push((shape, bytes));
-                }
-            }
+impl VideoFormat {
+    fn video_id(&self, source: &Source, p: &IngestVideoParams) -> String {
+        match p.video_id {
+            VideoIdParam::Stem => source.stem(),
+            VideoIdParam::Parent => source
+                .path
+                .parent()
+                .and_then(|d| d.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
         }
-    }
-
-    fn take_batch(&mut self, schema: &SchemaRef, labelled: bool, frames: FramesParam) -> Result<RecordBatch, BoxError> {
-        let c = std::mem::take(self);
-        let mut idx = ListBuilder::new(Int64Builder::new());
-        for f in &c.frame_indices {
-            idx.values().append_slice(&f.iter().map(|&v| v as i64).collect::<Vec<_>>());
-            idx.append(true);
-        }
-        let [start_frame, end_frame, start_pts, end_pts] = c.ints64;
-        let [start_s, end_s] = c.secs;
-        let [width, height] = c.size;
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(c.rows.iter().map(|r| r.0.as_str()))),
-            Arc::new(StringArray::from_iter_values(c.rows.iter().map(|r| r.1.as_str()))),
-            Arc::new(Int32Array::from(c.clip_index)),
-            Arc::new(Int64Array::from(start_frame)),
-            Arc::new(Int64Array::from(end_frame)),
-            Arc::new(Int64Array::from(start_pts)),
-            Arc::new(Int64Array::from(end_pts)),
-            Arc::new(Float64Array::from(start_s)),
-            Arc::new(Float64Array::from(end_s)),
-            Arc::new(idx.finish()),
-            Arc::new(Int32Array::from(c.num_frames)),
-            Arc::new(Float64Array::from(c.fps)),
-            Arc::new(Float64Array::from(c.source_fps)),
-            Arc::new(Int32Array::from(width)),
-            Arc::new(Int32Array::from(height)),
-            Arc::new(StringArray::from(c.codec)),
-            Arc::new(Int32Array::from(c.rotation)),
-            Arc::new(BooleanArray::from(c.vfr)),
-        ];
-        if labelled {
-            columns.push(Arc::new(Int64Array::from(c.label)));
-            columns.push(Arc::new(StringArray::from(c.label_name)));
-            columns.push(Arc::new(StringArray::from(c.split)));
-        }
-        columns.push(Arc::new(StringArray::from(c.source_file)));
-        columns.push(Arc::new(StringArray::from(c.source_blake3)));
-        match frames {
-            FramesParam::Jpeg => {
-                let mut b = ListBuilder::new(BinaryBuilder::new());
-                for clip in &c.jpeg {
-                    for f in clip {
-                        b.values().append_value(f);
-                    }
-                    b.append(true);
-                }
-                columns.push(Arc::new(b.finish()));
-            }
-            FramesParam::Raw => {
-                let mut b = VariableShapeTensorBuilder::<UInt8Type>::new(4);
-                for (shape, data) in &c.raw {
-                    b.push(shape, data)?;
-                }
-                columns.push(b.finish()?);
-            }
-        }
-        Ok(RecordBatch::try_new(schema.clone(), columns)?)
     }
 }
 
-impl StageKind for IngestVideo {
+impl SampleFormat for VideoFormat {
+    type Params = IngestVideoParams;
+    /// The videos of the `labels` file, when there is one.
+    type Prepared = Option<LabelIndex>;
+    type Sample = VideoClip;
+    type Tally = VideoCounts;
+    const IDS: Ids = Ids::ByKey;
+
     fn name(&self) -> &'static str {
         "ingest.video"
     }
@@ -406,11 +280,11 @@ impl StageKind for IngestVideo {
     fn implementation_version(&self) -> u32 {
         1
     }
+
     fn description(&self) -> &'static str {
         "Video files (mp4, avi, webm, mkv, … through FFmpeg) → one row per clip of sampled frames."
     }
 
-    type Params = IngestVideoParams;
     fn check(&self, p: &IngestVideoParams) -> Result<(), ParamError> {
         p.check()?;
         Ok(())
@@ -420,108 +294,216 @@ impl StageKind for IngestVideo {
         crate::libav_versions()
     }
 
-    fn run(&self, ctx: &StageContext<'_>, p: &IngestVideoParams) -> Result<(), StageError> {
-        p.check()?;
-        let extensions: BTreeSet<String> =
-            p.extensions.iter().map(|e| e.trim_start_matches('.').to_ascii_lowercase()).collect();
-        let is_video = |path: &std::path::Path| {
-            path.extension().and_then(|e| e.to_str()).is_some_and(|e| extensions.contains(&e.to_ascii_lowercase()))
-        };
-        let labels = match (&p.labels, &p.label_format) {
-            (Some(file), Some(format)) => {
-                let format = check_format(format, p.classes.as_deref())?;
-                let label_source = actionbench_stages::ingest::param_file(ctx, "labels", file)?;
-                let (map, _) = load_label_files(ctx, format, p.classes.as_deref(), |path| path == label_source.path)?;
-                Some(map)
-            }
-            _ => None,
-        };
-        let (sources, ignored) = collect_sources(ctx, is_video)?;
-        let id_of = |s: &Source| match p.video_id {
-            VideoIdParam::Stem => s.stem(),
-            VideoIdParam::Parent => s
-                .path
-                .parent()
-                .and_then(|d| d.file_name())
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        };
-        let mut videos: Vec<(String, Source)> = sources.into_iter().map(|s| (id_of(&s), s)).collect();
-        videos.sort_by(|a, b| (format!("{}/", a.0), &a.1.display).cmp(&(format!("{}/", b.0), &b.1.display)));
-        if let Some(w) = videos.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(format!(
-                "video id `{}` appears twice: `{}` and `{}`; ids are file stems (`video-id = \"parent\"` uses folder names)",
-                w[0].0, w[0].1.display, w[1].1.display
-            )
-            .into());
-        }
-        let (mut unlisted, mut missing) = (0usize, 0usize);
-        if let Some(map) = &labels {
-            let before = videos.len();
-            videos.retain(|(id, _)| map.contains_key(id));
-            unlisted = before - videos.len();
-            missing = map.len() - videos.len();
-        }
+    fn on_error(&self, p: &IngestVideoParams) -> OnError {
+        p.on_error
+    }
 
-        let labelled = labels.is_some();
-        let schema = schema(p.frames, labelled)?;
-        let mut writer = table_writer(ctx, schema.clone(), p.rows_per_shard)?;
-        let opts = p.sample_options();
-        let parallel = p.parallel.unwrap_or_else(rayon::current_num_threads).max(1);
-        let mut columns = Columns::default();
-        let mut rejects = Vec::new();
-        let (mut rows, mut decoded_frames, mut sampled_frames, mut ok_videos) = (0u64, 0u64, 0u64, 0u64);
-        let total = videos.len() as u64;
-        for (i, chunk) in videos.chunks(parallel).enumerate() {
-            let results = parallel_map(chunk, |(id, source)| -> Result<Decoded, VideoError> {
-                let hash = match source.known_hash {
-                    Some(h) => h,
-                    None => hash_file(&source.path)
-                        .map_err(|e| VideoError::Io { path: source.shown().to_path_buf(), source: e })?,
-                };
-                let (summary, clips) =
-                    actionbench_video::decode_clips(&source.path, &opts).map_err(|e| rename(e, source))?;
-                Ok(Decoded { video_id: id.clone(), source: source.clone(), hash: hash.to_hex(), summary, clips })
-            });
-            for ((id, source), result) in chunk.iter().zip(results) {
-                match result {
-                    Ok(mut v) => {
-                        rows += v.clips.len() as u64;
-                        decoded_frames += v.summary.decoded_frames;
-                        sampled_frames += v.summary.sampled_frames;
-                        ok_videos += 1;
-                        let label = labels.as_ref().and_then(|m| m.get(id)).map(|l| &l.0);
-                        columns.push(&mut v, p.fps, label);
-                        // One batch per video, so the Parquet bytes do not depend on `parallel`.
-                        if !columns.rows.is_empty() {
-                            writer.write(&columns.take_batch(&schema, labelled, p.frames)?)?;
-                        }
-                    }
-                    Err(e) => match p.on_error {
-                        OnError::Fail => {
-                            return Err(Box::new(actionbench_core::Diagnostic::new(e)));
-                        }
-                        OnError::Skip => rejects.push(Reject::other(id, source, e.to_string())),
-                    },
-                }
-            }
-            ctx.progress(((i + 1) * parallel).min(videos.len()) as u64, Some(total));
+    fn rows_per_shard(&self, p: &IngestVideoParams) -> usize {
+        p.rows_per_shard
+    }
+
+    fn prepare(
+        &self,
+        ctx: &StageContext<'_>,
+        p: &IngestVideoParams,
+        _: &mut Preparing,
+    ) -> Result<Option<LabelIndex>, BoxError> {
+        let (Some(file), Some(format)) = (&p.labels, &p.label_format) else { return Ok(None) };
+        let format = check_format(format, p.classes.as_deref())?;
+        let label_source = actionbench_stages::ingest::param_file(ctx, "labels", file)?;
+        let (map, _) = load_label_files(ctx, format, p.classes.as_deref(), |path| path == label_source.path)?;
+        Ok(Some(map))
+    }
+
+    fn accepts(&self, path: &Path, p: &IngestVideoParams) -> bool {
+        path.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| p.extensions.iter().any(|x| x.trim_start_matches('.').eq_ignore_ascii_case(e)))
+    }
+
+    /// `<video_id>/`: the prefix of the video's clip ids.
+    fn key(&self, source: &Source, p: &IngestVideoParams) -> Result<String, SampleError> {
+        Ok(format!("{}/", self.video_id(source, p)))
+    }
+
+    /// With `labels`, only the videos it lists.
+    fn admit(
+        &self,
+        key: &str,
+        _: &Source,
+        _: &IngestVideoParams,
+        labels: &Option<LabelIndex>,
+        counts: &mut VideoCounts,
+    ) -> bool {
+        let Some(map) = labels else { return true };
+        let listed = map.contains_key(key.strip_suffix('/').unwrap_or(key));
+        if listed {
+            counts.listed += 1;
+        } else {
+            counts.unlisted += 1;
         }
-        finish_ingest(ctx, writer, rejects, p.on_error, |rejected| {
-            serde_json::json!({
-                "kind": "ingest.video",
-                "rows": rows,
-                "videos": ok_videos,
-                "rejected": rejected,
-                "decoded_frames": decoded_frames,
-                "sampled_frames": sampled_frames,
-                "unlisted_videos": unlisted,
-                "labels_without_video": missing,
-                "ignored_files": ignored,
-                "libav": actionbench_video::libav_version(),
+        listed
+    }
+
+    fn read(
+        &self,
+        source: &Source,
+        p: &IngestVideoParams,
+        labels: &Option<LabelIndex>,
+    ) -> Result<Vec<VideoClip>, SampleError> {
+        let id = self.video_id(source, p);
+        let hash = match source.known_hash {
+            Some(h) => h,
+            None => hash_file(&source.path).map_err(|e| {
+                SampleError::Diagnosed(Diagnostic::new(VideoError::Io {
+                    path: source.shown().to_path_buf(),
+                    source: e,
+                }))
+            })?,
+        };
+        let (summary, clips) = actionbench_video::decode_clips(&source.path, &p.sample_options())
+            .map_err(|e| SampleError::Diagnosed(Diagnostic::new(rename(e, source))))?;
+        let label = labels.as_ref().and_then(|m| m.get(&id)).map(|l| l.0.clone());
+        let video = Arc::new(VideoOf { id, source_file: source.display.clone(), hash: hash.to_hex(), summary, label });
+        Ok(clips
+            .into_iter()
+            .map(|clip| VideoClip { sample_id: format!("{}/{:05}", video.id, clip.index), clip, video: video.clone() })
+            .collect())
+    }
+
+    fn sample_id<'s>(&self, clip: &'s VideoClip) -> &'s str {
+        &clip.sample_id
+    }
+
+    fn columns(&self, p: &IngestVideoParams, labels: &Option<LabelIndex>) -> Result<Columns<VideoClip>, BoxError> {
+        let target_fps = p.fps;
+        let columns = Columns::<VideoClip>::new()
+            .utf8("sample_id", |c| &c.sample_id)
+            .utf8("video_id", |c| &c.video.id)
+            .int32("clip_index", |c| c.clip.index as i32)
+            .int64("start_frame", |c| c.clip.start_frame as i64)
+            .int64("end_frame", |c| c.clip.end_frame as i64)
+            .int64("start_pts", |c| c.clip.start_pts)
+            .int64("end_pts", |c| c.clip.end_pts)
+            .float64("start_s", |c| c.clip.start_s)
+            .float64("end_s", |c| c.clip.end_s)
+            .column(
+                Field::new(
+                    "frame_indices",
+                    DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true))),
+                    false,
+                ),
+                |clips| {
+                    let mut idx = ListBuilder::new(Int64Builder::new());
+                    for c in clips {
+                        idx.values().append_slice(&c.clip.frame_indices.iter().map(|&v| v as i64).collect::<Vec<_>>());
+                        idx.append(true);
+                    }
+                    Ok(Arc::new(idx.finish()))
+                },
+            )
+            .int32("num_frames", |c| c.clip.frame_indices.len() as i32)
+            .float64("fps", move |c| target_fps.unwrap_or(c.video.summary.info.fps))
+            .float64("source_fps", |c| c.video.summary.info.fps)
+            .int32("width", |c| c.clip.width as i32)
+            .int32("height", |c| c.clip.height as i32)
+            .utf8("codec", |c| &c.video.summary.info.codec)
+            .int32("rotation", |c| c.video.summary.info.rotation as i32)
+            .bool("variable_frame_rate", |c| c.video.summary.info.variable_frame_rate)
+            .when(labels.is_some(), |columns| {
+                columns
+                    .int64_opt("label", |c| c.label().and_then(|l| l.label))
+                    .utf8_opt("label_name", |c| c.label().and_then(|l| l.label_name.as_deref()))
+                    .utf8_opt("split", |c| c.label().and_then(|l| l.split.as_deref()))
             })
-        })?;
-        Ok(())
+            .utf8("source_file", |c| &c.video.source_file)
+            .utf8("source_blake3", |c| &c.video.hash);
+        Ok(match p.frames {
+            FramesParam::Jpeg => columns.column(
+                Field::new("frames", DataType::List(Arc::new(Field::new_list_field(DataType::Binary, true))), false),
+                |clips| {
+                    let mut b = ListBuilder::new(BinaryBuilder::new());
+                    for c in clips {
+                        if let ClipFrames::Jpeg(frames) = &c.clip.frames {
+                            for f in frames {
+                                b.values().append_value(f);
+                            }
+                        }
+                        b.append(true);
+                    }
+                    Ok(Arc::new(b.finish()))
+                },
+            ),
+            FramesParam::Raw => columns.tensor::<UInt8Type, _>(
+                variable_shape_tensor_field(
+                    "frames",
+                    DataType::UInt8,
+                    4,
+                    Some(["frame", "height", "width", "channel"].iter().map(|s| s.to_string()).collect()),
+                    Some(vec![None, None, None, Some(3)]),
+                )?,
+                4,
+                |c| {
+                    let data = match &c.clip.frames {
+                        ClipFrames::Raw(bytes) => bytes.as_slice(),
+                        ClipFrames::Jpeg(_) => &[],
+                    };
+                    ([c.clip.frame_indices.len(), c.clip.height as usize, c.clip.width as usize, 3], data)
+                },
+            ),
+        })
+    }
+
+    /// One batch per video, so the Parquet bytes do not depend on `parallel`.
+    fn batching(&self, _: &IngestVideoParams) -> Batching {
+        Batching::PerSource
+    }
+
+    /// `parallel` videos at a time (default: the number of cores).
+    fn read_chunk(&self, p: &IngestVideoParams, remaining: usize) -> usize {
+        remaining.min(p.parallel.unwrap_or_else(rayon::current_num_threads).max(1))
+    }
+
+    fn reject_name(&self, key: Option<&str>, source: &Source) -> String {
+        key.map_or_else(|| source.stem(), |k| k.strip_suffix('/').unwrap_or(k).to_string())
+    }
+
+    fn duplicate(&self, key: &str, first: &Source, second: &Source) -> String {
+        format!(
+            "video id `{}` appears twice: `{}` and `{}`; ids are file stems (`video-id = \"parent\"` uses folder names)",
+            key.strip_suffix('/').unwrap_or(key),
+            first.display,
+            second.display
+        )
+    }
+
+    fn tally(&self, counts: &mut VideoCounts, clips: &[VideoClip]) {
+        if let Some(first) = clips.first() {
+            counts.videos += 1;
+            counts.decoded_frames += first.video.summary.decoded_frames;
+            counts.sampled_frames += first.video.summary.sampled_frames;
+        }
+    }
+
+    fn summary(
+        &self,
+        counts: Counts,
+        _: &IngestVideoParams,
+        labels: &Option<LabelIndex>,
+        n: VideoCounts,
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "kind": "ingest.video",
+            "rows": counts.rows,
+            "videos": n.videos,
+            "rejected": counts.rejected,
+            "decoded_frames": n.decoded_frames,
+            "sampled_frames": n.sampled_frames,
+            "unlisted_videos": n.unlisted,
+            "labels_without_video": labels.as_ref().map_or(0, |m| m.len() - n.listed),
+            "ignored_files": counts.ignored,
+            "libav": actionbench_video::libav_version(),
+        })
     }
 }
 

@@ -12,16 +12,16 @@ mod ingest_renders;
 mod ingest_video;
 mod synth;
 
-pub use ingest_renders::{IngestRenders, IngestRendersParams};
-pub use ingest_video::{IngestVideo, IngestVideoParams};
+pub use ingest_renders::{IngestRenders, IngestRendersParams, RendersFormat};
+pub use ingest_video::{IngestVideo, IngestVideoParams, VideoFormat};
 pub use synth::{Synth, SynthParams};
 
 /// Every built-in stage kind: those of `actionbench-stages` and the three
 /// video kinds.
 pub fn registry() -> actionbench_pipeline::Registry {
     let mut registry = actionbench_stages::registry();
-    registry.register(IngestVideo);
-    registry.register(IngestRenders);
+    registry.register(actionbench_stages::sample_format::Ingest(VideoFormat));
+    registry.register(actionbench_stages::sample_format::Ingest(RendersFormat));
     registry.register(Synth);
     registry
 }
