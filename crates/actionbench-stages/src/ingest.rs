@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actionbench_core::Fingerprint;
-use actionbench_pipeline::{ResolvedInput, StageContext};
+use actionbench_pipeline::{InputFile, ResolvedInput, StageContext};
 use actionbench_shards::{ShardIndex, ShardWriter, ShardWriterOptions};
 use arrow::array::{RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -83,6 +83,65 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Source files being gathered from a stage's inputs, and how many files
+/// were not taken.
+#[derive(Default)]
+pub struct Found {
+    sources: Vec<Source>,
+    ignored: usize,
+}
+
+impl Found {
+    /// The files of a file, directory or glob input (hashed by the engine).
+    pub fn add_files(&mut self, files: &[InputFile], accept: impl Fn(&Path) -> bool) {
+        for f in files {
+            if accept(&f.path) {
+                self.sources.push(Source {
+                    display: f.display.clone(),
+                    path: f.path.clone(),
+                    known_hash: Some(f.hash),
+                });
+            } else {
+                self.ignored += 1;
+            }
+        }
+    }
+
+    /// Every file below `roots` (an `@stage` output, or part of one).
+    pub fn add_paths(
+        &mut self,
+        ctx: &StageContext<'_>,
+        roots: &[PathBuf],
+        accept: impl Fn(&Path) -> bool,
+    ) -> Result<(), BoxError> {
+        let mut found = Vec::new();
+        for p in roots {
+            if p.is_dir() {
+                walk(p, &mut found).map_err(|e| format!("Failed to list `{}`: {e}", p.display()))?;
+            } else if p.is_file() {
+                found.push(p.clone());
+            }
+        }
+        for path in found {
+            if accept(&path) {
+                let display = path.strip_prefix(ctx.root).unwrap_or(&path).display().to_string();
+                self.sources.push(Source { display, path, known_hash: None });
+            } else {
+                self.ignored += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The sources sorted by shown path, without duplicates, and the number
+    /// of files not taken.
+    pub fn finish(mut self) -> (Vec<Source>, usize) {
+        self.sources.sort_by(|a, b| a.display.cmp(&b.display));
+        self.sources.dedup_by(|a, b| a.path == b.path);
+        (self.sources, self.ignored)
+    }
+}
+
 /// Every input file that `accept` takes (files, directories and globs, and
 /// the files of `@stage` outputs), sorted by shown path, without
 /// duplicates; also the number of files not taken.
@@ -90,42 +149,14 @@ pub fn collect_sources(
     ctx: &StageContext<'_>,
     accept: impl Fn(&Path) -> bool,
 ) -> Result<(Vec<Source>, usize), BoxError> {
-    let mut out = Vec::new();
-    let mut ignored = 0;
+    let mut found = Found::default();
     for input in ctx.inputs {
         match input {
-            ResolvedInput::Files { files, .. } => {
-                for f in files {
-                    if accept(&f.path) {
-                        out.push(Source { display: f.display.clone(), path: f.path.clone(), known_hash: Some(f.hash) });
-                    } else {
-                        ignored += 1;
-                    }
-                }
-            }
-            ResolvedInput::Stage { paths, .. } => {
-                let mut found = Vec::new();
-                for p in paths {
-                    if p.is_dir() {
-                        walk(p, &mut found).map_err(|e| format!("Failed to list `{}`: {e}", p.display()))?;
-                    } else if p.is_file() {
-                        found.push(p.clone());
-                    }
-                }
-                for path in found {
-                    if accept(&path) {
-                        let display = path.strip_prefix(ctx.root).unwrap_or(&path).display().to_string();
-                        out.push(Source { display, path, known_hash: None });
-                    } else {
-                        ignored += 1;
-                    }
-                }
-            }
+            ResolvedInput::Files { files, .. } => found.add_files(files, &accept),
+            ResolvedInput::Stage { paths, .. } => found.add_paths(ctx, paths, &accept)?,
         }
     }
-    out.sort_by(|a, b| a.display.cmp(&b.display));
-    out.dedup_by(|a, b| a.path == b.path);
-    Ok((out, ignored))
+    Ok(found.finish())
 }
 
 /// The file a path param names (e.g. `missing-list = "data/missing.txt"`),

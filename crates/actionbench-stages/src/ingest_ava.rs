@@ -43,7 +43,6 @@
 //! files with `action_label_gt`, `action_label_psudo` and `has_gt` filled.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
 
 use actionbench_core::Diagnostic;
 use actionbench_formats::ava::{AvaCsvRow, AvaDialect, AvaTimestamp, parse_ava_csv, parse_ava_exclusions};
@@ -53,7 +52,9 @@ use actionbench_pipeline::{ParamError, ResolvedInput, StageContext};
 use arrow::datatypes::{DataType, Float32Type, UInt8Type};
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::{BoxError, OnError, Reject, Source, default_rows_per_shard, param_file, read_source, with_hint};
+use crate::ingest::{
+    BoxError, Found, OnError, Reject, Source, default_rows_per_shard, param_file, read_source, with_hint,
+};
 use crate::ingest_phalp::{
     DenseTrack, HasTrack, TrackSample, check_lart_tag, check_timing, default_fps, default_offset, duplicate_track,
     is_phalp_file, provenance_columns, read_track_samples, tensor_field, track_columns, write_lart, yes,
@@ -107,6 +108,7 @@ pub struct IngestAvaParams {
     #[serde(default = "default_rows_per_shard")]
     rows_per_shard: usize,
 }
+crate::ingest_params!(IngestAvaParams);
 
 fn half() -> f64 {
     0.5
@@ -337,61 +339,28 @@ fn match_boxes<'a>(
 
 /// The PHALP files of the `inputs` entry `entry`.
 fn phalp_sources(ctx: &StageContext<'_>, entry: &str) -> Result<(Vec<Source>, usize), BoxError> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        for e in std::fs::read_dir(dir)? {
-            let path = e?.path();
-            if path.is_dir() {
-                walk(&path, out)?;
-            } else if path.is_file() {
-                out.push(path);
-            }
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    let mut ignored = 0;
-    let mut found = false;
+    let mut found = Found::default();
+    let mut named = false;
     for input in ctx.inputs {
         match input {
             ResolvedInput::Files { entry: e, files, .. } if e == entry => {
-                found = true;
-                for f in files {
-                    if is_phalp_file(&f.path) {
-                        out.push(Source { display: f.display.clone(), path: f.path.clone(), known_hash: Some(f.hash) });
-                    } else {
-                        ignored += 1;
-                    }
-                }
+                named = true;
+                found.add_files(files, is_phalp_file);
             }
             ResolvedInput::Stage { stage, paths, .. }
                 if crate::tables::stage_ref(entry).is_some_and(|(s, _)| s == stage) =>
             {
-                found = true;
+                named = true;
                 let roots = match crate::tables::stage_ref(entry) {
                     Some((_, Some(sub))) => vec![crate::tables::stage_sub_path(paths, stage, sub)?],
                     _ => paths.clone(),
                 };
-                let mut files = Vec::new();
-                for p in &roots {
-                    if p.is_dir() {
-                        walk(p, &mut files).map_err(|e| format!("Failed to list `{}`: {e}", p.display()))?;
-                    } else if p.is_file() {
-                        files.push(p.clone());
-                    }
-                }
-                for path in files {
-                    if is_phalp_file(&path) {
-                        let display = path.strip_prefix(ctx.root).unwrap_or(&path).display().to_string();
-                        out.push(Source { display, path, known_hash: None });
-                    } else {
-                        ignored += 1;
-                    }
-                }
+                found.add_paths(ctx, &roots, is_phalp_file)?;
             }
             _ => {}
         }
     }
-    if !found {
+    if !named {
         return Err(Diagnostic::hinted(
             format!("param `phalp` names `{entry}`, which is not one of the stage's `inputs`"),
             format!(
@@ -401,12 +370,11 @@ fn phalp_sources(ctx: &StageContext<'_>, entry: &str) -> Result<(Vec<Source>, us
         )
         .into());
     }
-    if out.is_empty() {
+    let (sources, ignored) = found.finish();
+    if sources.is_empty() {
         return Err(format!("`{entry}` holds no PHALP results file (`.pkl` or `.joblib`)").into());
     }
-    out.sort_by(|a, b| a.display.cmp(&b.display));
-    out.dedup_by(|a, b| a.path == b.path);
-    Ok((out, ignored))
+    Ok((sources, ignored))
 }
 
 fn read_csv(ctx: &StageContext<'_>, param: &str, entry: &str) -> Result<(Source, Vec<AvaCsvRow>), BoxError> {
@@ -422,18 +390,9 @@ impl SampleFormat for AvaFormat {
     type Sample = AvaTrack;
     type Tally = AvaMatches;
     const IDS: Ids = Ids::Inside;
-
-    fn name(&self) -> &'static str {
-        "ingest.ava"
-    }
-
-    fn implementation_version(&self) -> u32 {
-        2
-    }
-
-    fn description(&self) -> &'static str {
-        "PHALP tracks aligned with AVA keyframe labels, as LART trains on them."
-    }
+    const NAME: &'static str = "ingest.ava";
+    const VERSION: u32 = 2;
+    const DESCRIPTION: &'static str = "PHALP tracks aligned with AVA keyframe labels, as LART trains on them.";
 
     fn check(&self, p: &IngestAvaParams) -> Result<(), ParamError> {
         check_timing(p.fps, p.time_offset)?;
@@ -451,14 +410,6 @@ impl SampleFormat for AvaFormat {
             .into());
         }
         check_lart_tag(p.lart_export.as_deref())
-    }
-
-    fn on_error(&self, p: &IngestAvaParams) -> OnError {
-        p.on_error
-    }
-
-    fn rows_per_shard(&self, p: &IngestAvaParams) -> usize {
-        p.rows_per_shard
     }
 
     /// The label map, exclusions, ground truth and pseudo labels; AVA rows
@@ -592,27 +543,24 @@ impl SampleFormat for AvaFormat {
         n.gt_boxes = gt_matches.len();
         n.gt_matched = gt_matches.iter().filter(|(_, m)| m.is_some()).count();
         n.pseudo_boxes = pseudo_matches.len();
-        let gt_hits: Vec<(Vec<i64>, usize, usize)> = gt_matches
-            .iter()
-            .filter_map(|(ava, hit)| hit.map(|(i, t)| (ava.actions.iter().map(|a| a.0).collect(), i, t)))
-            .collect();
-        let pseudo_hits: Vec<(Vec<(i64, f64)>, usize, usize)> =
-            pseudo_matches.iter().filter_map(|(ava, hit)| hit.map(|(i, t)| (ava.actions.clone(), i, t))).collect();
+        // The matches hold box references and track indices, not tracks.
         drop(by_video);
-        for (actions, i, t) in gt_hits {
+        for (ava, hit) in &gt_matches {
+            let Some((i, t)) = *hit else { continue };
             let l = &mut tracks[i].labels;
             l.has_gt[t] = 2;
-            for id in actions {
+            for &(id, _) in &ava.actions {
                 l.labels[t * AVA_CLASSES + (id - 1) as usize] = 1;
             }
         }
-        for (actions, i, t) in pseudo_hits {
+        for (ava, hit) in &pseudo_matches {
+            let Some((i, t)) = *hit else { continue };
             let l = &mut tracks[i].labels;
             if l.has_gt[t] == 2 {
                 continue;
             }
             let scores = l.pseudo_scores.entry(t).or_insert_with(|| vec![0.0; AVA_CLASSES]);
-            for (id, score) in actions {
+            for &(id, score) in &ava.actions {
                 let s = &mut scores[(id - 1) as usize];
                 *s = s.max(score as f32);
             }

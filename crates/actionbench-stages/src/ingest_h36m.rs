@@ -44,6 +44,7 @@ pub struct IngestH36mParams {
     #[serde(default = "default_rows_per_shard")]
     rows_per_shard: usize,
 }
+crate::ingest_params!(IngestH36mParams);
 
 /// The `ingest.h36m` kind.
 pub type IngestH36m = Ingest<H36mFormat>;
@@ -140,26 +141,9 @@ impl SampleFormat for H36mFormat {
     type Sample = Row;
     type Tally = ();
     const IDS: Ids = Ids::Inside;
-
-    fn name(&self) -> &'static str {
-        "ingest.h36m"
-    }
-
-    fn implementation_version(&self) -> u32 {
-        1
-    }
-
-    fn description(&self) -> &'static str {
-        "Human3.6M as prepared by VideoPose3D (`.npz`) → one row per sequence (3D file) or per sequence and camera (2D file)."
-    }
-
-    fn on_error(&self, p: &IngestH36mParams) -> OnError {
-        p.on_error
-    }
-
-    fn rows_per_shard(&self, p: &IngestH36mParams) -> usize {
-        p.rows_per_shard
-    }
+    const NAME: &'static str = "ingest.h36m";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "Human3.6M as prepared by VideoPose3D (`.npz`) → one row per sequence (3D file) or per sequence and camera (2D file).";
 
     fn prepare(&self, _: &StageContext<'_>, _: &IngestH36mParams, _: &mut Preparing) -> Result<Kind, BoxError> {
         Ok(Kind::ThreeD)

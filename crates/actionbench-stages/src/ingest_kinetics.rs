@@ -52,6 +52,7 @@ pub struct IngestKineticsParams {
     #[serde(default = "default_rows_per_shard")]
     rows_per_shard: usize,
 }
+crate::ingest_params!(IngestKineticsParams);
 
 fn default_joints() -> usize {
     KINETICS_JOINTS
@@ -92,32 +93,15 @@ impl SampleFormat for KineticsSkeletonFormat {
     type Sample = KineticsSample;
     type Tally = ();
     const IDS: Ids = Ids::ByKey;
-
-    fn name(&self) -> &'static str {
-        "ingest.kinetics-skeleton"
-    }
-
-    fn implementation_version(&self) -> u32 {
-        1
-    }
-
-    fn description(&self) -> &'static str {
-        "ST-GCN Kinetics-skeleton JSON files → one row per video."
-    }
+    const NAME: &'static str = "ingest.kinetics-skeleton";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "ST-GCN Kinetics-skeleton JSON files → one row per video.";
 
     fn check(&self, p: &IngestKineticsParams) -> Result<(), ParamError> {
         if p.joints == 0 {
             return Err("`joints` must be at least 1".into());
         }
         Ok(())
-    }
-
-    fn on_error(&self, p: &IngestKineticsParams) -> OnError {
-        p.on_error
-    }
-
-    fn rows_per_shard(&self, p: &IngestKineticsParams) -> usize {
-        p.rows_per_shard
     }
 
     fn prepare(

@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use crate::ingest::{
     BoxError, OnError, Source, collect_sources, default_rows_per_shard, param_file, read_source, with_hint,
 };
-use crate::sample_format::{Columns, Counts, Ids, Ingest, Preparing, SampleError, SampleFormat};
+use crate::sample_format::{Columns, Counts, Ids, Ingest, IngestParams, Preparing, SampleError, SampleFormat};
 
 /// Params of `ingest.labels`.
 #[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
@@ -167,6 +167,16 @@ pub fn load_label_files(
     Ok((out, class_source))
 }
 
+/// Label files have no `on-error`: a bad one fails the stage.
+impl IngestParams for IngestLabelsParams {
+    fn on_error(&self) -> OnError {
+        OnError::Fail
+    }
+    fn rows_per_shard(&self) -> usize {
+        self.rows_per_shard
+    }
+}
+
 /// The `ingest.labels` kind.
 pub type IngestLabels = Ingest<LabelsFormat>;
 
@@ -193,31 +203,13 @@ impl SampleFormat for LabelsFormat {
     /// Rows with a label.
     type Tally = usize;
     const IDS: Ids = Ids::Inside;
-
-    fn name(&self) -> &'static str {
-        "ingest.labels"
-    }
-
-    fn implementation_version(&self) -> u32 {
-        1
-    }
-
-    fn description(&self) -> &'static str {
-        "Video label files (Kinetics CSV, SSv2 / Something-Else item lists incl. the compositional and few-shot splits, Diving48 V2 JSON, UCF101 split lists) → one row per video."
-    }
+    const NAME: &'static str = "ingest.labels";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "Video label files (Kinetics CSV, SSv2 / Something-Else item lists incl. the compositional and few-shot splits, Diving48 V2 JSON, UCF101 split lists) → one row per video.";
 
     fn check(&self, p: &IngestLabelsParams) -> Result<(), ParamError> {
         check_format(&p.format, p.classes.as_deref())?;
         Ok(())
-    }
-
-    /// Label files have no `on-error`: a bad one fails the stage.
-    fn on_error(&self, _: &IngestLabelsParams) -> OnError {
-        OnError::Fail
-    }
-
-    fn rows_per_shard(&self, p: &IngestLabelsParams) -> usize {
-        p.rows_per_shard
     }
 
     fn prepare(

@@ -84,6 +84,7 @@ pub struct IngestNtuParams {
     #[serde(default = "default_rows_per_shard")]
     rows_per_shard: usize,
 }
+crate::ingest_params!(IngestNtuParams);
 
 fn official() -> String {
     "official".into()
@@ -126,6 +127,9 @@ fn tensor(name: &str, ty: DataType, dims: &[&str], uniform: Vec<Option<i32>>) ->
     Ok(variable_shape_tensor_field(name, ty, dims.len(), names(dims), Some(uniform))?)
 }
 
+/// The values of one per-joint tensor column.
+type JointValues = fn(&NtuArrays) -> &[f32];
+
 /// Samples read per parallel batch (bounds memory).
 const CHUNK: usize = 128;
 /// The smallest chunk (the last ones).
@@ -155,33 +159,16 @@ impl SampleFormat for NtuFormat {
     type Sample = NtuSample;
     type Tally = NtuLeftOut;
     const IDS: Ids = Ids::ByKey;
-
-    fn name(&self) -> &'static str {
-        "ingest.ntu"
-    }
-
-    fn implementation_version(&self) -> u32 {
-        // 2: batches are cut smaller toward the end (the shard bytes changed).
-        2
-    }
-
-    fn description(&self) -> &'static str {
-        "NTU RGB+D 60/120 `.skeleton` files → one row per sample."
-    }
+    const NAME: &'static str = "ingest.ntu";
+    // 2: batches are cut smaller toward the end (the shard bytes changed).
+    const VERSION: u32 = 2;
+    const DESCRIPTION: &'static str = "NTU RGB+D 60/120 `.skeleton` files → one row per sample.";
 
     fn check(&self, p: &IngestNtuParams) -> Result<(), ParamError> {
         if p.max_bodies == Some(0) {
             return Err("`max-bodies` must be at least 1".into());
         }
         Ok(())
-    }
-
-    fn on_error(&self, p: &IngestNtuParams) -> OnError {
-        p.on_error
-    }
-
-    fn rows_per_shard(&self, p: &IngestNtuParams) -> usize {
-        p.rows_per_shard
     }
 
     fn prepare(
@@ -306,7 +293,7 @@ impl SampleFormat for NtuFormat {
                     ([f, b, 7], &s.arrays.body_state)
                 },
             );
-        let joint_columns: [(&str, &str, usize, fn(&NtuArrays) -> &[f32]); 4] = [
+        let joint_columns: [(&str, &str, usize, JointValues); 4] = [
             ("joints", "xyz", 3, |a| &a.joints),
             ("depth_xy", "xy", 2, |a| &a.depth),
             ("color_xy", "xy", 2, |a| &a.color),

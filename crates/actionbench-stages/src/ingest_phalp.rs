@@ -74,6 +74,7 @@ pub struct IngestPhalpParams {
     #[serde(default = "default_rows_per_shard")]
     rows_per_shard: usize,
 }
+crate::ingest_params!(IngestPhalpParams);
 
 /// Serde default `true` (shared with `ingest.ava`, as are the two below).
 pub(crate) fn yes() -> bool {
@@ -401,34 +402,19 @@ pub(crate) fn is_phalp_file(path: &std::path::Path) -> bool {
 
 impl SampleFormat for PhalpFormat {
     type Params = IngestPhalpParams;
+    /// Nothing: each PHALP file stands alone.
     type Prepared = ();
     type Sample = TrackSample;
     type Tally = ();
     const IDS: Ids = Ids::Inside;
-
-    fn name(&self) -> &'static str {
-        "ingest.phalp"
-    }
-
-    fn implementation_version(&self) -> u32 {
-        1
-    }
-
-    fn description(&self) -> &'static str {
-        "PHALP tracking results (both generations, zlib or plain joblib) → one row per (video, track)."
-    }
+    const NAME: &'static str = "ingest.phalp";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str =
+        "PHALP tracking results (both generations, zlib or plain joblib) → one row per (video, track).";
 
     fn check(&self, p: &IngestPhalpParams) -> Result<(), ParamError> {
         check_timing(p.fps, p.time_offset)?;
         check_lart_tag(p.lart_export.as_deref())
-    }
-
-    fn on_error(&self, p: &IngestPhalpParams) -> OnError {
-        p.on_error
-    }
-
-    fn rows_per_shard(&self, p: &IngestPhalpParams) -> usize {
-        p.rows_per_shard
     }
 
     fn prepare(&self, _: &StageContext<'_>, _: &IngestPhalpParams, _: &mut Preparing) -> Result<(), BoxError> {

@@ -48,6 +48,7 @@ pub struct IngestPysklParams {
     #[serde(default = "default_rows_per_shard")]
     rows_per_shard: usize,
 }
+crate::ingest_params!(IngestPysklParams);
 
 fn default_extensions() -> Vec<String> {
     vec![".pkl".into(), ".pickle".into(), ".joblib".into()]
@@ -89,26 +90,9 @@ impl SampleFormat for PysklFormat {
     type Sample = PysklSample;
     type Tally = ();
     const IDS: Ids = Ids::Inside;
-
-    fn name(&self) -> &'static str {
-        "ingest.pyskl"
-    }
-
-    fn implementation_version(&self) -> u32 {
-        1
-    }
-
-    fn description(&self) -> &'static str {
-        "mmaction2 / pyskl skeleton annotation pickles → one row per annotation."
-    }
-
-    fn on_error(&self, p: &IngestPysklParams) -> OnError {
-        p.on_error
-    }
-
-    fn rows_per_shard(&self, p: &IngestPysklParams) -> usize {
-        p.rows_per_shard
-    }
+    const NAME: &'static str = "ingest.pyskl";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "mmaction2 / pyskl skeleton annotation pickles → one row per annotation.";
 
     fn prepare(&self, _: &StageContext<'_>, _: &IngestPysklParams, _: &mut Preparing) -> Result<(), BoxError> {
         Ok(())

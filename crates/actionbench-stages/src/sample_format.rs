@@ -102,10 +102,37 @@ pub struct Preparing {
     pub rejects: Vec<Reject>,
 }
 
+/// The params every ingest kind has: `on-error` and `rows-per-shard`
+/// ([`ingest_params!`](crate::ingest_params) implements this for a params
+/// struct with both fields).
+pub trait IngestParams {
+    /// What to do with a source that cannot be read (`fail` for kinds
+    /// without the param).
+    fn on_error(&self) -> OnError;
+    /// Rows per Parquet file.
+    fn rows_per_shard(&self) -> usize;
+}
+
+/// Implements [`IngestParams`] for params structs with `on_error` and
+/// `rows_per_shard` fields.
+#[macro_export]
+macro_rules! ingest_params {
+    ($($params:ty),+ $(,)?) => {$(
+        impl $crate::sample_format::IngestParams for $params {
+            fn on_error(&self) -> $crate::ingest::OnError {
+                self.on_error
+            }
+            fn rows_per_shard(&self) -> usize {
+                self.rows_per_shard
+            }
+        }
+    )+};
+}
+
 /// A file format an ingest stage reads.
 pub trait SampleFormat: Send + Sync + 'static {
     /// The kind's params (see [`StageKind::Params`]).
-    type Params: DeserializeOwned + Serialize + schemars::JsonSchema + Send + Sync + 'static;
+    type Params: IngestParams + DeserializeOwned + Serialize + schemars::JsonSchema + Send + Sync + 'static;
     /// What the format reads once per run, before the sources (a label
     /// index named by a param, say).
     type Prepared: Send + Sync;
@@ -115,13 +142,13 @@ pub trait SampleFormat: Send + Sync + 'static {
     type Tally: Default + Send;
     /// Where the sample ids are.
     const IDS: Ids;
-
     /// The kind's name (`uses`).
-    fn name(&self) -> &'static str;
+    const NAME: &'static str;
     /// See [`StageKind::implementation_version`].
-    fn implementation_version(&self) -> u32;
+    const VERSION: u32;
     /// See [`StageKind::description`].
-    fn description(&self) -> &'static str;
+    const DESCRIPTION: &'static str;
+
     /// See [`StageKind::check`].
     fn check(&self, params: &Self::Params) -> Result<(), ParamError> {
         let _ = params;
@@ -131,10 +158,6 @@ pub trait SampleFormat: Send + Sync + 'static {
     fn tool_versions(&self) -> BTreeMap<String, String> {
         BTreeMap::new()
     }
-    /// The `on-error` param (`fail` for kinds without one).
-    fn on_error(&self, params: &Self::Params) -> OnError;
-    /// The `rows-per-shard` param.
-    fn rows_per_shard(&self, params: &Self::Params) -> usize;
     /// Reads what the run needs before the sources.
     fn prepare(
         &self,
@@ -232,7 +255,7 @@ pub trait SampleFormat: Send + Sync + 'static {
     }
     /// Whether `rejects/` is written (by default under `on-error = "skip"`).
     fn writes_rejects(&self, params: &Self::Params) -> bool {
-        self.on_error(params) == OnError::Skip
+        params.on_error() == OnError::Skip
     }
     /// Counts the samples of one read source (in row order for
     /// [`Ids::ByKey`], in source order for [`Ids::Inside`]).
@@ -250,7 +273,7 @@ pub trait SampleFormat: Send + Sync + 'static {
     ) -> serde_json::Value {
         let _ = (params, prepared, tally);
         serde_json::json!({
-            "kind": self.name(), "rows": counts.rows, "rejected": counts.rejected, "ignored_files": counts.ignored,
+            "kind": Self::NAME, "rows": counts.rows, "rejected": counts.rejected, "ignored_files": counts.ignored,
         })
     }
 }
@@ -262,15 +285,15 @@ impl<F: SampleFormat> StageKind for Ingest<F> {
     type Params = F::Params;
 
     fn name(&self) -> &'static str {
-        self.0.name()
+        F::NAME
     }
 
     fn implementation_version(&self) -> u32 {
-        self.0.implementation_version()
+        F::VERSION
     }
 
     fn description(&self) -> &'static str {
-        self.0.description()
+        F::DESCRIPTION
     }
 
     fn check(&self, params: &F::Params) -> Result<(), ParamError> {
@@ -297,7 +320,7 @@ impl<F: SampleFormat> StageKind for Ingest<F> {
             format,
             ctx,
             p,
-            on_error: format.on_error(p),
+            on_error: p.on_error(),
             rejects: preparing.rejects,
             tally: F::Tally::default(),
             rows: 0,
@@ -339,7 +362,7 @@ impl<'c, 'a, S: 'static> Table<'c, 'a, S> {
     ) -> Result<Self, BoxError> {
         let columns = format.columns(p, prepared)?;
         let schema = columns.schema();
-        let writer = table_writer(ctx, schema.clone(), format.rows_per_shard(p))?;
+        let writer = table_writer(ctx, schema.clone(), p.rows_per_shard())?;
         Ok(Self { columns, schema, writer })
     }
 }
@@ -509,7 +532,7 @@ impl<'f, 'c, 'a, F: SampleFormat> Output<'f, 'c, 'a, F> {
         let mut samples: Vec<F::Sample> = samples.into_iter().map(|(_, s)| s).collect();
         format.gathered(&mut samples, prepared, &mut self.tally)?;
         self.table = Some(Table::open(format, self.ctx, p, prepared)?);
-        let rows = Batching::Rows(format.rows_per_shard(p).max(1));
+        let rows = Batching::Rows(p.rows_per_shard().max(1));
         self.push(samples, rows)?;
         self.flush()
     }

@@ -29,25 +29,16 @@
 //! | `source_dir` | utf8 | the clip folder |
 
 use std::path::Path;
-use std::sync::Arc;
 
 use actionbench_pipeline::{ParamError, StageContext};
 use actionbench_shards::tensor::variable_shape_tensor_field;
 use actionbench_video::{ClipFrames, FrameFormat, SampleOptions};
-use arrow::array::{BinaryBuilder, ListBuilder};
-use arrow::datatypes::{DataType, Field, Float32Type, UInt8Type, UInt16Type};
+use arrow::datatypes::{DataType, Float32Type, UInt8Type, UInt16Type};
 use serde::{Deserialize, Serialize};
 
+use crate::frames::{FramesParam, rgb_column};
 use actionbench_stages::ingest::{BoxError, OnError, Source};
 use actionbench_stages::sample_format::{Batching, Columns, Counts, Ids, Ingest, Preparing, SampleError, SampleFormat};
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-enum FramesParam {
-    #[default]
-    Jpeg,
-    Raw,
-}
 
 /// Params of `ingest.renders`.
 #[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
@@ -66,6 +57,7 @@ pub struct IngestRendersParams {
     #[serde(default = "default_rows")]
     rows_per_shard: usize,
 }
+actionbench_stages::ingest_params!(IngestRendersParams);
 
 fn default_quality() -> u8 {
     90
@@ -330,18 +322,9 @@ impl SampleFormat for RendersFormat {
     type Sample = RenderClip;
     type Tally = LabelCounts;
     const IDS: Ids = Ids::ByKey;
-
-    fn name(&self) -> &'static str {
-        "ingest.renders"
-    }
-
-    fn implementation_version(&self) -> u32 {
-        1
-    }
-
-    fn description(&self) -> &'static str {
-        "Synthetic render clips (the `synth` generator's layout: `<clip>/clip.json`, `rgb.mp4`, `depth/`, `normals/`, `segmentation/`, `boxes.json`, `joints3d.json`) → one row per clip, every label in one table with a per-sample availability mask, ready for multi-task training."
-    }
+    const NAME: &'static str = "ingest.renders";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str = "Synthetic render clips (the `synth` generator's layout: `<clip>/clip.json`, `rgb.mp4`, `depth/`, `normals/`, `segmentation/`, `boxes.json`, `joints3d.json`) → one row per clip, every label in one table with a per-sample availability mask, ready for multi-task training.";
 
     fn check(&self, p: &IngestRendersParams) -> Result<(), ParamError> {
         if !(1..=100).contains(&p.jpeg_quality) {
@@ -352,14 +335,6 @@ impl SampleFormat for RendersFormat {
 
     fn tool_versions(&self) -> std::collections::BTreeMap<String, String> {
         crate::libav_versions()
-    }
-
-    fn on_error(&self, p: &IngestRendersParams) -> OnError {
-        p.on_error
-    }
-
-    fn rows_per_shard(&self, p: &IngestRendersParams) -> usize {
-        p.rows_per_shard
     }
 
     fn prepare(&self, _: &StageContext<'_>, _: &IngestRendersParams, _: &mut Preparing) -> Result<(), BoxError> {
@@ -416,41 +391,9 @@ impl SampleFormat for RendersFormat {
             .bool("has_segmentation", |c| c.meta.labels.segmentation)
             .bool("has_boxes", |c| c.meta.labels.boxes)
             .bool("has_joints3d", |c| c.meta.labels.joints3d);
-        columns = match p.frames {
-            FramesParam::Jpeg => columns.column(
-                Field::new("rgb", DataType::List(Arc::new(Field::new_list_field(DataType::Binary, true))), false),
-                |clips| {
-                    let mut b = ListBuilder::new(BinaryBuilder::new());
-                    for c in clips {
-                        if let ClipFrames::Jpeg(fs) = &c.rgb {
-                            for f in fs {
-                                b.values().append_value(f);
-                            }
-                        }
-                        b.append(true);
-                    }
-                    Ok(Arc::new(b.finish()))
-                },
-            ),
-            FramesParam::Raw => columns.tensor::<UInt8Type, _>(
-                variable_shape_tensor_field(
-                    "rgb",
-                    DataType::UInt8,
-                    4,
-                    dims(&["frame", "height", "width", "channel"]),
-                    Some(vec![None, None, None, Some(3)]),
-                )?,
-                4,
-                |c| {
-                    let data = match &c.rgb {
-                        ClipFrames::Raw(d) => d.as_slice(),
-                        ClipFrames::Jpeg(_) => &[],
-                    };
-                    let (w, h) = (c.meta.width as usize, c.meta.height as usize);
-                    ([data.len() / (w * h * 3).max(1), h, w, 3], data)
-                },
-            ),
-        };
+        columns = rgb_column(columns, "rgb", p.frames, |c: &RenderClip| {
+            (&c.rgb, c.meta.height as usize, c.meta.width as usize)
+        })?;
         let hw = |c: &RenderClip| (c.meta.height as usize, c.meta.width as usize);
         Ok(columns
             .tensor::<UInt16Type, _>(

@@ -53,26 +53,18 @@ use std::sync::Arc;
 use actionbench_core::{Diagnostic, hash_file};
 use actionbench_formats::video_labels::VideoLabel;
 use actionbench_pipeline::{ParamError, StageContext};
-use actionbench_shards::tensor::variable_shape_tensor_field;
-use actionbench_video::{Clip, ClipFrames, Crop, DecodeSummary, FrameFormat, SampleOptions, VideoError};
-use arrow::array::{BinaryBuilder, Int64Builder, ListBuilder};
-use arrow::datatypes::{DataType, Field, UInt8Type};
+use actionbench_video::{Clip, Crop, DecodeSummary, FrameFormat, SampleOptions, VideoError};
+use arrow::array::{Int64Builder, ListBuilder};
+use arrow::datatypes::{DataType, Field};
 use serde::{Deserialize, Serialize};
 
+use crate::frames::{FramesParam, rgb_column};
 use actionbench_stages::ingest::{BoxError, OnError, Source};
 use actionbench_stages::ingest_labels::{LabelIndex, check_format, load_label_files};
 use actionbench_stages::sample_format::{Batching, Columns, Counts, Ids, Ingest, Preparing, SampleError, SampleFormat};
 
 /// File extensions taken as videos by default.
 const VIDEO_EXTENSIONS: &[&str] = &["mp4", "avi", "webm", "mkv", "mov", "m4v", "mpg", "mpeg", "flv", "3gp", "ogv"];
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-enum FramesParam {
-    #[default]
-    Jpeg,
-    Raw,
-}
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -144,6 +136,7 @@ pub struct IngestVideoParams {
     #[serde(default = "default_rows")]
     rows_per_shard: usize,
 }
+actionbench_stages::ingest_params!(IngestVideoParams);
 
 fn default_quality() -> u8 {
     90
@@ -272,18 +265,10 @@ impl SampleFormat for VideoFormat {
     type Sample = VideoClip;
     type Tally = VideoCounts;
     const IDS: Ids = Ids::ByKey;
-
-    fn name(&self) -> &'static str {
-        "ingest.video"
-    }
-
-    fn implementation_version(&self) -> u32 {
-        1
-    }
-
-    fn description(&self) -> &'static str {
-        "Video files (mp4, avi, webm, mkv, … through FFmpeg) → one row per clip of sampled frames."
-    }
+    const NAME: &'static str = "ingest.video";
+    const VERSION: u32 = 1;
+    const DESCRIPTION: &'static str =
+        "Video files (mp4, avi, webm, mkv, … through FFmpeg) → one row per clip of sampled frames.";
 
     fn check(&self, p: &IngestVideoParams) -> Result<(), ParamError> {
         p.check()?;
@@ -292,14 +277,6 @@ impl SampleFormat for VideoFormat {
 
     fn tool_versions(&self) -> BTreeMap<String, String> {
         crate::libav_versions()
-    }
-
-    fn on_error(&self, p: &IngestVideoParams) -> OnError {
-        p.on_error
-    }
-
-    fn rows_per_shard(&self, p: &IngestVideoParams) -> usize {
-        p.rows_per_shard
     }
 
     fn prepare(
@@ -418,39 +395,8 @@ impl SampleFormat for VideoFormat {
             })
             .utf8("source_file", |c| &c.video.source_file)
             .utf8("source_blake3", |c| &c.video.hash);
-        Ok(match p.frames {
-            FramesParam::Jpeg => columns.column(
-                Field::new("frames", DataType::List(Arc::new(Field::new_list_field(DataType::Binary, true))), false),
-                |clips| {
-                    let mut b = ListBuilder::new(BinaryBuilder::new());
-                    for c in clips {
-                        if let ClipFrames::Jpeg(frames) = &c.clip.frames {
-                            for f in frames {
-                                b.values().append_value(f);
-                            }
-                        }
-                        b.append(true);
-                    }
-                    Ok(Arc::new(b.finish()))
-                },
-            ),
-            FramesParam::Raw => columns.tensor::<UInt8Type, _>(
-                variable_shape_tensor_field(
-                    "frames",
-                    DataType::UInt8,
-                    4,
-                    Some(["frame", "height", "width", "channel"].iter().map(|s| s.to_string()).collect()),
-                    Some(vec![None, None, None, Some(3)]),
-                )?,
-                4,
-                |c| {
-                    let data = match &c.clip.frames {
-                        ClipFrames::Raw(bytes) => bytes.as_slice(),
-                        ClipFrames::Jpeg(_) => &[],
-                    };
-                    ([c.clip.frame_indices.len(), c.clip.height as usize, c.clip.width as usize, 3], data)
-                },
-            ),
+        rgb_column(columns, "frames", p.frames, |c: &VideoClip| {
+            (&c.clip.frames, c.clip.height as usize, c.clip.width as usize)
         })
     }
 

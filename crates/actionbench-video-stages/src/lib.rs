@@ -8,6 +8,7 @@
 //! without loading libav's 130 shared libraries), `actionbench-ffmpeg`
 //! does. The CLI's dependency test keeps it that way.
 
+mod frames;
 mod ingest_renders;
 mod ingest_video;
 mod synth;
