@@ -58,6 +58,7 @@ pub mod pyskl;
 pub mod scores;
 #[cfg(feature = "parquet")]
 mod scores_parquet;
+pub mod torch;
 pub mod value;
 pub mod video_labels;
 

@@ -40,12 +40,23 @@ pub struct PickleOptions {
     /// Turn globals outside the allow-list into [`Opaque`] nodes instead of
     /// failing. Nothing is executed either way.
     pub lenient: bool,
+    /// `torch.save` archives (`data.pkl`): persistent ids become
+    /// `persistent_load` [`Opaque`] nodes holding the id, `torch.*` globals
+    /// (`_rebuild_tensor_v2`, `FloatStorage`, …) are kept as opaque data,
+    /// and the `_metadata` a `BUILD` sets on a state dict is dropped.
+    /// [`crate::torch`] turns the result into tensors.
+    pub torch: bool,
 }
 
 impl PickleOptions {
     /// Options that keep unknown globals as opaque nodes.
     pub fn lenient() -> Self {
-        Self { lenient: true }
+        Self { lenient: true, torch: false }
+    }
+
+    /// Options for the `data.pkl` of a `torch.save` archive.
+    pub fn torch() -> Self {
+        Self { lenient: false, torch: true }
     }
 }
 
@@ -493,10 +504,21 @@ impl<'a> Vm<'a> {
                 0x97 | 0x98 => {
                     return Err(self.err("out-of-band buffers (pickle protocol 5 `buffer_callback`) are not supported"));
                 }
+                b'Q' if self.options.torch => {
+                    let pid = self.pop()?;
+                    self.push(Node::Opaque {
+                        callable: "persistent_load".into(),
+                        args: pid,
+                        state: None,
+                        items: Vec::new(),
+                        entries: Vec::new(),
+                    });
+                }
                 b'P' | b'Q' => {
-                    return Err(
-                        self.err("persistent ids (PERSID/BINPERSID, as written by torch.save) are not supported")
-                    );
+                    return Err(self.err(
+                        "persistent ids (PERSID/BINPERSID, as written by torch.save) are only read in torch archives",
+                    )
+                    .with_hint("read `torch.save` files with `actionbench_formats::torch::read_torch_state`"));
                 }
                 0x82..=0x84 => {
                     return Err(self.err("the copyreg extension registry (EXT1/EXT2/EXT4) is not supported"));
@@ -679,7 +701,8 @@ impl<'a> Vm<'a> {
     fn global(&self, module: &str, name: &str) -> Result<Node> {
         let callable = resolve_global(module, name);
         let full = format!("{module}.{name}");
-        if callable == Callable::Unknown && !self.options.lenient {
+        let torch = self.options.torch && (module == "torch" || module.starts_with("torch."));
+        if callable == Callable::Unknown && !self.options.lenient && !torch {
             return Err(self
                 .err(format!(
                     "the pickle refers to `{full}`, which is not on the allow-list of data constructors; \
@@ -984,6 +1007,8 @@ impl<'a> Vm<'a> {
                 }
                 return Ok(());
             }
+            // A state dict's `_metadata` attribute (module versions).
+            Node::Dict(_) if self.options.torch => return Ok(()),
             other => {
                 let what = node_kind(other);
                 return Err(self.err(format!("BUILD on a {what} is not supported: the pickle is corrupt")));

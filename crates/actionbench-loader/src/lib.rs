@@ -3,8 +3,9 @@
 //! - [`Table`] reads the rows of shard directories (checked against their
 //!   index) that pass an optional SQL `WHERE` filter, evaluated over Arrow
 //!   ([`RowFilter`]), or the result of a query through `actionbench-sql`.
-//! - [`SkeletonSource`] and [`TrackletSource`] decode and augment one
-//!   sample at a time from a table; [`SampleSource`] is the trait for others.
+//! - [`SkeletonSource`], [`TrackletSource`] and [`ClipSource`] (video clips
+//!   and render labels) decode and augment one sample at a time from a
+//!   table; [`SampleSource`] is the trait for others.
 //! - [`Loader`] yields collated [`HostBatch`]es: the sample order is a pure
 //!   function of (seed, epoch, position) ([`EpochOrder`]); every sample's
 //!   augmentation RNG is seeded from (seed, epoch, source, index), so batches
@@ -14,6 +15,7 @@
 //!   with iteration-based epochs and per-sample label-availability masks.
 
 mod batch;
+mod clip;
 mod error;
 mod filter;
 mod loader;
@@ -27,6 +29,7 @@ mod tensor;
 mod tracklet;
 
 pub use batch::{HostBatch, HostTensor};
+pub use clip::{ClipConfig, ClipSource};
 pub use error::LoaderError;
 
 /// `Result` with this crate's error.

@@ -1,14 +1,20 @@
-//! Burn models: ST-GCN and LART.
+//! Burn models: ST-GCN, LART, MViTv2 and the frame-averaged linear baseline.
 //!
 //! Both are generic over the Burn backend (`Autodiff<NdArray>` on CPU, CUDA
 //! behind the train crate's `cuda` feature) and configured by serde structs
 //! that pipeline params deserialise into; sizes go from `tiny` (CPU tests)
 //! to the papers' sizes.
 
+pub mod frame_linear;
 pub mod graph;
+pub mod import;
 pub mod lart;
+pub mod mvit;
 pub mod stgcn;
 
+pub use frame_linear::{FrameLinear, FrameLinearConfig};
 pub use graph::{Graph, Layout};
+pub use import::{ImportReport, TorchParam, load_torch};
 pub use lart::{Lart, LartConfig, LartInput, LartSize, pool_keyframe, position_encoding};
+pub use mvit::{Mvit, MvitConfig, MvitSize};
 pub use stgcn::{StGcn, StGcnConfig, StGcnSize, TimeConv};

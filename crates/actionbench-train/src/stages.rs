@@ -38,10 +38,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actionbench_loader::{
-    HostBatch, Keyframes, Loader, LoaderConfig, LoaderState, SampleSource, SkeletonConfig, SkeletonSource, Table,
-    TableSpec, TrackletConfig, TrackletSource,
+    ClipConfig, ClipSource, HostBatch, Keyframes, Loader, LoaderConfig, LoaderState, SampleSource, SkeletonConfig,
+    SkeletonSource, Table, TableSpec, TrackletConfig, TrackletSource,
 };
-use actionbench_models::{LartConfig, StGcnConfig, pool_keyframe};
+use actionbench_models::{FrameLinearConfig, LartConfig, MvitConfig, StGcnConfig, pool_keyframe};
 use actionbench_pipeline::{ParamError, ResolvedInput, StageContext, StageKind};
 use arrow::array::{ArrayRef, Float32Builder, Int64Array, ListBuilder, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -53,7 +53,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{load_module_bytes, module_bytes};
 use crate::error::TrainError;
 use crate::tables::{RunIdentity, RunRow, write_metrics, write_runs};
-use crate::tasks::{LartTask, StGcnTask};
+use crate::tasks::{FrameLinearTask, LartTask, MvitTask, StGcnTask};
 use crate::trainer::{TrainConfig, TrainModel, chain_order, train};
 
 type StageResult = Result<(), Box<dyn Error + Send + Sync>>;
@@ -66,6 +66,10 @@ pub enum ModelParams {
     Stgcn(StGcnConfig),
     /// LART tracklet transformer.
     Lart(LartConfig),
+    /// MViTv2 video classifier (`clip` batches from `ingest.video` or `ingest.renders`).
+    Mvit(MvitConfig),
+    /// The frame-averaged linear baseline of the video benchmarks.
+    FrameLinear(FrameLinearConfig),
 }
 
 fn default_batch() -> usize {
@@ -94,6 +98,11 @@ pub struct DataParams {
     /// Tracklet windows (LART).
     #[serde(default)]
     pub tracklet: TrackletConfig,
+    /// Clip sampling and augmentation (MViTv2); `num-frames` and
+    /// `crop-size` follow the model. Absent from the canonical params when
+    /// not set, so skeleton and tracklet stages keep their keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<ClipConfig>,
 }
 
 impl Default for DataParams {
@@ -105,6 +114,7 @@ impl Default for DataParams {
             threads: 0,
             skeleton: SkeletonConfig::default(),
             tracklet: TrackletConfig::default(),
+            clip: None,
         }
     }
 }
@@ -126,7 +136,7 @@ fn default_device() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TrainParams {
-    /// The model (`kind = "stgcn"` or `"lart"`) and its hyper-parameters.
+    /// The model (`kind = "stgcn"`, `"lart"`, `"mvit"` or `"frame-linear"`) and its hyper-parameters.
     model: ModelParams,
     /// Which rows feed the model and how they are batched.
     #[serde(default)]
@@ -161,6 +171,8 @@ fn check_model(model: &ModelParams) -> Result<(), String> {
     match model {
         ModelParams::Stgcn(c) => c.validate(),
         ModelParams::Lart(c) => c.validate(),
+        ModelParams::Mvit(c) => c.validate(),
+        ModelParams::FrameLinear(c) => c.validate(),
     }
 }
 
@@ -251,6 +263,44 @@ fn tracklet_config(data: &DataParams, model: &LartConfig) -> TrackletConfig {
     c
 }
 
+/// `model` with the weights of the PyTorch checkpoint `path` (an entry of
+/// the stage's `inputs`, so its content is part of the key), read without
+/// executing it; every tensor must map, except a head for other classes.
+fn pretrained<B: Backend, M: burn::module::Module<B>>(
+    ctx: &StageContext<'_>,
+    path: &str,
+    model: M,
+) -> Result<M, TrainError> {
+    let listed = ctx.inputs.iter().any(|i| matches!(i, ResolvedInput::Files { entry, .. } if entry == path));
+    if !listed {
+        return Err(TrainError::config(
+            format!("`model.init = \"{path}\"` is not one of the stage's `inputs`"),
+            format!("add \"{path}\" to `inputs` so the checkpoint is part of the stage key"),
+        ));
+    }
+    let file = ctx.root.join(path);
+    let state = actionbench_formats::torch::read_torch_state(&file)
+        .map_err(|e| TrainError::Checkpoint { path: file.clone(), message: e.to_string() })?;
+    let tensors = state.into_iter().map(|(name, t)| (name, t.shape, t.data)).collect();
+    let (model, report) = actionbench_models::load_torch(model, tensors, &["head."]);
+    if !report.is_complete() {
+        return Err(TrainError::Checkpoint { path: file, message: format!("does not fit the model: {report}") });
+    }
+    Ok(model)
+}
+
+/// The clip settings a video model reads: frames and crop follow the model.
+fn clip_config(data: &DataParams, (num_frames, crop_size): (usize, usize), augment: bool) -> ClipConfig {
+    let mut c = data.clip.clone().unwrap_or_default();
+    c.num_frames = num_frames;
+    c.crop_size = crop_size;
+    c.augment = augment;
+    if !augment {
+        c.render_labels = false;
+    }
+    c
+}
+
 /// Keeps the hint of a trainer or loader error as it leaves the stage (the
 /// engine sees only a boxed error).
 fn diagnosed(e: Box<dyn Error + Send + Sync>) -> Box<dyn Error + Send + Sync> {
@@ -288,6 +338,21 @@ fn run_train<B: AutodiffBackend>(ctx: &StageContext<'_>, p: &TrainParams, device
             let loader = train_loader(p, Arc::new(source))?;
             let task = LartTask::<B>::new(config, device);
             fit(ctx, p, "lart", task, loader, device, |t| module_bytes(&t.model))
+        }
+        ModelParams::Mvit(config) => {
+            let source = ClipSource::new(table, clip_config(&p.data, (config.num_frames, config.crop_size), true))?;
+            let loader = train_loader(p, Arc::new(source))?;
+            let mut task = MvitTask::<B>::new(config, device);
+            if let Some(init) = &config.init {
+                task.model = pretrained(ctx, init, task.model)?;
+            }
+            fit(ctx, p, "mvit", task, loader, device, |t| module_bytes(&t.model))
+        }
+        ModelParams::FrameLinear(config) => {
+            let source = ClipSource::new(table, clip_config(&p.data, (config.num_frames, config.crop_size), true))?;
+            let loader = train_loader(p, Arc::new(source))?;
+            let task = FrameLinearTask::<B>::new(config, device);
+            fit(ctx, p, "frame-linear", task, loader, device, |t| module_bytes(&t.model))
         }
     }
 }
@@ -346,7 +411,7 @@ impl StageKind for TrainStage {
         2
     }
     fn description(&self) -> &'static str {
-        "Trains a model (ST-GCN or LART) on shard tables of the stage's inputs; writes the weights (`model.mpk`), `model.json`, the `metrics` table and a one-row `runs` table. Checkpoints live in the cache while it runs, so a killed run resumes."
+        "Trains a model (ST-GCN, LART, MViTv2 or the frame-linear baseline) on shard tables of the stage's inputs; writes the weights (`model.mpk`), `model.json`, the `metrics` table and a one-row `runs` table. Checkpoints live in the cache while it runs, so a killed run resumes."
     }
     type Params = TrainParams;
     fn check(&self, p: &TrainParams) -> Result<(), ParamError> {
@@ -440,7 +505,27 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
             skel.bodies = config.max_persons;
             let loader =
                 Loader::new(Arc::new(SkeletonSource::new(table, skel)?), &loader_config, LoaderState::new(0, 0))?;
-            predict_classes(ctx, &task, loader, device)
+            predict_classes(ctx, |b| task.logits(b, device), loader, 1)
+        }
+        ModelParams::Mvit(config) => {
+            let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
+            let mut task = MvitTask::<B>::new(config, device);
+            task.model = net;
+            let source =
+                ClipSource::new(table, clip_config(&saved.data, (config.num_frames, config.crop_size), false))?;
+            let views = source.views();
+            let loader = Loader::new(Arc::new(source), &loader_config, LoaderState::new(0, 0))?;
+            predict_classes(ctx, |b| task.logits(b, device), loader, views)
+        }
+        ModelParams::FrameLinear(config) => {
+            let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
+            let mut task = FrameLinearTask::<B>::new(config, device);
+            task.model = net;
+            let source =
+                ClipSource::new(table, clip_config(&saved.data, (config.num_frames, config.crop_size), false))?;
+            let views = source.views();
+            let loader = Loader::new(Arc::new(source), &loader_config, LoaderState::new(0, 0))?;
+            predict_classes(ctx, |b| task.logits(b, device), loader, views)
         }
         ModelParams::Lart(config) => {
             let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
@@ -458,31 +543,41 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
     }
 }
 
-/// Softmax scores per sample into `predictions.parquet`.
+/// Softmax scores per sample into `predictions.parquet`. With `views > 1`
+/// (clips × crops of one sample, consecutive, as `ClipSource` yields them)
+/// the views' probabilities are averaged into the sample's row
+/// (mmaction2's `average_clips = "prob"`).
 fn predict_classes<B: Backend>(
     ctx: &StageContext<'_>,
-    task: &StGcnTask<B>,
+    logits: impl Fn(&HostBatch) -> crate::Result<burn::tensor::Tensor<B, 2>>,
     loader: Loader,
-    device: &B::Device,
+    views: usize,
 ) -> StageResult {
     let total = loader.batches_per_epoch();
     let (mut ids, mut labels) = (Vec::new(), Vec::new());
-    let mut scores = ListBuilder::new(Float32Builder::new()).with_field(Field::new("item", DataType::Float32, false));
+    let mut rows: Vec<Vec<f32>> = Vec::new();
     let mut order = String::new();
     for (i, batch) in loader.enumerate() {
         let batch = batch?;
         order = chain_order(&order, &batch.sample_ids);
-        let probs = softmax(task.logits(&batch, device)?, 1);
+        let probs = softmax(logits(&batch)?, 1);
         let [n, k] = probs.dims();
         let values = probs.into_data().to_vec::<f32>().map_err(|e| TrainError::Arrow(format!("{e:?}")))?;
-        for r in 0..n {
-            scores.values().append_slice(&values[r * k..(r + 1) * k]);
-            scores.append(true);
-        }
+        rows.extend((0..n).map(|r| values[r * k..(r + 1) * k].to_vec()));
         ids.extend(batch.sample_ids.iter().cloned());
         labels.extend(batch.labels.iter().copied());
         ctx.progress(i as u64 + 1, Some(total));
     }
+    let views = views.max(1);
+    let mut scores = ListBuilder::new(Float32Builder::new()).with_field(Field::new("item", DataType::Float32, false));
+    for group in rows.chunks(views) {
+        let k = group[0].len();
+        let mean: Vec<f32> = (0..k).map(|c| group.iter().map(|r| r[c]).sum::<f32>() / group.len() as f32).collect();
+        scores.values().append_slice(&mean);
+        scores.append(true);
+    }
+    let ids: Vec<String> = ids.into_iter().step_by(views).collect();
+    let labels: Vec<i64> = labels.into_iter().step_by(views).collect();
     let schema = Arc::new(Schema::new(vec![
         Field::new("sample_id", DataType::Utf8, false),
         Field::new("label", DataType::Int64, false),

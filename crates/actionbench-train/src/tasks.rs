@@ -1,9 +1,11 @@
-//! The trainable models with their losses: ST-GCN (single-label
+//! The trainable models with their losses: ST-GCN and MViTv2 (single-label
 //! cross-entropy) and LART (multi-label BCE on the person of interest's
 //! tokens, with random token masking).
 
 use actionbench_loader::HostBatch;
-use actionbench_models::{Lart, LartConfig, LartInput, StGcn, StGcnConfig};
+use actionbench_models::{
+    FrameLinear, FrameLinearConfig, Lart, LartConfig, LartInput, Mvit, MvitConfig, StGcn, StGcnConfig,
+};
 use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Bool, Int, Tensor, TensorData};
@@ -74,6 +76,115 @@ impl<B: Backend> StGcnTask<B> {
     }
 }
 
+/// MViTv2 with its loss (single-label cross-entropy).
+#[derive(Module, Debug)]
+pub struct MvitTask<B: Backend> {
+    /// The network.
+    pub model: Mvit<B>,
+    /// Single-task combiner (kept for a uniform trainer).
+    pub combiner: LossCombiner<B>,
+    #[module(skip)]
+    config: MvitConfig,
+}
+
+impl<B: Backend> MvitTask<B> {
+    /// A fresh model.
+    pub fn new(config: &MvitConfig, device: &B::Device) -> Self {
+        Self {
+            model: config.init(device),
+            combiner: LossCombiner::new(Weighting::Average, 1, device),
+            config: config.clone(),
+        }
+    }
+
+    /// Class logits `[N, K]` of the batch's `clip` `[N, 3, T, S, S]`.
+    pub fn logits(&self, batch: &HostBatch, device: &B::Device) -> Result<Tensor<B, 2>> {
+        Ok(self.model.forward(clip_input(batch, self.config.num_frames, self.config.crop_size, device)?))
+    }
+}
+
+/// The batch's `clip`, checked to be `[N, 3, t, s, s]`.
+fn clip_input<B: Backend>(batch: &HostBatch, t: usize, s: usize, device: &B::Device) -> Result<Tensor<B, 5>> {
+    let shape = shape_of(batch, "clip")?;
+    if !matches!(shape.as_slice(), [_, 3, bt, bh, bw] if *bt == t && *bh == s && *bw == s) {
+        return Err(batch_error(
+            batch,
+            format!(
+                "`clip` has shape {shape:?}; the model takes [N, 3, {t}, {s}, {s}] (model num-frames and crop-size)"
+            ),
+        ));
+    }
+    Ok(batch.tensor::<B, 5>("clip", device)?)
+}
+
+/// The frame-averaged linear baseline with its loss.
+#[derive(Module, Debug)]
+pub struct FrameLinearTask<B: Backend> {
+    /// The network.
+    pub model: FrameLinear<B>,
+    /// Single-task combiner (kept for a uniform trainer).
+    pub combiner: LossCombiner<B>,
+    #[module(skip)]
+    config: FrameLinearConfig,
+}
+
+impl<B: Backend> FrameLinearTask<B> {
+    /// A fresh model.
+    pub fn new(config: &FrameLinearConfig, device: &B::Device) -> Self {
+        Self {
+            model: config.init(device),
+            combiner: LossCombiner::new(Weighting::Average, 1, device),
+            config: config.clone(),
+        }
+    }
+
+    /// Class logits `[N, K]`.
+    pub fn logits(&self, batch: &HostBatch, device: &B::Device) -> Result<Tensor<B, 2>> {
+        Ok(self.model.forward(clip_input(batch, self.config.num_frames, self.config.crop_size, device)?))
+    }
+}
+
+impl<B: AutodiffBackend> TrainModel<B> for FrameLinearTask<B> {
+    fn task_names(&self) -> Vec<String> {
+        vec!["action".into()]
+    }
+    fn combiner(&self) -> &LossCombiner<B> {
+        &self.combiner
+    }
+    fn losses(&self, batch: &HostBatch, _rng: &mut ChaCha8Rng, device: &B::Device) -> Result<StepLosses<B>> {
+        single_label_losses(self.logits(batch, device)?, batch, self.config.num_classes, device)
+    }
+}
+
+impl<B: AutodiffBackend> TrainModel<B> for MvitTask<B> {
+    fn task_names(&self) -> Vec<String> {
+        vec!["action".into()]
+    }
+    fn combiner(&self) -> &LossCombiner<B> {
+        &self.combiner
+    }
+    fn losses(&self, batch: &HostBatch, _rng: &mut ChaCha8Rng, device: &B::Device) -> Result<StepLosses<B>> {
+        single_label_losses(self.logits(batch, device)?, batch, self.config.num_classes, device)
+    }
+}
+
+/// Cross-entropy over the samples with a usable label, and how many the
+/// logits get right.
+fn single_label_losses<B: AutodiffBackend>(
+    logits: Tensor<B, 2>,
+    batch: &HostBatch,
+    classes: usize,
+    device: &B::Device,
+) -> Result<StepLosses<B>> {
+    let mask = label_mask(batch, classes, "action");
+    let targets: Tensor<B, 1, Int> = batch.labels_tensor(device);
+    let pred = logits.clone().argmax(1).into_data().to_vec::<i64>().unwrap_or_default();
+    let correct = pred.iter().zip(&batch.labels).zip(&mask).filter(|((p, l), m)| **m && p == l).count();
+    let counted = mask.iter().filter(|m| **m).count();
+    let loss = masked_mean(cross_entropy_per_sample(logits, targets), &mask);
+    Ok(StepLosses { tasks: vec![loss], correct: Some((correct, counted)) })
+}
+
 /// Which samples carry a usable single label.
 fn label_mask(batch: &HostBatch, classes: usize, task: &str) -> Vec<bool> {
     let avail = batch.label_masks.get(task);
@@ -93,14 +204,7 @@ impl<B: AutodiffBackend> TrainModel<B> for StGcnTask<B> {
         &self.combiner
     }
     fn losses(&self, batch: &HostBatch, _rng: &mut ChaCha8Rng, device: &B::Device) -> Result<StepLosses<B>> {
-        let logits = self.logits(batch, device)?;
-        let mask = label_mask(batch, self.config.num_classes, "action");
-        let targets: Tensor<B, 1, Int> = batch.labels_tensor(device);
-        let pred = logits.clone().argmax(1).into_data().to_vec::<i64>().unwrap_or_default();
-        let correct = pred.iter().zip(&batch.labels).zip(&mask).filter(|((p, l), m)| **m && p == l).count();
-        let counted = mask.iter().filter(|m| **m).count();
-        let loss = masked_mean(cross_entropy_per_sample(logits, targets), &mask);
-        Ok(StepLosses { tasks: vec![loss], correct: Some((correct, counted)) })
+        single_label_losses(self.logits(batch, device)?, batch, self.config.num_classes, device)
     }
 }
 

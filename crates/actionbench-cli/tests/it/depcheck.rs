@@ -27,6 +27,8 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
             "actionbench-sql",
             "actionbench-loader",
             "actionbench-models",
+            // `model.init`: PyTorch checkpoints through the safe reader.
+            "actionbench-formats",
         ],
     ),
     (

@@ -2,6 +2,7 @@
 
 mod augment;
 mod burn_tensors;
+mod clip;
 mod common;
 mod filter;
 mod loader;

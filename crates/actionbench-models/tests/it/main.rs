@@ -2,6 +2,7 @@
 
 mod graph;
 mod lart;
+mod mvit;
 mod stgcn;
 
 type Cpu = burn::backend::NdArray;
