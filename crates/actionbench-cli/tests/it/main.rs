@@ -13,3 +13,4 @@ mod leaderboard;
 mod run_order;
 mod sql;
 mod status;
+mod video;
