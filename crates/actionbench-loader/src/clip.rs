@@ -116,6 +116,30 @@ impl Default for ClipConfig {
     }
 }
 
+impl ClipConfig {
+    /// The columns this config reads from a table whose columns are
+    /// `available` (the frames, id and label; the render labels when asked):
+    /// a render table's label columns are most of its bytes, so training on
+    /// the frames alone should not decode them.
+    pub fn columns(&self, available: &[String]) -> Vec<String> {
+        let has = |name: &str| available.iter().any(|a| a == name);
+        let frames = match &self.frames_column {
+            Some(name) => name.clone(),
+            None if !has("frames") && has("rgb") => "rgb".into(),
+            None => "frames".into(),
+        };
+        let mut out = vec![self.id_column.clone(), frames];
+        out.extend(self.label_column.clone());
+        if self.render_labels {
+            for name in ["depth", "normals", "segmentation", "boxes", "joints3d"] {
+                out.push(name.into());
+                out.push(format!("has_{name}"));
+            }
+        }
+        out
+    }
+}
+
 /// Clips of a video or render table.
 pub struct ClipSource {
     table: Arc<Table>,

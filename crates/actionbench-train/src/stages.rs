@@ -234,7 +234,31 @@ fn input_hashes(ctx: &StageContext<'_>) -> String {
 }
 
 fn open_table(dirs: Vec<PathBuf>, filter: Option<String>) -> Result<Arc<Table>, TrainError> {
-    let table = Table::open(&TableSpec { dirs, columns: Vec::new(), filter: filter.clone() })?;
+    open_columns(dirs, Vec::new(), filter)
+}
+
+/// The column names of the first shard of `dirs` (its Parquet footer).
+fn shard_columns(dirs: &[PathBuf]) -> Result<Vec<String>, TrainError> {
+    for dir in dirs {
+        let index = actionbench_shards::ShardIndex::read(dir)?;
+        if let Some(shard) = index.shards.first() {
+            let path = dir.join(&shard.file);
+            let file = std::fs::File::open(&path).map_err(|e| TrainError::io(&path, e))?;
+            let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?;
+            return Ok(builder.schema().fields().iter().map(|f| f.name().clone()).collect());
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// A clip table with only the columns `clip` reads (and the filter's).
+fn open_clips(dirs: Vec<PathBuf>, clip: &ClipConfig, filter: Option<String>) -> Result<Arc<Table>, TrainError> {
+    let columns = clip.columns(&shard_columns(&dirs)?);
+    open_columns(dirs, columns, filter)
+}
+
+fn open_columns(dirs: Vec<PathBuf>, columns: Vec<String>, filter: Option<String>) -> Result<Arc<Table>, TrainError> {
+    let table = Table::open(&TableSpec { dirs, columns, filter: filter.clone() })?;
     if table.is_empty() {
         return Err(TrainError::config(
             format!("no row of {} passes the filter `{}`", table.origin(), filter.unwrap_or_default()),
@@ -289,6 +313,15 @@ fn pretrained<B: Backend, M: burn::module::Module<B>>(
     Ok(model)
 }
 
+/// `(num_frames, crop_size)` of a video model.
+fn clip_model(model: &ModelParams) -> Option<(usize, usize)> {
+    match model {
+        ModelParams::Mvit(c) => Some((c.num_frames, c.crop_size)),
+        ModelParams::FrameLinear(c) => Some((c.num_frames, c.crop_size)),
+        _ => None,
+    }
+}
+
 /// The clip settings a video model reads: frames and crop follow the model.
 fn clip_config(data: &DataParams, (num_frames, crop_size): (usize, usize), augment: bool) -> ClipConfig {
     let mut c = data.clip.clone().unwrap_or_default();
@@ -316,8 +349,27 @@ fn diagnosed(e: Box<dyn Error + Send + Sync>) -> Box<dyn Error + Send + Sync> {
 
 fn run_train<B: AutodiffBackend>(ctx: &StageContext<'_>, p: &TrainParams, device: &B::Device) -> StageResult {
     let dirs = shard_dirs(ctx, None, p.data.table.as_deref())?;
-    let table = open_table(dirs, p.data.filter.clone())?;
     B::seed(device, p.train.seed);
+    if let Some((frames, crop)) = clip_model(&p.model) {
+        let clip = clip_config(&p.data, (frames, crop), true);
+        let table = open_clips(dirs, &clip, p.data.filter.clone())?;
+        let loader = train_loader(p, Arc::new(ClipSource::new(table, clip)?))?;
+        return match &p.model {
+            ModelParams::Mvit(config) => {
+                let mut task = MvitTask::<B>::new(config, device);
+                if let Some(init) = &config.init {
+                    task.model = pretrained(ctx, init, task.model)?;
+                }
+                fit(ctx, p, "mvit", task, loader, device, |t| module_bytes(&t.model))
+            }
+            ModelParams::FrameLinear(config) => {
+                let task = FrameLinearTask::<B>::new(config, device);
+                fit(ctx, p, "frame-linear", task, loader, device, |t| module_bytes(&t.model))
+            }
+            _ => unreachable!("clip_model names the video models"),
+        };
+    }
+    let table = open_table(dirs, p.data.filter.clone())?;
     match &p.model {
         ModelParams::Stgcn(config) => {
             let mut skel = p.data.skeleton.clone();
@@ -339,21 +391,7 @@ fn run_train<B: AutodiffBackend>(ctx: &StageContext<'_>, p: &TrainParams, device
             let task = LartTask::<B>::new(config, device);
             fit(ctx, p, "lart", task, loader, device, |t| module_bytes(&t.model))
         }
-        ModelParams::Mvit(config) => {
-            let source = ClipSource::new(table, clip_config(&p.data, (config.num_frames, config.crop_size), true))?;
-            let loader = train_loader(p, Arc::new(source))?;
-            let mut task = MvitTask::<B>::new(config, device);
-            if let Some(init) = &config.init {
-                task.model = pretrained(ctx, init, task.model)?;
-            }
-            fit(ctx, p, "mvit", task, loader, device, |t| module_bytes(&t.model))
-        }
-        ModelParams::FrameLinear(config) => {
-            let source = ClipSource::new(table, clip_config(&p.data, (config.num_frames, config.crop_size), true))?;
-            let loader = train_loader(p, Arc::new(source))?;
-            let task = FrameLinearTask::<B>::new(config, device);
-            fit(ctx, p, "frame-linear", task, loader, device, |t| module_bytes(&t.model))
-        }
+        ModelParams::Mvit(_) | ModelParams::FrameLinear(_) => unreachable!("video models are trained above"),
     }
 }
 
@@ -492,11 +530,11 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
     let bytes = std::fs::read(&weights).map_err(|e| TrainError::io(&weights, e))?;
     let name = p.model.trim_start_matches('@').to_string();
     let dirs = shard_dirs(ctx, Some(&name), p.table.as_deref())?;
-    let table = open_table(dirs, p.filter.clone())?;
     let loader_config =
         LoaderConfig { batch_size: p.batch_size, drop_last: false, shuffle: false, threads: 0, prefetch: 2 };
     match &saved.model {
         ModelParams::Stgcn(config) => {
+            let table = open_table(dirs, p.filter.clone())?;
             let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
             let mut task = StGcnTask::<B>::new(config, device);
             task.model = net;
@@ -511,8 +549,8 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
             let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
             let mut task = MvitTask::<B>::new(config, device);
             task.model = net;
-            let source =
-                ClipSource::new(table, clip_config(&saved.data, (config.num_frames, config.crop_size), false))?;
+            let clip = clip_config(&saved.data, (config.num_frames, config.crop_size), false);
+            let source = ClipSource::new(open_clips(dirs, &clip, p.filter.clone())?, clip)?;
             let views = source.views();
             let loader = Loader::new(Arc::new(source), &loader_config, LoaderState::new(0, 0))?;
             predict_classes(ctx, |b| task.logits(b, device), loader, views)
@@ -521,13 +559,14 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
             let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
             let mut task = FrameLinearTask::<B>::new(config, device);
             task.model = net;
-            let source =
-                ClipSource::new(table, clip_config(&saved.data, (config.num_frames, config.crop_size), false))?;
+            let clip = clip_config(&saved.data, (config.num_frames, config.crop_size), false);
+            let source = ClipSource::new(open_clips(dirs, &clip, p.filter.clone())?, clip)?;
             let views = source.views();
             let loader = Loader::new(Arc::new(source), &loader_config, LoaderState::new(0, 0))?;
             predict_classes(ctx, |b| task.logits(b, device), loader, views)
         }
         ModelParams::Lart(config) => {
+            let table = open_table(dirs, p.filter.clone())?;
             let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
             let mut task = LartTask::<B>::new(config, device);
             task.model = net;

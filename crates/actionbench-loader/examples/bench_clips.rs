@@ -1,0 +1,45 @@
+//! The Rust side of a clip-loader benchmark: read a clip table (`ingest.video`
+//! or `ingest.renders` shards), then sample, decode, augment and collate
+//! every clip for some epochs.
+//!
+//! Usage: bench_clips SHARD_DIR THREADS EPOCHS BATCH FRAMES RATE CROP
+//! Prints: `rows open_seconds samples iterate_seconds checksum`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actionbench_loader::{ClipConfig, ClipSource, Loader, LoaderConfig, LoaderState, Table, TableSpec};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [dir, threads, epochs, batch, frames, rate, crop] = &args[..] else {
+        return Err("usage: bench_clips SHARD_DIR THREADS EPOCHS BATCH FRAMES RATE CROP".into());
+    };
+    let (threads, epochs, batch): (usize, u64, usize) = (threads.parse()?, epochs.parse()?, batch.parse()?);
+    let (frames, rate, crop): (usize, usize, usize) = (frames.parse()?, rate.parse()?, crop.parse()?);
+    let start = Instant::now();
+    let table = Arc::new(Table::open(&TableSpec { dirs: vec![dir.into()], columns: Vec::new(), filter: None })?);
+    let open = start.elapsed().as_secs_f64();
+    let config = ClipConfig {
+        num_frames: frames,
+        sampling_rate: rate,
+        crop_size: crop,
+        jitter_scales: [crop * 8 / 7, crop * 10 / 7],
+        augment: true,
+        ..Default::default()
+    };
+    let source = Arc::new(ClipSource::new(Arc::clone(&table), config)?);
+    let loader_config = LoaderConfig { batch_size: batch, drop_last: false, shuffle: true, threads, prefetch: 4 };
+    let start = Instant::now();
+    let (mut samples, mut checksum) = (0usize, 0f64);
+    for epoch in 0..epochs {
+        for b in Loader::new(source.clone(), &loader_config, LoaderState::new(0, epoch))? {
+            let b = b?;
+            samples += b.len();
+            checksum += b.tensors["clip"].data.iter().step_by(997).map(|&v| v as f64).sum::<f64>();
+        }
+    }
+    let iterate = start.elapsed().as_secs_f64();
+    println!("{} {open:.6} {samples} {iterate:.6} {checksum:.3}", table.len());
+    Ok(())
+}
