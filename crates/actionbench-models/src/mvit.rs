@@ -319,26 +319,45 @@ fn drop_path<B: Backend>(x: Tensor<B, 3>, rate: f64) -> Tensor<B, 3> {
 /// The skip connection's pool (PySlowFast: `MaxPool3d` with kernel
 /// `stride + 1` where the stride is above 1, padding half the kernel), CLS
 /// token kept; the identity where the stride is 1.
-fn max_pool_skip<B: Backend>(x: Tensor<B, 3>, [t, h, w]: [usize; 3], stride: [usize; 3]) -> Tensor<B, 3> {
+fn max_pool_skip<B: Backend>(x: Tensor<B, 3>, grid: [usize; 3], stride: [usize; 3]) -> Tensor<B, 3> {
     if stride == [1, 1, 1] {
         return x;
     }
     debug_assert_eq!(stride[0], 1, "temporal skip pooling is not used by MViTv2");
-    let [b, n, c] = x.dims();
-    let cls = x.clone().slice([0..b, 0..1, 0..c]);
-    let grid = x.slice([0..b, 1..n, 0..c]).reshape([b, t, h, w, c]).permute([0, 1, 4, 2, 3]).reshape([b * t, c, h, w]);
     let kernel = [stride[1] + 1, stride[2] + 1];
-    let pooled = burn::tensor::module::max_pool2d(
-        grid,
-        kernel,
-        [stride[1], stride[2]],
-        [kernel[0] / 2, kernel[1] / 2],
-        [1, 1],
-        false,
-    );
-    let [_, _, h2, w2] = pooled.dims();
-    let tokens = pooled.reshape([b, t, c, h2, w2]).permute([0, 1, 3, 4, 2]).reshape([b, t * h2 * w2, c]);
-    Tensor::cat(vec![cls, tokens], 1)
+    let (pooled, _) = pool_grid(x.unsqueeze_dim(1), grid, |g| {
+        // [B, C, T, H, W] → [B·T, C, H, W] for the 2D pool, and back.
+        let [b, c, t, h, w] = g.dims();
+        let frames = g.permute([0, 2, 1, 3, 4]).reshape([b * t, c, h, w]);
+        let p = burn::tensor::module::max_pool2d(
+            frames,
+            kernel,
+            [stride[1], stride[2]],
+            [kernel[0] / 2, kernel[1] / 2],
+            [1, 1],
+            false,
+        );
+        let [_, _, h2, w2] = p.dims();
+        p.reshape([b, t, c, h2, w2]).permute([0, 2, 1, 3, 4])
+    });
+    let [b, _, l, c] = pooled.dims();
+    pooled.reshape([b, l, c])
+}
+
+/// Pools the grid tokens of `x` `[B, N, 1 + L, C]` with `pool` (over
+/// `[B·N, C, T, H, W]`), the CLS token kept in front.
+fn pool_grid<B: Backend>(
+    x: Tensor<B, 4>,
+    [t, h, w]: [usize; 3],
+    pool: impl FnOnce(Tensor<B, 5>) -> Tensor<B, 5>,
+) -> (Tensor<B, 4>, [usize; 3]) {
+    let [b, n, l, d] = x.dims();
+    let cls = x.clone().slice([0..b, 0..n, 0..1, 0..d]);
+    let grid = x.slice([0..b, 0..n, 1..l, 0..d]).reshape([b * n, t, h, w, d]).permute([0, 4, 1, 2, 3]);
+    let pooled = pool(grid);
+    let [_, _, t2, h2, w2] = pooled.dims();
+    let tokens = pooled.reshape([b, n, d, t2 * h2 * w2]).swap_dims(2, 3);
+    (Tensor::cat(vec![cls, tokens], 2), [t2, h2, w2])
 }
 
 struct AttentionConfig {
@@ -422,15 +441,10 @@ fn attention_pool<B: Backend>(
     x: Tensor<B, 4>,
     pool: &Conv3d<B>,
     norm: &LayerNorm<B>,
-    [t, h, w]: [usize; 3],
+    grid: [usize; 3],
 ) -> (Tensor<B, 4>, [usize; 3]) {
-    let [b, n, l, d] = x.dims();
-    let cls = x.clone().slice([0..b, 0..n, 0..1, 0..d]);
-    let grid = x.slice([0..b, 0..n, 1..l, 0..d]).reshape([b * n, t, h, w, d]).permute([0, 4, 1, 2, 3]);
-    let pooled = pool.forward(grid);
-    let [_, _, t2, h2, w2] = pooled.dims();
-    let tokens = pooled.reshape([b, n, d, t2 * h2 * w2]).swap_dims(2, 3);
-    (norm.forward(Tensor::cat(vec![cls, tokens], 2)), [t2, h2, w2])
+    let (pooled, grid) = pool_grid(x, grid, |g| pool.forward(g));
+    (norm.forward(pooled), grid)
 }
 
 /// `table[q · q_ratio − k · k_ratio + (k_n − 1) · k_ratio]` for every (q, k):

@@ -53,7 +53,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{load_module_bytes, module_bytes};
 use crate::error::TrainError;
 use crate::tables::{RunIdentity, RunRow, write_metrics, write_runs};
-use crate::tasks::{FrameLinearTask, LartTask, MvitTask, StGcnTask};
+use crate::tasks::{LartTask, StGcnTask, VideoConfig, VideoNet, VideoTask};
 use crate::trainer::{TrainConfig, TrainModel, chain_order, train};
 
 type StageResult = Result<(), Box<dyn Error + Send + Sync>>;
@@ -313,20 +313,22 @@ fn pretrained<B: Backend, M: burn::module::Module<B>>(
     Ok(model)
 }
 
-/// `(num_frames, crop_size)` of a video model.
-fn clip_model(model: &ModelParams) -> Option<(usize, usize)> {
+/// The config of a video model.
+fn video_config(model: &ModelParams) -> Option<VideoConfig<'_>> {
     match model {
-        ModelParams::Mvit(c) => Some((c.num_frames, c.crop_size)),
-        ModelParams::FrameLinear(c) => Some((c.num_frames, c.crop_size)),
+        ModelParams::Mvit(c) => Some(VideoConfig::Mvit(c)),
+        ModelParams::FrameLinear(c) => Some(VideoConfig::FrameLinear(c)),
         _ => None,
     }
 }
 
 /// The clip settings a video model reads: frames and crop follow the model.
-fn clip_config(data: &DataParams, (num_frames, crop_size): (usize, usize), augment: bool) -> ClipConfig {
+fn clip_config(data: &DataParams, model: VideoConfig<'_>, augment: bool) -> ClipConfig {
     let mut c = data.clip.clone().unwrap_or_default();
-    c.num_frames = num_frames;
-    c.crop_size = crop_size;
+    (c.num_frames, c.crop_size) = match model {
+        VideoConfig::Mvit(m) => (m.num_frames, m.crop_size),
+        VideoConfig::FrameLinear(m) => (m.num_frames, m.crop_size),
+    };
     c.augment = augment;
     if !augment {
         c.render_labels = false;
@@ -350,24 +352,18 @@ fn diagnosed(e: Box<dyn Error + Send + Sync>) -> Box<dyn Error + Send + Sync> {
 fn run_train<B: AutodiffBackend>(ctx: &StageContext<'_>, p: &TrainParams, device: &B::Device) -> StageResult {
     let dirs = shard_dirs(ctx, None, p.data.table.as_deref())?;
     B::seed(device, p.train.seed);
-    if let Some((frames, crop)) = clip_model(&p.model) {
-        let clip = clip_config(&p.data, (frames, crop), true);
+    if let Some(video) = video_config(&p.model) {
+        let clip = clip_config(&p.data, video, true);
         let table = open_clips(dirs, &clip, p.data.filter.clone())?;
         let loader = train_loader(p, Arc::new(ClipSource::new(table, clip)?))?;
-        return match &p.model {
-            ModelParams::Mvit(config) => {
-                let mut task = MvitTask::<B>::new(config, device);
-                if let Some(init) = &config.init {
-                    task.model = pretrained(ctx, init, task.model)?;
-                }
-                fit(ctx, p, "mvit", task, loader, device, |t| module_bytes(&t.model))
-            }
-            ModelParams::FrameLinear(config) => {
-                let task = FrameLinearTask::<B>::new(config, device);
-                fit(ctx, p, "frame-linear", task, loader, device, |t| module_bytes(&t.model))
-            }
-            _ => unreachable!("clip_model names the video models"),
-        };
+        let mut task = VideoTask::<B>::new(video, device);
+        if let (VideoConfig::Mvit(config), VideoNet::Mvit(net)) = (video, &mut task.model)
+            && let Some(init) = &config.init
+        {
+            *net = pretrained(ctx, init, net.clone())?;
+        }
+        let name = if matches!(video, VideoConfig::Mvit(_)) { "mvit" } else { "frame-linear" };
+        return fit(ctx, p, name, task, loader, device, |t| module_bytes(&t.model));
     }
     let table = open_table(dirs, p.data.filter.clone())?;
     match &p.model {
@@ -545,21 +541,11 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
                 Loader::new(Arc::new(SkeletonSource::new(table, skel)?), &loader_config, LoaderState::new(0, 0))?;
             predict_classes(ctx, |b| task.logits(b, device), loader, 1)
         }
-        ModelParams::Mvit(config) => {
-            let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
-            let mut task = MvitTask::<B>::new(config, device);
-            task.model = net;
-            let clip = clip_config(&saved.data, (config.num_frames, config.crop_size), false);
-            let source = ClipSource::new(open_clips(dirs, &clip, p.filter.clone())?, clip)?;
-            let views = source.views();
-            let loader = Loader::new(Arc::new(source), &loader_config, LoaderState::new(0, 0))?;
-            predict_classes(ctx, |b| task.logits(b, device), loader, views)
-        }
-        ModelParams::FrameLinear(config) => {
-            let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
-            let mut task = FrameLinearTask::<B>::new(config, device);
-            task.model = net;
-            let clip = clip_config(&saved.data, (config.num_frames, config.crop_size), false);
+        ModelParams::Mvit(_) | ModelParams::FrameLinear(_) => {
+            let video = video_config(&saved.model).expect("a video model");
+            let mut task = VideoTask::<B>::new(video, device);
+            task.model = load_module_bytes(task.model, bytes, device, &weights)?;
+            let clip = clip_config(&saved.data, video, false);
             let source = ClipSource::new(open_clips(dirs, &clip, p.filter.clone())?, clip)?;
             let views = source.views();
             let loader = Loader::new(Arc::new(source), &loader_config, LoaderState::new(0, 0))?;

@@ -76,75 +76,82 @@ impl<B: Backend> StGcnTask<B> {
     }
 }
 
-/// MViTv2 with its loss (single-label cross-entropy).
+/// The video classifiers: clips `[N, 3, T, S, S]` → class logits.
+// One network per run, built once: the variants' size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
-pub struct MvitTask<B: Backend> {
-    /// The network.
-    pub model: Mvit<B>,
-    /// Single-task combiner (kept for a uniform trainer).
-    pub combiner: LossCombiner<B>,
-    #[module(skip)]
-    config: MvitConfig,
+pub enum VideoNet<B: Backend> {
+    /// MViTv2.
+    Mvit(Mvit<B>),
+    /// The frame-averaged linear baseline.
+    FrameLinear(FrameLinear<B>),
 }
 
-impl<B: Backend> MvitTask<B> {
-    /// A fresh model.
-    pub fn new(config: &MvitConfig, device: &B::Device) -> Self {
-        Self {
-            model: config.init(device),
-            combiner: LossCombiner::new(Weighting::Average, 1, device),
-            config: config.clone(),
+impl<B: Backend> VideoNet<B> {
+    /// A fresh network for `model` (a video model), with its
+    /// `(classes, frames, crop)`.
+    pub fn new(config: VideoConfig<'_>, device: &B::Device) -> (Self, [usize; 3]) {
+        match config {
+            VideoConfig::Mvit(c) => (Self::Mvit(c.init(device)), [c.num_classes, c.num_frames, c.crop_size]),
+            VideoConfig::FrameLinear(c) => {
+                (Self::FrameLinear(c.init(device)), [c.num_classes, c.num_frames, c.crop_size])
+            }
         }
     }
 
-    /// Class logits `[N, K]` of the batch's `clip` `[N, 3, T, S, S]`.
-    pub fn logits(&self, batch: &HostBatch, device: &B::Device) -> Result<Tensor<B, 2>> {
-        Ok(self.model.forward(clip_input(batch, self.config.num_frames, self.config.crop_size, device)?))
-    }
-}
-
-/// The batch's `clip`, checked to be `[N, 3, t, s, s]`.
-fn clip_input<B: Backend>(batch: &HostBatch, t: usize, s: usize, device: &B::Device) -> Result<Tensor<B, 5>> {
-    let shape = shape_of(batch, "clip")?;
-    if !matches!(shape.as_slice(), [_, 3, bt, bh, bw] if *bt == t && *bh == s && *bw == s) {
-        return Err(batch_error(
-            batch,
-            format!(
-                "`clip` has shape {shape:?}; the model takes [N, 3, {t}, {s}, {s}] (model num-frames and crop-size)"
-            ),
-        ));
-    }
-    Ok(batch.tensor::<B, 5>("clip", device)?)
-}
-
-/// The frame-averaged linear baseline with its loss.
-#[derive(Module, Debug)]
-pub struct FrameLinearTask<B: Backend> {
-    /// The network.
-    pub model: FrameLinear<B>,
-    /// Single-task combiner (kept for a uniform trainer).
-    pub combiner: LossCombiner<B>,
-    #[module(skip)]
-    config: FrameLinearConfig,
-}
-
-impl<B: Backend> FrameLinearTask<B> {
-    /// A fresh model.
-    pub fn new(config: &FrameLinearConfig, device: &B::Device) -> Self {
-        Self {
-            model: config.init(device),
-            combiner: LossCombiner::new(Weighting::Average, 1, device),
-            config: config.clone(),
+    fn forward(&self, clip: Tensor<B, 5>) -> Tensor<B, 2> {
+        match self {
+            Self::Mvit(m) => m.forward(clip),
+            Self::FrameLinear(m) => m.forward(clip),
         }
     }
+}
 
-    /// Class logits `[N, K]`.
+/// The config of a video model.
+#[derive(Debug, Clone, Copy)]
+pub enum VideoConfig<'a> {
+    /// MViTv2.
+    Mvit(&'a MvitConfig),
+    /// The frame-linear baseline.
+    FrameLinear(&'a FrameLinearConfig),
+}
+
+/// A video classifier with its loss (single-label cross-entropy).
+#[derive(Module, Debug)]
+pub struct VideoTask<B: Backend> {
+    /// The network.
+    pub model: VideoNet<B>,
+    /// Single-task combiner (kept for a uniform trainer).
+    pub combiner: LossCombiner<B>,
+    /// `(classes, frames, crop)`.
+    #[module(skip)]
+    dims: [usize; 3],
+}
+
+impl<B: Backend> VideoTask<B> {
+    /// A fresh model.
+    pub fn new(config: VideoConfig<'_>, device: &B::Device) -> Self {
+        let (model, dims) = VideoNet::new(config, device);
+        Self { model, combiner: LossCombiner::new(Weighting::Average, 1, device), dims }
+    }
+
+    /// Class logits `[N, K]` of the batch's `clip`, checked to be `[N, 3, T, S, S]`.
     pub fn logits(&self, batch: &HostBatch, device: &B::Device) -> Result<Tensor<B, 2>> {
-        Ok(self.model.forward(clip_input(batch, self.config.num_frames, self.config.crop_size, device)?))
+        let [_, t, s] = self.dims;
+        let shape = shape_of(batch, "clip")?;
+        if !matches!(shape.as_slice(), [_, 3, bt, bh, bw] if *bt == t && *bh == s && *bw == s) {
+            return Err(batch_error(
+                batch,
+                format!(
+                    "`clip` has shape {shape:?}; the model takes [N, 3, {t}, {s}, {s}] (model num-frames and crop-size)"
+                ),
+            ));
+        }
+        Ok(self.model.forward(batch.tensor::<B, 5>("clip", device)?))
     }
 }
 
-impl<B: AutodiffBackend> TrainModel<B> for FrameLinearTask<B> {
+impl<B: AutodiffBackend> TrainModel<B> for VideoTask<B> {
     fn task_names(&self) -> Vec<String> {
         vec!["action".into()]
     }
@@ -152,19 +159,7 @@ impl<B: AutodiffBackend> TrainModel<B> for FrameLinearTask<B> {
         &self.combiner
     }
     fn losses(&self, batch: &HostBatch, _rng: &mut ChaCha8Rng, device: &B::Device) -> Result<StepLosses<B>> {
-        single_label_losses(self.logits(batch, device)?, batch, self.config.num_classes, device)
-    }
-}
-
-impl<B: AutodiffBackend> TrainModel<B> for MvitTask<B> {
-    fn task_names(&self) -> Vec<String> {
-        vec!["action".into()]
-    }
-    fn combiner(&self) -> &LossCombiner<B> {
-        &self.combiner
-    }
-    fn losses(&self, batch: &HostBatch, _rng: &mut ChaCha8Rng, device: &B::Device) -> Result<StepLosses<B>> {
-        single_label_losses(self.logits(batch, device)?, batch, self.config.num_classes, device)
+        single_label_losses(self.logits(batch, device)?, batch, self.dims[0], device)
     }
 }
 
