@@ -186,12 +186,14 @@ fn half_to_f32(h: u16) -> f32 {
 
 /// The row-major values of a strided view; `None` when it reaches past the storage.
 fn gather(values: &[f32], offset: usize, shape: &[usize], stride: &[usize]) -> Option<Vec<f32>> {
-    let n: usize = shape.iter().product();
+    // Sizes, strides and offset come from the file: checked arithmetic, so
+    // a hostile checkpoint is an error, not an overflow.
+    let n = shape.iter().try_fold(1usize, |a, &s| a.checked_mul(s))?;
     if n == 0 {
         return Some(Vec::new());
     }
-    let last = offset + shape.iter().zip(stride).map(|(&s, &st)| (s - 1) * st).sum::<usize>();
-    if last >= values.len() {
+    let reach = shape.iter().zip(stride).try_fold(0usize, |a, (&s, &st)| a.checked_add((s - 1).checked_mul(st)?))?;
+    if offset.checked_add(reach)? >= values.len() {
         return None;
     }
     let mut out = Vec::with_capacity(n);
@@ -221,6 +223,9 @@ mod tests {
         assert_eq!(gather(&v, 0, &[3, 2], &[1, 3]).unwrap(), [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
         assert_eq!(gather(&v, 4, &[2], &[1]).unwrap(), [4.0, 5.0]);
         assert!(gather(&v, 5, &[2], &[1]).is_none());
+        // Sizes and strides that overflow are refused, not wrapped.
+        assert!(gather(&v, usize::MAX, &[2], &[1]).is_none());
+        assert!(gather(&v, 0, &[usize::MAX, 3], &[1, usize::MAX]).is_none());
         assert_eq!(half_to_f32(0x3c00), 1.0);
         assert_eq!(half_to_f32(0xc000), -2.0);
     }

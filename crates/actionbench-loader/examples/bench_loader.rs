@@ -4,10 +4,13 @@
 //! Usage: bench_loader SHARD_DIR FILTER THREADS EPOCHS BATCH FRAMES
 //! Prints: `rows open_seconds samples iterate_seconds checksum`.
 
+#[path = "shared/epochs.rs"]
+mod epochs;
+
 use std::sync::Arc;
 use std::time::Instant;
 
-use actionbench_loader::{Loader, LoaderConfig, LoaderState, SkeletonConfig, SkeletonSource, Table, TableSpec};
+use actionbench_loader::{SkeletonConfig, SkeletonSource, Table, TableSpec};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,18 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let open = start.elapsed().as_secs_f64();
     let config = SkeletonConfig { frames, bodies: 2, augment: true, flip: true, ..Default::default() };
     let source = Arc::new(SkeletonSource::new(Arc::clone(&table), config)?);
-    let loader_config = LoaderConfig { batch_size: batch, drop_last: false, shuffle: true, threads, prefetch: 4 };
-    let start = Instant::now();
-    let (mut samples, mut checksum) = (0usize, 0f64);
-    for epoch in 0..epochs {
-        for b in Loader::new(source.clone(), &loader_config, LoaderState::new(0, epoch))? {
-            let b = b?;
-            samples += b.len();
-            // Touch the data so nothing is optimised away.
-            checksum += b.tensors["joints"].data.iter().step_by(997).map(|&v| v as f64).sum::<f64>();
-        }
-    }
-    let iterate = start.elapsed().as_secs_f64();
+    let (samples, iterate, checksum) = epochs::run_epochs(source, threads, epochs, batch, "joints")?;
     println!("{} {open:.6} {samples} {iterate:.6} {checksum:.3}", table.len());
     Ok(())
 }

@@ -483,7 +483,13 @@ impl ClipSource {
         // A per-pixel map `[F, H, W, k]` sampled at the view's nearest pixels.
         let map = |name: &str, k: usize, value: &dyn Fn(&[f32]) -> Vec<f32>| -> Result<Vec<f32>, LoaderError> {
             let (shape, data) = tensor(name)?;
-            if shape.len() < 3 || shape[1] != h || shape[2] != w || shape[0] <= *which.iter().max().unwrap_or(&0) {
+            let per_pixel: usize = shape.iter().skip(3).product();
+            if shape.len() < 3
+                || shape[1] != h
+                || shape[2] != w
+                || per_pixel != k
+                || shape[0] <= *which.iter().max().unwrap_or(&0)
+            {
                 return Err(self.bad(
                     row,
                     format!("`{name}` has shape {shape:?}, not the frames' [{}, {h}, {w}, …]", which.len()),

@@ -234,7 +234,9 @@ impl SampleFormat for NtuFormat {
     }
 
     fn read(&self, source: &Source, p: &IngestNtuParams, _: &NtuRelease) -> Result<Vec<NtuSample>, SampleError> {
-        let name = NtuSampleName::parse(&source.stem()).ok_or_else(|| SampleError::Other("not an NTU name".into()))?;
+        let name = NtuSampleName::parse(&source.stem()).ok_or_else(|| {
+            SampleError::Other(format!("`{}`: the file name is not an NTU sample name", source.display))
+        })?;
         let (arrays, hash) = with_source_bytes(source, |bytes| {
             let arrays = parse_ntu_arrays(bytes, source.shown(), p.max_bodies)?;
             Ok::<_, actionbench_formats::Error>((arrays, source.content_hash(bytes)))

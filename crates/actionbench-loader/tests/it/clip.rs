@@ -33,6 +33,10 @@ fn tensor_field(name: &str, ty: DataType, ndim: usize) -> Field {
 /// z telling the frame; normals pointing +x; segmentation 1; one box;
 /// person 1's left shoulder (joint 4) at x = −0.5 and right (joint 8) at +0.5.
 fn render_table(ids: &[&str]) -> Arc<Table> {
+    Arc::new(Table::from_batches(vec![render_batch(ids)], "render-table"))
+}
+
+fn render_batch(ids: &[&str]) -> RecordBatch {
     let mut rgb = VariableShapeTensorBuilder::<UInt8Type>::new(4);
     let mut depth = VariableShapeTensorBuilder::<UInt16Type>::new(3);
     let mut normals = VariableShapeTensorBuilder::<UInt8Type>::new(4);
@@ -90,8 +94,7 @@ fn render_table(ids: &[&str]) -> Arc<Table> {
         columns.push(yes(name));
     }
     let schema = Arc::new(Schema::new(columns.iter().map(|c| c.0.clone()).collect::<Vec<_>>()));
-    let batch = RecordBatch::try_new(schema, columns.into_iter().map(|c| c.1).collect()).unwrap();
-    Arc::new(Table::from_batches(vec![batch], "render-table"))
+    RecordBatch::try_new(schema, columns.into_iter().map(|c| c.1).collect()).unwrap()
 }
 
 fn training() -> ClipConfig {
@@ -276,6 +279,21 @@ fn bad_configs_and_columns_are_errors() {
     assert!(e(ClipConfig { test_crops: 2, ..training() }).contains("test-crops = 2"));
     assert!(e(ClipConfig { jitter_scales: [16, 64], ..training() }).contains("jitter-scales"));
     assert!(e(ClipConfig { frames_column: Some("pixels".into()), ..training() }).contains("pixels"));
+}
+
+#[test]
+fn a_label_map_of_the_wrong_shape_is_an_error_not_a_panic() {
+    // `normals` holding one value per pixel (the segmentation) instead of three.
+    let batch = render_batch(&["odd"]);
+    let schema = batch.schema();
+    let mut columns = batch.columns().to_vec();
+    columns[schema.index_of("normals").unwrap()] = columns[schema.index_of("segmentation").unwrap()].clone();
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields[schema.index_of("normals").unwrap()] = tensor_field("normals", DataType::UInt8, 3);
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+    let source = ClipSource::new(Arc::new(Table::from_batches(vec![batch], "odd-table")), training()).unwrap();
+    let e = source.sample(0, &mut sample_rng(0, 0, 0, 0)).unwrap_err().to_string();
+    assert!(e.contains("`normals` has shape") && e.contains("odd"), "{e}");
 }
 
 #[test]
