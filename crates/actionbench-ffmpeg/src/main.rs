@@ -50,7 +50,10 @@ fn generate(request: &SynthRequest, progress: &dyn SynthProgress) -> anyhow::Res
     use actionbench_synth::{Format, Preset, SynthConfig, SynthError};
     let synth_error = |e: SynthError| anyhow::Error::new(Diagnostic::new(e));
     let preset: Preset = request.preset.parse().map_err(synth_error)?;
-    let mut config = SynthConfig::new(preset, request.seed).with_class_names(&request.classes).map_err(synth_error)?;
+    let mut config = SynthConfig::new(preset, request.seed)
+        .with_class_names(&request.classes)
+        .and_then(|c| c.with_render_clips(request.render_clips))
+        .map_err(synth_error)?;
     if !request.formats.is_empty() {
         config.formats =
             request.formats.iter().map(|f| Format::parse(f)).collect::<Result<_, _>>().map_err(synth_error)?;

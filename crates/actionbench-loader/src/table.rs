@@ -35,6 +35,25 @@ pub struct TableSpec {
     pub filter: Option<String>,
 }
 
+impl TableSpec {
+    /// The column names of the table, from the first shard's footer (no data
+    /// read): what a source picks its columns from before `Table::open`.
+    pub fn available_columns(&self) -> Result<Vec<String>, LoaderError> {
+        for dir in &self.dirs {
+            let index = ShardIndex::read(dir)?;
+            if let Some(shard) = index.shards.first() {
+                let path = dir.join(&shard.file);
+                let file =
+                    std::fs::File::open(&path).map_err(|source| LoaderError::Io { path: path.clone(), source })?;
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                    .map_err(|source| LoaderError::Parquet { path: path.clone(), source })?;
+                return Ok(builder.schema().fields().iter().map(|f| f.name().clone()).collect());
+            }
+        }
+        Ok(Vec::new())
+    }
+}
+
 impl Table {
     /// Reads `spec`: every shard is checked against its index (size and
     /// blake3) before decoding, shards are decoded in parallel, and only the

@@ -5,6 +5,7 @@
 //! that pipeline params deserialise into; sizes go from `tiny` (CPU tests)
 //! to the papers' sizes.
 
+pub mod conv3d;
 pub mod frame_linear;
 pub mod graph;
 pub mod import;

@@ -8,7 +8,8 @@
 //!
 //! Burn 0.21 has no 3D pooling layer: the skip connection's max pool runs as
 //! a 2D pool over `[B·T, C, H, W]` (its temporal kernel is 1 wherever the
-//! query is pooled, so nothing is lost), and Q/K/V pooling is `Conv3d`.
+//! query is pooled, so nothing is lost), and Q/K/V pooling and the patch embedding are `Conv3d` modules
+//! computed by [`crate::conv3d`] (taps and a matmul: fast on the CPU).
 //! Parameter names follow PySlowFast's (`patch_embed.proj`, `blocks.N.attn.
 //! pool_q`, `rel_pos_h`, …) so a checkpoint maps onto them one to one.
 
@@ -215,7 +216,7 @@ pub struct Mvit<B: Backend> {
 impl<B: Backend> Mvit<B> {
     /// Class logits `[B, K]` of clips `[B, 3, T, S, S]`.
     pub fn forward(&self, clip: Tensor<B, 5>) -> Tensor<B, 2> {
-        let x = self.patch_embed.proj.forward(clip);
+        let x = crate::conv3d::conv3d(&self.patch_embed.proj, clip);
         let [b, c, t, h, w] = x.dims();
         debug_assert_eq!([t, h, w], self.grid, "the clip's frames and size differ from the model's config");
         let x = x.reshape([b, c, t * h * w]).swap_dims(1, 2);
@@ -443,7 +444,7 @@ fn attention_pool<B: Backend>(
     norm: &LayerNorm<B>,
     grid: [usize; 3],
 ) -> (Tensor<B, 4>, [usize; 3]) {
-    let (pooled, grid) = pool_grid(x, grid, |g| pool.forward(g));
+    let (pooled, grid) = pool_grid(x, grid, |g| crate::conv3d::conv3d(pool, g));
     (norm.forward(pooled), grid)
 }
 

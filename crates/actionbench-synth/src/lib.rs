@@ -217,12 +217,15 @@ pub struct SynthConfig {
     pub classes: Vec<usize>,
     /// Output families to write.
     pub formats: BTreeSet<Format>,
+    /// Render clips instead of the preset's count (a video model needs
+    /// more clips than the demo's other parts need renders).
+    pub render_clips: Option<usize>,
 }
 
 impl SynthConfig {
     /// All classes and formats of `preset`.
     pub fn new(preset: Preset, seed: u64) -> Self {
-        Self { preset, seed, classes: Vec::new(), formats: Format::ALL.into_iter().collect() }
+        Self { preset, seed, classes: Vec::new(), formats: Format::ALL.into_iter().collect(), render_clips: None }
     }
 
     /// Selects classes by name; unknown names are an error listing the valid ones.
@@ -239,6 +242,29 @@ impl SynthConfig {
         out.sort_unstable();
         out.dedup();
         self.classes = out;
+        Ok(self)
+    }
+
+    /// The sizes to generate: the preset's, with the overrides applied.
+    pub fn spec(&self) -> PresetSpec {
+        let mut spec = self.preset.spec();
+        if let Some(n) = self.render_clips {
+            spec.render_clips = n;
+        }
+        spec
+    }
+
+    /// Sets the number of render clips (at least 1, at most 1,000,000).
+    pub fn with_render_clips(mut self, clips: Option<usize>) -> Result<Self, SynthError> {
+        if let Some(n) = clips
+            && !(1..=1_000_000).contains(&n)
+        {
+            return Err(SynthError::invalid(
+                format!("render clips must be between 1 and 1000000, got {n}"),
+                "Leave it out to use the preset's count",
+            ));
+        }
+        self.render_clips = clips;
         Ok(self)
     }
 
@@ -317,7 +343,7 @@ pub(crate) fn write_file(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), Syn
 /// `synth.json`; returns the summary.
 pub fn generate(config: &SynthConfig, out: &Path, progress: &dyn Progress) -> Result<Summary, SynthError> {
     create_dir(out)?;
-    let spec = config.preset.spec();
+    let spec = config.spec();
     let classes = config.class_indices();
     let mut outputs = serde_json::Map::new();
     let names: String = CLASSES.iter().map(|c| format!("{}\n", c.name)).collect();

@@ -17,24 +17,25 @@
 //!
 //! Prints one JSON line per feed, then one with the ratio.
 
+#[path = "shared/steps.rs"]
+mod steps;
+
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use actionbench_loader::{
-    HostBatch, Keyframes, Loader, LoaderConfig, LoaderState, Table, TableSpec, TrackletConfig, TrackletSource,
+    Keyframes, Loader, LoaderConfig, LoaderState, Table, TableSpec, TrackletConfig, TrackletSource,
 };
 use actionbench_models::{LartConfig, LartSize};
 use actionbench_shards::tensor::{VariableShapeTensorBuilder, variable_shape_tensor_field};
 use actionbench_shards::{ShardWriter, ShardWriterOptions};
-use actionbench_train::optim::OptimizerConfig;
 use actionbench_train::tasks::LartTask;
-use actionbench_train::trainer::{BatchStream, TrainConfig, train};
 use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Float32Type, Int32Type, Schema, UInt8Type};
 use burn::tensor::backend::AutodiffBackend;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use steps::{InMemory, time_steps};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -141,68 +142,6 @@ fn write_tracklets(dir: &Path, videos: usize, people: usize, frames: usize, labe
     Ok(())
 }
 
-/// Copies of one collated batch, made before timing starts, handed out in
-/// turn: a step fed this way does no host work at all.
-struct InMemory {
-    batches: Vec<HostBatch>,
-    per_epoch: u64,
-    state: LoaderState,
-}
-
-impl BatchStream for InMemory {
-    fn next_batch(&mut self) -> Option<actionbench_train::Result<HostBatch>> {
-        let batch = self.batches.pop()?;
-        self.state.position += batch.len() as u64;
-        Some(Ok(batch))
-    }
-    fn state(&self) -> LoaderState {
-        self.state
-    }
-    fn resume(&mut self, state: LoaderState) -> actionbench_train::Result<()> {
-        self.state = state;
-        Ok(())
-    }
-    fn batches_per_epoch(&self) -> u64 {
-        self.per_epoch
-    }
-}
-
-/// Median and mean milliseconds of the steps after `warmup`.
-fn time_steps<B: AutodiffBackend>(
-    args: &Args,
-    config: &LartConfig,
-    data: &mut dyn BatchStream,
-    device: &B::Device,
-) -> Result<(f64, f64), Error> {
-    let train_config = TrainConfig {
-        optimizer: OptimizerConfig::adamw(),
-        lr: 1e-4,
-        min_lr: 0.0,
-        warmup_steps: 0,
-        epochs: 1,
-        clip_norm: None,
-        seed: 0,
-        checkpoint_every: 0,
-        keep_checkpoints: 1,
-        weighting: actionbench_train::multitask::Weighting::Average,
-    };
-    let task = LartTask::<B>::new(config, device);
-    let mut marks = vec![Instant::now()];
-    let mut progress = |_: u64, _: u64| {
-        B::sync(device).ok();
-        marks.push(Instant::now());
-    };
-    train(task, data, &train_config, None, device, &mut progress, Some((args.warmup + args.steps) as u64))?;
-    let mut steps: Vec<f64> =
-        marks.windows(2).skip(args.warmup).map(|w| (w[1] - w[0]).as_secs_f64() * 1000.0).collect();
-    if steps.is_empty() {
-        return Err("no step was timed: raise --steps".into());
-    }
-    let mean = steps.iter().sum::<f64>() / steps.len() as f64;
-    steps.sort_by(f64::total_cmp);
-    Ok((steps[steps.len() / 2], mean))
-}
-
 fn run<B: AutodiffBackend>(args: &Args, device: &B::Device, name: &str) -> Result<(), Error> {
     let dir = tempfile::tempdir()?;
     let needed = (args.warmup + args.steps) * args.batch;
@@ -232,12 +171,11 @@ fn run<B: AutodiffBackend>(args: &Args, device: &B::Device, name: &str) -> Resul
     let first = Loader::new(source.clone(), &loader_config, LoaderState::new(0, 0))?
         .next()
         .ok_or("the loader yields no batch")??;
-    let batches = args.warmup + args.steps;
-    let mut memory =
-        InMemory { batches: vec![first; batches], per_epoch: batches as u64, state: LoaderState::new(0, 0) };
-    let (mem_median, mem_mean) = time_steps::<B>(args, &config, &mut memory, device)?;
+    let mut memory = InMemory::new(first, args.warmup + args.steps);
+    let task = || LartTask::<B>::new(&config, device);
+    let (mem_median, mem_mean) = time_steps(task(), args.warmup, args.steps, &mut memory, device)?;
     let mut loader = Loader::new(source, &loader_config, LoaderState::new(0, 0))?;
-    let (load_median, load_mean) = time_steps::<B>(args, &config, &mut loader, device)?;
+    let (load_median, load_mean) = time_steps(task(), args.warmup, args.steps, &mut loader, device)?;
     let common = format!(
         "\"backend\": \"{name}\", \"batch\": {}, \"frames\": {}, \"people\": {}, \"steps\": {}",
         args.batch, args.frames, args.people, args.steps

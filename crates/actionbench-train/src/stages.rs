@@ -238,22 +238,10 @@ fn open_table(dirs: Vec<PathBuf>, filter: Option<String>) -> Result<Arc<Table>, 
 }
 
 /// The column names of the first shard of `dirs` (its Parquet footer).
-fn shard_columns(dirs: &[PathBuf]) -> Result<Vec<String>, TrainError> {
-    for dir in dirs {
-        let index = actionbench_shards::ShardIndex::read(dir)?;
-        if let Some(shard) = index.shards.first() {
-            let path = dir.join(&shard.file);
-            let file = std::fs::File::open(&path).map_err(|e| TrainError::io(&path, e))?;
-            let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?;
-            return Ok(builder.schema().fields().iter().map(|f| f.name().clone()).collect());
-        }
-    }
-    Ok(Vec::new())
-}
-
 /// A clip table with only the columns `clip` reads (and the filter's).
 fn open_clips(dirs: Vec<PathBuf>, clip: &ClipConfig, filter: Option<String>) -> Result<Arc<Table>, TrainError> {
-    let columns = clip.columns(&shard_columns(&dirs)?);
+    let available = TableSpec { dirs: dirs.clone(), ..Default::default() }.available_columns()?;
+    let columns = clip.columns(&available);
     open_columns(dirs, columns, filter)
 }
 

@@ -4,7 +4,7 @@
 //! ```toml
 //! [stages.data]
 //! uses = "synth"
-//! params = { preset = "small", seed = 0 }   # classes = ["clapping", …], formats = ["ntu", "renders", …]
+//! params = { preset = "small", seed = 0 }   # classes = ["clapping", …], formats = ["ntu", "renders", …], render-clips = 1000
 //! ```
 //!
 //! The output folder holds the generator's tree (`ntu/`, `kinetics/`,
@@ -36,6 +36,9 @@ pub struct SynthParams {
     /// Output families: `ntu`, `kinetics`, `phalp` (with the AVA files), `h36m`, `renders` (all when empty).
     #[serde(default)]
     formats: Vec<String>,
+    /// Render clips instead of the preset's count (`small`: 100), e.g. to train a video model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    render_clips: Option<usize>,
 }
 
 fn tiny() -> String {
@@ -51,7 +54,9 @@ impl SynthParams {
         let preset: Preset = self.preset.parse().map_err(|e| format!("`preset`: {}", show(e)))?;
         let mut config = SynthConfig::new(preset, self.seed)
             .with_class_names(&self.classes)
-            .map_err(|e| format!("`classes`: {}", show(e)))?;
+            .map_err(|e| format!("`classes`: {}", show(e)))?
+            .with_render_clips(self.render_clips)
+            .map_err(|e| format!("`render-clips`: {}", show(e)))?;
         if !self.formats.is_empty() {
             config.formats = self
                 .formats

@@ -43,6 +43,9 @@ pub(crate) struct SynthArgs {
     /// Comma-separated class names to generate (default: all).
     #[arg(long, value_delimiter = ',')]
     classes: Vec<String>,
+    /// Render clips instead of the preset's count (small: 100).
+    #[arg(long)]
+    render_clips: Option<usize>,
 }
 
 /// What `actionbench synth` asks the generator for (the generator itself
@@ -59,6 +62,8 @@ pub struct SynthRequest {
     pub formats: Vec<String>,
     /// Class names (empty: all).
     pub classes: Vec<String>,
+    /// Render clips instead of the preset's count.
+    pub render_clips: Option<usize>,
 }
 
 /// Progress of a generation, one part (output family) at a time.
@@ -132,6 +137,7 @@ pub(crate) fn run(
         out: args.out.clone(),
         formats: args.formats.clone(),
         classes: args.classes.clone(),
+        render_clips: args.render_clips,
     };
     let visible = !quiet
         && std::io::stderr().is_terminal()
