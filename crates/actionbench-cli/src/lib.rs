@@ -60,7 +60,7 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate the `small` dataset, train ST-GCN and LART, evaluate, check the leaderboard, write the report.
+    /// Generate the `small` dataset, train ST-GCN, LART and MViTv2, evaluate, check the leaderboard, write the report.
     Demo(commands::demo::DemoArgs),
     /// Run the stale stages of a pipeline (all, or what the named stages need).
     Run(commands::run::RunArgs),

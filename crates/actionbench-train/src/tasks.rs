@@ -171,7 +171,7 @@ fn single_label_losses<B: AutodiffBackend>(
     classes: usize,
     device: &B::Device,
 ) -> Result<StepLosses<B>> {
-    let mask = label_mask(batch, classes, "action");
+    let mask = label_mask(batch, classes, "action")?;
     let targets: Tensor<B, 1, Int> = batch.labels_tensor(device);
     let pred = logits.clone().argmax(1).into_data().to_vec::<i64>().unwrap_or_default();
     let correct = pred.iter().zip(&batch.labels).zip(&mask).filter(|((p, l), m)| **m && p == l).count();
@@ -180,15 +180,21 @@ fn single_label_losses<B: AutodiffBackend>(
     Ok(StepLosses { tasks: vec![loss], correct: Some((correct, counted)) })
 }
 
-/// Which samples carry a usable single label.
-fn label_mask(batch: &HostBatch, classes: usize, task: &str) -> Vec<bool> {
+/// Which samples carry a usable single label (a negative label means
+/// "unlabelled"). A label the model has no class for is an error: skipping
+/// it would quietly train on a subset of the classes.
+fn label_mask(batch: &HostBatch, classes: usize, task: &str) -> Result<Vec<bool>> {
     let avail = batch.label_masks.get(task);
-    batch
-        .labels
-        .iter()
-        .enumerate()
-        .map(|(i, &l)| l >= 0 && (l as usize) < classes && avail.is_none_or(|m| m[i]))
-        .collect()
+    if let Some((i, l)) = batch.labels.iter().enumerate().find(|(_, l)| **l >= 0 && **l as usize >= classes) {
+        return Err(TrainError::Batch {
+            sample: batch.sample_ids.get(i).cloned().unwrap_or_default(),
+            message: format!(
+                "label {l} has no class in a model with num-classes = {classes}; raise `num-classes` above the \
+                 largest label (labels are 0-based class indices; `SELECT max(label)` on the table shows it)"
+            ),
+        });
+    }
+    Ok(batch.labels.iter().enumerate().map(|(i, &l)| l >= 0 && avail.is_none_or(|m| m[i])).collect())
 }
 
 impl<B: AutodiffBackend> TrainModel<B> for StGcnTask<B> {
@@ -331,5 +337,21 @@ impl<B: AutodiffBackend> TrainModel<B> for LartTask<B> {
         let per_token =
             bce_with_logits_per_sample(logits.reshape([n * t, k]), targets.reshape([n * t, k])).div_scalar(k as f32);
         Ok(StepLosses { tasks: vec![masked_mean(per_token, &token_mask)], correct: None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(labels: Vec<i64>) -> HostBatch {
+        HostBatch { sample_ids: (0..labels.len()).map(|i| format!("s{i}")).collect(), labels, ..Default::default() }
+    }
+
+    #[test]
+    fn unlabelled_samples_are_masked_and_unknown_classes_are_errors() {
+        assert_eq!(label_mask(&batch(vec![0, -1, 3]), 4, "action").unwrap(), vec![true, false, true]);
+        let err = label_mask(&batch(vec![0, 9, 3]), 4, "action").unwrap_err().to_string();
+        assert!(err.contains("s1") && err.contains("label 9") && err.contains("num-classes = 4"), "{err}");
     }
 }

@@ -5,7 +5,9 @@
 //! binary so the demo needs nothing but the binary. Then it runs the
 //! skeleton pipeline (`synth` small → `ingest.ntu` → ST-GCN, 3 seeds →
 //! `predict` → `eval.classify`) and the AVA/LART pipeline (`synth` small →
-//! `ingest.ava` → LART, 3 seeds → `predict` → `eval.ava`), records and
+//! `ingest.ava` → LART, 3 seeds → `predict` → `eval.ava`) and the video
+//! pipeline (`synth` renders → `ingest.renders` → MViTv2 tiny, 3 seeds, and
+//! the frame-linear baseline → multi-view `predict` → `eval.classify`), records and
 //! checks the leaderboard, and writes the HTML report. Every step is a
 //! cached pipeline stage, so running it again is a no-op that takes seconds.
 
@@ -35,13 +37,18 @@ pub(crate) struct DemoArgs {
 const FILES: &[(&str, &str)] = &[
     ("pipelines/ntu60-xsub.toml", include_str!("../../../../pipelines/ntu60-xsub.toml")),
     ("pipelines/ava-lart.toml", include_str!("../../../../pipelines/ava-lart.toml")),
+    ("pipelines/synth-video.toml", include_str!("../../../../pipelines/synth-video.toml")),
     ("benchmarks/ntu60-xsub/benchmark.toml", include_str!("../../../../benchmarks/ntu60-xsub/benchmark.toml")),
     ("benchmarks/ava-lart/benchmark.toml", include_str!("../../../../benchmarks/ava-lart/benchmark.toml")),
+    (
+        "benchmarks/synth-video-mvit/benchmark.toml",
+        include_str!("../../../../benchmarks/synth-video-mvit/benchmark.toml"),
+    ),
     ("benchmarks/claimed.toml", include_str!("../../../../benchmarks/claimed.toml")),
 ];
 
 /// The pipelines, in the order they run.
-const PIPELINES: &[&str] = &["ntu60-xsub", "ava-lart"];
+const PIPELINES: &[&str] = &["ntu60-xsub", "ava-lart", "synth-video"];
 
 /// Writes the project files that are missing; a file that differs (edited,
 /// or written by another version) is kept and named.

@@ -88,3 +88,31 @@ fn synth_params_are_checked() {
     let canonical = kind.canonical_params(&t).unwrap();
     assert_eq!(canonical["formats"], toml::Value::Array(vec!["ntu".into(), "renders".into()]));
 }
+
+#[test]
+fn render_clips_sets_the_clip_count_and_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
+    std::fs::write(
+        dir.path().join("pipelines/p.toml"),
+        "[stages.data]\nuses = \"synth\"\nparams = { preset = \"tiny\", formats = [\"renders\"], render-clips = 7 }\n",
+    )
+    .unwrap();
+    let (engine, outcomes) = run(dir.path());
+    assert_eq!(outcomes, vec![("data".to_string(), StageOutcome::Ran)]);
+    let data = engine.cache().stage_dir(&engine.lock_file().unwrap().stages["data"].key);
+    let clips =
+        std::fs::read_dir(data.join("renders")).unwrap().filter(|e| e.as_ref().unwrap().path().is_dir()).count();
+    assert_eq!(clips, 7, "tiny renders 4 clips; render-clips asks for 7");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(data.join("synth.json")).unwrap()).unwrap();
+    assert_eq!(summary["outputs"]["renders"]["clips"], 7);
+
+    let registry = actionbench_video_stages::registry();
+    let kind = registry.get("synth").unwrap();
+    let mut t = toml::Table::new();
+    t.insert("render-clips".into(), 0.into());
+    let err = kind.canonical_params(&t).unwrap_err();
+    assert!(err.contains("`render-clips`") && err.contains("between 1 and"), "{err}");
+    // Left out, it is not part of the canonical params: existing keys stay.
+    assert!(!kind.canonical_params(&toml::Table::new()).unwrap().contains_key("render-clips"));
+}
