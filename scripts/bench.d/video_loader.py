@@ -192,10 +192,10 @@ def torch_step_ms():
     """Median ms of an MViTv2-tiny training step in PyTorch eager on the CPU."""
     torch.manual_seed(0)
     torch.set_num_threads(WORKERS)
-    model = MViT(num_classes=4, frames=T, size=CROP).train()
+    model = MViT(num_classes=20, frames=T, size=CROP).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
     clip = torch.randn(BATCH, 3, T, CROP, CROP)
-    target = torch.randint(0, 4, (BATCH,))
+    target = torch.randint(0, 20, (BATCH,))
     times = []
     for _ in range(2 + STEPS):
         start = time.perf_counter()

@@ -37,6 +37,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use steps::{InMemory, time_steps};
 
+// The allocator of the `actionbench` binary, whose `train` stage this stands in for.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type Error = Box<dyn std::error::Error>;
 
 const POSE_DIM: usize = 229;

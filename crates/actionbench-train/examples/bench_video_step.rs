@@ -9,7 +9,7 @@
 //!   loader's threads with bounded prefetch, as a `train` stage does.
 //!
 //! ```text
-//! bench_video_step --table DIR [--device cpu|cuda] [--size tiny|s] [--classes 4]
+//! bench_video_step --table DIR [--device cpu|cuda] [--size tiny|s] [--classes 20]
 //!                  [--batch 8] [--frames 8] [--rate 4] [--crop 64]
 //!                  [--steps 5] [--warmup 2] [--threads 0] [--prefetch 2]
 //! ```
@@ -26,6 +26,10 @@ use actionbench_models::{MvitConfig, MvitSize};
 use actionbench_train::tasks::{VideoConfig, VideoTask};
 use burn::tensor::backend::AutodiffBackend;
 use steps::{InMemory, time_steps};
+
+// The allocator of the `actionbench` binary, whose `train` stage this stands in for.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 type Error = Box<dyn std::error::Error>;
 
@@ -81,7 +85,7 @@ fn parse_args() -> Result<Args, Error> {
         table: get("--table").ok_or("--table DIR (a clip table: ingest.renders or ingest.video shards) is required")?,
         device: get("--device").unwrap_or_else(|| "cpu".into()),
         size,
-        classes: num("--classes", 4)?,
+        classes: num("--classes", 20)?,
         batch: num("--batch", 8)?,
         frames: num("--frames", 8)?,
         rate: num("--rate", 4)?,

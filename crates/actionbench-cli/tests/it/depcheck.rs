@@ -83,8 +83,9 @@ const CORNERS: &[(&str, &[&str])] = &[
     ("ffmpeg-next", &["actionbench-video"]),
     ("plotters", &["actionbench-leaderboard"]),
     // The binary's global allocator; a library must not choose one. The
-    // shards write benchmark (an example) mirrors the binary.
-    ("mimalloc", &["actionbench-cli", "actionbench-shards"]),
+    // shards write benchmark and the training-step benchmarks (examples,
+    // dev-dependencies) mirror the binary.
+    ("mimalloc", &["actionbench-cli", "actionbench-shards", "actionbench-train"]),
 ];
 
 #[test]
