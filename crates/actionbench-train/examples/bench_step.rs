@@ -35,7 +35,7 @@ use arrow::datatypes::{DataType, Field, Float32Type, Int32Type, Schema, UInt8Typ
 use burn::tensor::backend::AutodiffBackend;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use steps::{InMemory, time_steps};
+use steps::{Options, compare_feeds, on_device};
 
 // The allocator of the `actionbench` binary, whose `train` stage this stands in for.
 #[global_allocator]
@@ -59,37 +59,33 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, Error> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if !args.len().is_multiple_of(2) {
-        return Err("arguments come in `--name value` pairs".into());
-    }
-    let get = |name: &str| args.chunks(2).find(|w| w[0] == name).map(|w| w[1].clone());
-    let num = |name: &str, default: usize| -> Result<usize, Error> {
-        get(name).map_or(Ok(default), |v| v.parse().map_err(|_| format!("{name}: `{v}` is not a number").into()))
-    };
-    const KNOWN: [&str; 9] =
-        ["--device", "--size", "--batch", "--frames", "--people", "--steps", "--warmup", "--threads", "--prefetch"];
-    for pair in args.chunks(2) {
-        if !KNOWN.contains(&pair[0].as_str()) {
-            return Err(format!("unknown option `{}`", pair[0]).into());
-        }
-    }
-    let size = match get("--size").as_deref().unwrap_or("paper") {
+    let o = Options::parse(&[
+        "--device",
+        "--size",
+        "--batch",
+        "--frames",
+        "--people",
+        "--steps",
+        "--warmup",
+        "--threads",
+        "--prefetch",
+    ])?;
+    let size = match o.get("--size").as_deref().unwrap_or("paper") {
         "tiny" => LartSize::Tiny,
         "small" => LartSize::Small,
         "paper" => LartSize::Paper,
         other => return Err(format!("--size: `{other}` is not tiny, small or paper").into()),
     };
     Ok(Args {
-        device: get("--device").unwrap_or_else(|| "cpu".into()),
+        device: o.get("--device").unwrap_or_else(|| "cpu".into()),
         size,
-        batch: num("--batch", 32)?,
-        frames: num("--frames", 128)?,
-        people: num("--people", 1)?,
-        steps: num("--steps", 20)?,
-        warmup: num("--warmup", 5)?,
-        threads: num("--threads", 0)?,
-        prefetch: num("--prefetch", 2)?,
+        batch: o.num("--batch", 32)?,
+        frames: o.num("--frames", 128)?,
+        people: o.num("--people", 1)?,
+        steps: o.num("--steps", 20)?,
+        warmup: o.num("--warmup", 5)?,
+        threads: o.num("--threads", 0)?,
+        prefetch: o.num("--prefetch", 2)?,
     })
 }
 
@@ -172,30 +168,20 @@ fn run<B: AutodiffBackend>(args: &Args, device: &B::Device, name: &str) -> Resul
     config.max_people = args.people;
     config.dropout = 0.1;
 
-    let first = Loader::new(source.clone(), &loader_config, LoaderState::new(0, 0))?
-        .next()
-        .ok_or("the loader yields no batch")??;
-    let mut memory = InMemory::new(first, args.warmup + args.steps);
-    let task = || LartTask::<B>::new(&config, device);
-    let (mem_median, mem_mean) = time_steps(task(), args.warmup, args.steps, &mut memory, device)?;
-    let mut loader = Loader::new(source, &loader_config, LoaderState::new(0, 0))?;
-    let (load_median, load_mean) = time_steps(task(), args.warmup, args.steps, &mut loader, device)?;
     let common = format!(
         "\"backend\": \"{name}\", \"batch\": {}, \"frames\": {}, \"people\": {}, \"steps\": {}",
         args.batch, args.frames, args.people, args.steps
     );
-    println!("{{\"feed\": \"in-memory\", {common}, \"median_ms\": {mem_median:.3}, \"mean_ms\": {mem_mean:.3}}}");
-    println!("{{\"feed\": \"loader\", {common}, \"median_ms\": {load_median:.3}, \"mean_ms\": {load_mean:.3}}}");
-    println!("{{\"loader_over_in_memory\": {:.4}}}", load_median / mem_median);
-    Ok(())
+    compare_feeds(
+        || LartTask::<B>::new(&config, device),
+        || Loader::new(source.clone(), &loader_config, LoaderState::new(0, 0)),
+        (args.warmup, args.steps),
+        device,
+        &common,
+    )
 }
 
 fn main() -> Result<(), Error> {
     let args = parse_args()?;
-    match args.device.as_str() {
-        "cpu" => run::<burn::backend::Autodiff<burn::backend::NdArray>>(&args, &Default::default(), "burn ndarray cpu"),
-        #[cfg(feature = "cuda")]
-        "cuda" => run::<burn::backend::Autodiff<burn_cuda::Cuda>>(&args, &Default::default(), "burn cuda f32"),
-        other => Err(format!("--device `{other}`: cpu, or cuda in a build with `--features cuda`").into()),
-    }
+    on_device!(args.device.as_str(), run, &args)
 }

@@ -25,7 +25,7 @@ use actionbench_loader::{ClipConfig, ClipSource, Loader, LoaderConfig, LoaderSta
 use actionbench_models::{MvitConfig, MvitSize};
 use actionbench_train::tasks::{VideoConfig, VideoTask};
 use burn::tensor::backend::AutodiffBackend;
-use steps::{InMemory, time_steps};
+use steps::{Options, compare_feeds, on_device};
 
 // The allocator of the `actionbench` binary, whose `train` stage this stands in for.
 #[global_allocator]
@@ -49,11 +49,7 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, Error> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if !args.len().is_multiple_of(2) {
-        return Err("arguments come in `--name value` pairs".into());
-    }
-    const KNOWN: [&str; 12] = [
+    let o = Options::parse(&[
         "--table",
         "--device",
         "--size",
@@ -66,34 +62,27 @@ fn parse_args() -> Result<Args, Error> {
         "--warmup",
         "--threads",
         "--prefetch",
-    ];
-    for pair in args.chunks(2) {
-        if !KNOWN.contains(&pair[0].as_str()) {
-            return Err(format!("unknown option `{}` (options: {})", pair[0], KNOWN.join(", ")).into());
-        }
-    }
-    let get = |name: &str| args.chunks(2).find(|w| w[0] == name).map(|w| w[1].clone());
-    let num = |name: &str, default: usize| -> Result<usize, Error> {
-        get(name).map_or(Ok(default), |v| v.parse().map_err(|_| format!("{name}: `{v}` is not a number").into()))
-    };
-    let size = match get("--size").as_deref().unwrap_or("tiny") {
+    ])?;
+    let size = match o.get("--size").as_deref().unwrap_or("tiny") {
         "tiny" => MvitSize::Tiny,
         "s" => MvitSize::S,
         other => return Err(format!("--size: `{other}` is not tiny or s").into()),
     };
     Ok(Args {
-        table: get("--table").ok_or("--table DIR (a clip table: ingest.renders or ingest.video shards) is required")?,
-        device: get("--device").unwrap_or_else(|| "cpu".into()),
+        table: o
+            .get("--table")
+            .ok_or("--table DIR (a clip table: ingest.renders or ingest.video shards) is required")?,
+        device: o.get("--device").unwrap_or_else(|| "cpu".into()),
         size,
-        classes: num("--classes", 20)?,
-        batch: num("--batch", 8)?,
-        frames: num("--frames", 8)?,
-        rate: num("--rate", 4)?,
-        crop: num("--crop", 64)?,
-        steps: num("--steps", 5)?,
-        warmup: num("--warmup", 2)?,
-        threads: num("--threads", 0)?,
-        prefetch: num("--prefetch", 2)?,
+        classes: o.num("--classes", 20)?,
+        batch: o.num("--batch", 8)?,
+        frames: o.num("--frames", 8)?,
+        rate: o.num("--rate", 4)?,
+        crop: o.num("--crop", 64)?,
+        steps: o.num("--steps", 5)?,
+        warmup: o.num("--warmup", 2)?,
+        threads: o.num("--threads", 0)?,
+        prefetch: o.num("--prefetch", 2)?,
     })
 }
 
@@ -121,14 +110,6 @@ fn run<B: AutodiffBackend>(args: &Args, device: &B::Device, name: &str) -> Resul
     model.num_frames = args.frames;
     model.crop_size = args.crop;
     model.validate()?;
-    let first = Loader::new(source.clone(), &loader_config, LoaderState::new(0, 0))?
-        .next()
-        .ok_or("the loader yields no batch: the table has fewer clips than --batch")??;
-    let task = || VideoTask::<B>::new(VideoConfig::Mvit(&model), device);
-    let mut memory = InMemory::new(first, args.warmup + args.steps);
-    let (mem_median, mem_mean) = time_steps(task(), args.warmup, args.steps, &mut memory, device)?;
-    let mut loader = Loader::new(source, &loader_config, LoaderState::new(0, 0))?;
-    let (load_median, load_mean) = time_steps(task(), args.warmup, args.steps, &mut loader, device)?;
     let common = format!(
         "\"backend\": \"{name}\", \"model\": \"mvit-{}\", \"batch\": {}, \"frames\": {}, \"crop\": {}, \"steps\": {}",
         if args.size == MvitSize::Tiny { "tiny" } else { "s" },
@@ -137,18 +118,16 @@ fn run<B: AutodiffBackend>(args: &Args, device: &B::Device, name: &str) -> Resul
         args.crop,
         args.steps
     );
-    println!("{{\"feed\": \"in-memory\", {common}, \"median_ms\": {mem_median:.3}, \"mean_ms\": {mem_mean:.3}}}");
-    println!("{{\"feed\": \"loader\", {common}, \"median_ms\": {load_median:.3}, \"mean_ms\": {load_mean:.3}}}");
-    println!("{{\"loader_over_in_memory\": {:.4}}}", load_median / mem_median);
-    Ok(())
+    compare_feeds(
+        || VideoTask::<B>::new(VideoConfig::Mvit(&model), device),
+        || Loader::new(source.clone(), &loader_config, LoaderState::new(0, 0)),
+        (args.warmup, args.steps),
+        device,
+        &common,
+    )
 }
 
 fn main() -> Result<(), Error> {
     let args = parse_args()?;
-    match args.device.as_str() {
-        "cpu" => run::<burn::backend::Autodiff<burn::backend::NdArray>>(&args, &Default::default(), "burn ndarray cpu"),
-        #[cfg(feature = "cuda")]
-        "cuda" => run::<burn::backend::Autodiff<burn_cuda::Cuda>>(&args, &Default::default(), "burn cuda f32"),
-        other => Err(format!("--device `{other}`: cpu, or cuda in a build with `--features cuda`").into()),
-    }
+    on_device!(args.device.as_str(), run, &args)
 }

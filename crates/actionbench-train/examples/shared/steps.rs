@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use actionbench_loader::{HostBatch, LoaderState};
+use actionbench_loader::{HostBatch, Loader, LoaderError, LoaderState};
 use actionbench_train::optim::OptimizerConfig;
 use actionbench_train::trainer::{BatchStream, TrainConfig, TrainModel, train};
 use burn::tensor::backend::AutodiffBackend;
@@ -76,3 +76,67 @@ pub(crate) fn time_steps<B: AutodiffBackend, M: TrainModel<B>>(
     times.sort_by(f64::total_cmp);
     Ok((times[times.len() / 2], mean))
 }
+
+/// `--name value` options, checked against the names a benchmark knows.
+pub(crate) struct Options(Vec<String>);
+
+impl Options {
+    /// The process arguments; an unknown name or a name without a value is an error.
+    pub(crate) fn parse(known: &[&str]) -> Result<Self, Box<dyn std::error::Error>> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        if !args.len().is_multiple_of(2) {
+            return Err("arguments come in `--name value` pairs".into());
+        }
+        for pair in args.chunks(2) {
+            if !known.contains(&pair[0].as_str()) {
+                return Err(format!("unknown option `{}` (options: {})", pair[0], known.join(", ")).into());
+            }
+        }
+        Ok(Self(args))
+    }
+
+    /// The value of `name`, if given.
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        self.0.chunks(2).find(|w| w[0] == name).map(|w| w[1].clone())
+    }
+
+    /// The number `name`, or `default`.
+    pub(crate) fn num(&self, name: &str, default: usize) -> Result<usize, Box<dyn std::error::Error>> {
+        self.get(name).map_or(Ok(default), |v| v.parse().map_err(|_| format!("{name}: `{v}` is not a number").into()))
+    }
+}
+
+/// Times `task()` fed from memory (copies of the first batch of a fresh
+/// `loader()`) and fed by another fresh `loader()`, then prints one JSON
+/// line per feed (with the `common` fields) and the ratio.
+pub(crate) fn compare_feeds<B: AutodiffBackend, M: TrainModel<B>>(
+    task: impl Fn() -> M,
+    loader: impl Fn() -> Result<Loader, LoaderError>,
+    (warmup, steps): (usize, usize),
+    device: &B::Device,
+    common: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let first = loader()?.next().ok_or("the loader yields no batch: fewer samples than --batch")??;
+    let mut memory = InMemory::new(first, warmup + steps);
+    let (mem_median, mem_mean) = time_steps(task(), warmup, steps, &mut memory, device)?;
+    let (load_median, load_mean) = time_steps(task(), warmup, steps, &mut loader()?, device)?;
+    println!("{{\"feed\": \"in-memory\", {common}, \"median_ms\": {mem_median:.3}, \"mean_ms\": {mem_mean:.3}}}");
+    println!("{{\"feed\": \"loader\", {common}, \"median_ms\": {load_median:.3}, \"mean_ms\": {load_mean:.3}}}");
+    println!("{{\"loader_over_in_memory\": {:.4}}}", load_median / mem_median);
+    Ok(())
+}
+
+/// Calls `$run::<Backend>(args, device, name)` for `--device cpu` or `cuda`.
+macro_rules! on_device {
+    ($device:expr, $run:ident, $args:expr) => {
+        match $device {
+            "cpu" => {
+                $run::<burn::backend::Autodiff<burn::backend::NdArray>>($args, &Default::default(), "burn ndarray cpu")
+            }
+            #[cfg(feature = "cuda")]
+            "cuda" => $run::<burn::backend::Autodiff<burn_cuda::Cuda>>($args, &Default::default(), "burn cuda f32"),
+            other => Err(format!("--device `{other}`: cpu, or cuda in a build with `--features cuda`").into()),
+        }
+    };
+}
+pub(crate) use on_device;
