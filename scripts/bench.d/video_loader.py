@@ -30,6 +30,7 @@ mvit_reference.py, same shapes, torch threads = WORKERS). Target: Burn
 """
 
 import io
+import json
 import os
 import shutil
 import statistics
@@ -212,7 +213,6 @@ def burn_step_ms(shard_dir):
     out = subprocess.run([exe, "--table", shard_dir, "--batch", str(BATCH), "--frames", str(T), "--rate", str(TAU),
                           "--crop", str(CROP), "--steps", str(STEPS), "--warmup", "2", "--threads", str(WORKERS)],
                          check=True, capture_output=True, text=True).stdout
-    import json
     rows = [json.loads(line) for line in out.strip().splitlines()]
     feeds = {r["feed"]: r["median_ms"] for r in rows if "feed" in r}
     return feeds["in-memory"], feeds["loader"]

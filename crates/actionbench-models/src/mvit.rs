@@ -8,8 +8,9 @@
 //!
 //! Burn 0.21 has no 3D pooling layer: the skip connection's max pool runs as
 //! a 2D pool over `[B·T, C, H, W]` (its temporal kernel is 1 wherever the
-//! query is pooled, so nothing is lost), and Q/K/V pooling and the patch embedding are `Conv3d` modules
-//! computed by [`crate::conv3d`] (taps and a matmul: fast on the CPU).
+//! query is pooled, so nothing is lost). Q/K/V pooling and the patch
+//! embedding are `Conv3d` modules computed by [`crate::conv3d`] (a gather
+//! of kernel taps and a matmul: Burn's ndarray conv3d is slow on the CPU).
 //! Parameter names follow PySlowFast's (`patch_embed.proj`, `blocks.N.attn.
 //! pool_q`, `rel_pos_h`, …) so a checkpoint maps onto them one to one.
 

@@ -237,7 +237,6 @@ fn open_table(dirs: Vec<PathBuf>, filter: Option<String>) -> Result<Arc<Table>, 
     open_columns(dirs, Vec::new(), filter)
 }
 
-/// The column names of the first shard of `dirs` (its Parquet footer).
 /// A clip table with only the columns `clip` reads (and the filter's).
 fn open_clips(dirs: Vec<PathBuf>, clip: &ClipConfig, filter: Option<String>) -> Result<Arc<Table>, TrainError> {
     let available = TableSpec { dirs: dirs.clone(), ..Default::default() }.available_columns()?;

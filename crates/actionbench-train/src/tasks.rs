@@ -180,21 +180,26 @@ fn single_label_losses<B: AutodiffBackend>(
     Ok(StepLosses { tasks: vec![loss], correct: Some((correct, counted)) })
 }
 
-/// Which samples carry a usable single label (a negative label means
-/// "unlabelled"). A label the model has no class for is an error: skipping
-/// it would quietly train on a subset of the classes.
+/// Which samples carry a usable single label (a negative label, or one the
+/// source marks unavailable, means "unlabelled"). A usable label the model
+/// has no class for is an error: skipping it would quietly train on a
+/// subset of the classes.
 fn label_mask(batch: &HostBatch, classes: usize, task: &str) -> Result<Vec<bool>> {
     let avail = batch.label_masks.get(task);
-    if let Some((i, l)) = batch.labels.iter().enumerate().find(|(_, l)| **l >= 0 && **l as usize >= classes) {
-        return Err(TrainError::Batch {
-            sample: batch.sample_ids.get(i).cloned().unwrap_or_default(),
-            message: format!(
-                "label {l} has no class in a model with num-classes = {classes}; raise `num-classes` above the \
-                 largest label (labels are 0-based class indices; `SELECT max(label)` on the table shows it)"
+    let mask: Vec<bool> = batch.labels.iter().enumerate().map(|(i, &l)| l >= 0 && avail.is_none_or(|m| m[i])).collect();
+    if let Some(i) = (0..mask.len()).find(|&i| mask[i] && batch.labels[i] as usize >= classes) {
+        return Err(batch_error(
+            batch,
+            format!(
+                "sample `{}` has label {}, which has no class in a model with num-classes = {classes}; raise \
+                 `num-classes` above the largest label (labels are 0-based class indices; `SELECT max(label)` on \
+                 the table shows it)",
+                batch.sample_ids.get(i).map_or("", String::as_str),
+                batch.labels[i]
             ),
-        });
+        ));
     }
-    Ok(batch.labels.iter().enumerate().map(|(i, &l)| l >= 0 && avail.is_none_or(|m| m[i])).collect())
+    Ok(mask)
 }
 
 impl<B: AutodiffBackend> TrainModel<B> for StGcnTask<B> {
@@ -352,6 +357,10 @@ mod tests {
     fn unlabelled_samples_are_masked_and_unknown_classes_are_errors() {
         assert_eq!(label_mask(&batch(vec![0, -1, 3]), 4, "action").unwrap(), vec![true, false, true]);
         let err = label_mask(&batch(vec![0, 9, 3]), 4, "action").unwrap_err().to_string();
-        assert!(err.contains("s1") && err.contains("label 9") && err.contains("num-classes = 4"), "{err}");
+        assert!(err.contains("sample `s1` has label 9") && err.contains("num-classes = 4"), "{err}");
+        // A label the source marks unavailable is not used, whatever its value.
+        let mut masked = batch(vec![0, 9]);
+        masked.label_masks.insert("action".into(), vec![true, false]);
+        assert_eq!(label_mask(&masked, 4, "action").unwrap(), vec![true, false]);
     }
 }
