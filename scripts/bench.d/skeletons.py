@@ -1,6 +1,8 @@
 """Skeleton data: ingest, Parquet writing and manifest SQL, side by side.
 
-On the same generated NTU-style files and tables, in one run:
+On the same NTU files (written by `actionbench synth`: full-precision
+Kinect numbers and joint orientations, as real files hold) and tables, in
+one run:
 1. NTU `.skeleton` ingest + sharding (`ingest.ntu`) vs the common Python
    `read_skeleton` parser packing numpy arrays (ST-GCN's approach) — target >= 30x;
 2. Parquet writing of the same Arrow table: actionbench's ShardWriter vs
@@ -9,8 +11,8 @@ On the same generated NTU-style files and tables, in one run:
    Parquet files — target <= 1.2x DuckDB's time.
 """
 
+import glob
 import os
-import random
 import re
 import shutil
 import statistics
@@ -30,29 +32,6 @@ N = int(os.environ.get("N", "1000"))
 REPEAT = int(os.environ.get("REPEAT", "5"))
 ENV = dict(os.environ, ACTIONBENCH_NO_PROGRESS="1")
 XSUB_TRAIN = {1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38}
-
-
-def name(i):
-    return f"S{i % 17 + 1:03d}C{i % 3 + 1:03d}P{i % 40 + 1:03d}R{i % 2 + 1:03d}A{i % 60 + 1:03d}"
-
-
-def write_skeleton(path, rng, frames, bodies):
-    lines = [str(frames)]
-    arrays = np.zeros((frames, 2, 25, 3), dtype=np.float32)
-    for f in range(frames):
-        lines.append(str(bodies))
-        for b in range(bodies):
-            lines.append(f"{72057594037931101 + b} 0 1 1 1 1 0 0.1 -0.2 2")
-            lines.append("25")
-            for j in range(25):
-                x, y, z = rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(2, 4)
-                arrays[f, b, j] = (x, y, z)
-                lines.append(
-                    f"{x:.7f} {y:.7f} {z:.6f} {rng.uniform(0, 512):.4f} {rng.uniform(0, 424):.4f} "
-                    f"{rng.uniform(0, 1920):.3f} {rng.uniform(0, 1080):.3f} 0.1 0.2 0.3 0.9 2"
-                )
-    with open(path, "w") as fh:
-        fh.write("\r\n".join(lines) + "\r\n")
 
 
 def read_skeleton(path):
@@ -96,13 +75,28 @@ def main():
     raw = os.path.join(WORK, "data", "nturgbd_skeletons")
     os.makedirs(raw)
     os.makedirs(os.path.join(WORK, "pipelines"))
-    rng = random.Random(7)
-    print(f"generating {N} NTU-style files in {raw}...", file=sys.stderr)
+    # The files are the generator's (`actionbench synth`): Kinect-like
+    # numbers at full precision, joint orientations computed from the
+    # skeleton (the bone rotation as a quaternion, as the Kinect SDK
+    # reports it), one or two bodies, missing frames: what real NTU files
+    # hold, so the parser is timed on realistic text. `small` has 4,800
+    # files; the first N (sorted by name) are used, renamed so that no
+    # two share a name.
+    gen = os.path.join(WORK, "synth")
+    preset = "small" if N <= 4800 else "large"
+    print(f"generating NTU files (actionbench synth {preset}) and taking {N} of them into {raw}...", file=sys.stderr)
+    sh([AB, "synth", preset, "--seed", "7", "--formats", "ntu", "--out", gen, "-q"])
+    made = sorted(glob.glob(os.path.join(gen, "ntu", "**", "*.skeleton"), recursive=True))
+    if len(made) < N:
+        sys.exit(f"error: the generator wrote {len(made)} files, fewer than N={N}")
     meta = []
-    for i in range(N):
-        frames, bodies = rng.randint(40, 120), 1 + (i % 4 == 0)
-        write_skeleton(os.path.join(raw, name(i) + ".skeleton"), rng, frames, bodies)
-        meta.append((name(i), frames, bodies))
+    for src in made[:N]:
+        base = os.path.basename(src)[: -len(".skeleton")]
+        shutil.copyfile(src, os.path.join(raw, base + ".skeleton"))
+        with open(src) as f:
+            frames = int(f.readline())
+        meta.append((base, frames, 1 + (int(base[17:20]) >= 17)))  # A017-A020: two people
+    shutil.rmtree(gen)
     rows = []
 
     # 1. ingest: actionbench vs the Python parser on the same files.

@@ -65,3 +65,30 @@ ab_setup() {
   fi
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(pwd)/target}"
 }
+
+# Says what a build will do and how long a cold one takes on this machine,
+# before cargo's own progress: a silent 35-minute build looks hung. The
+# two-core times are measured (a cold release build of the demo's binaries
+# about 35 minutes, a cold debug build of every test about 26); more cores
+# divide them, roughly.
+ab_announce_build() {
+  local what="$1" marker="$2" minutes_on_two="$3"
+  local cores estimate
+  cores=$(nproc 2>/dev/null || echo 2)
+  if [ -e "$marker" ]; then
+    echo "==> $what: an incremental build (seconds to a few minutes)" >&2
+  else
+    estimate=$(( (minutes_on_two * 2 + cores - 1) / cores ))
+    [ "$estimate" -lt 5 ] && estimate=5
+    echo "==> $what: a cold build, about $estimate minutes on this machine's $cores cores ($minutes_on_two on 2); cargo's progress follows" >&2
+  fi
+}
+
+# The release build that scripts/demo and scripts/bench share: one package
+# set resolves one set of features, so DataFusion and Burn build once.
+ab_build_release() {
+  ab_announce_build "cargo build --release (actionbench, actionbench-ffmpeg, benchmark examples)" \
+    "$CARGO_TARGET_DIR/release/actionbench" 35
+  cargo build --release --locked -p actionbench-cli -p actionbench-ffmpeg -p actionbench-shards -p actionbench-sql \
+    -p actionbench-video -p actionbench-loader -p actionbench-train --bins --examples
+}

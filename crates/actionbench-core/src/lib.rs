@@ -4,13 +4,14 @@
 //! can use it: [`Fingerprint`] (a blake3 digest printed as hex), canonical
 //! hashing of serialisable values ([`fingerprint_of`]), checked project
 //! paths ([`ProjectPath`]), the registry of environment variables
-//! ([`EnvVars`]) and the one error-reporting vocabulary every crate shares
+//! ([`EnvVars`]), "did you mean" hints ([`suggest`]) and the one error-reporting vocabulary every crate shares
 //! ([`Diagnose`], [`Diagnostic`], [`Failure`]).
 
 mod diagnostic;
 mod env_vars;
 mod fingerprint;
 mod project_path;
+pub mod suggest;
 
 /// The file that marks a directory of Parquet shards: the shard writer
 /// (`actionbench-shards`) writes it, the project catalog

@@ -230,8 +230,14 @@ enum NodeArrayData {
 
 /// Nested pickles (joblib object arrays) deeper than this are refused.
 const MAX_NESTING: u32 = 8;
-/// Containers nested deeper than this are refused while building the tree.
-const MAX_DEPTH: usize = 2000;
+/// Containers nested deeper than this are refused while building the tree,
+/// counting the values of nested (joblib) pickles. The tree is built
+/// without recursion, but every later walk over a decoded value recurses
+/// (`to_json`, `repr`, dropping it), and ingest runs on worker threads with
+/// 2 MiB stacks: the bound keeps them far from the end of the stack (a
+/// test walks a value this deep on a 512 KiB stack, in a debug build).
+/// Real dataset pickles nest under 20 deep; 128 is also serde_json's limit.
+pub const MAX_DEPTH: usize = 128;
 
 struct Vm<'a> {
     data: &'a [u8],
@@ -1139,24 +1145,37 @@ impl<'a> Vm<'a> {
             budget: (self.data.len() as u64).saturating_mul(16).max(1 << 22),
         };
         self.op_pos = self.pos.saturating_sub(1);
-        self.tree(root, &mut walk, 0, true)
+        self.tree(root, &mut walk)
     }
 
-    fn trees(&mut self, ids: &[Id], walk: &mut Walk, depth: usize, owned: bool) -> Result<Vec<PyValue>> {
-        ids.iter().map(|&c| self.tree(c, walk, depth + 1, owned)).collect()
-    }
-
-    fn pairs(
-        &mut self,
-        entries: &[(Id, Id)],
-        walk: &mut Walk,
-        depth: usize,
-        owned: bool,
-    ) -> Result<Vec<(PyValue, PyValue)>> {
-        entries
-            .iter()
-            .map(|&(k, v)| Ok((self.tree(k, walk, depth + 1, owned)?, self.tree(v, walk, depth + 1, owned)?)))
-            .collect()
+    /// Builds the value of `root` with an explicit stack instead of
+    /// recursion: the depth of a stranger's pickle must not decide how much
+    /// of the thread's stack is used (containers deeper than [`MAX_DEPTH`]
+    /// are refused all the same, since every later walk over the value
+    /// recurses).
+    fn tree(&mut self, root: Id, walk: &mut Walk) -> Result<PyValue> {
+        let mut stack = match self.enter(root, walk, 0, true)? {
+            Entered::Done(v) => return Ok(v),
+            Entered::Pending(p) => vec![p],
+        };
+        loop {
+            let top = stack.last_mut().expect("the stack holds the root until it is done");
+            if top.values.len() < top.children.len() {
+                let (child, depth, owned) = (top.children[top.values.len()], top.depth + 1, top.owned);
+                match self.enter(child, walk, depth, owned)? {
+                    Entered::Done(v) => top_values(&mut stack).push(v),
+                    Entered::Pending(p) => stack.push(p),
+                }
+            } else {
+                let done = stack.pop().expect("checked above");
+                walk.visiting[done.id] = false;
+                let value = done.finish();
+                match stack.last_mut() {
+                    Some(parent) => parent.values.push(value),
+                    None => return Ok(value),
+                }
+            }
+        }
     }
 
     fn charge(&self, walk: &mut Walk, units: u64) -> Result<()> {
@@ -1167,9 +1186,10 @@ impl<'a> Vm<'a> {
         Ok(())
     }
 
-    /// `owned`: every container on the path from the root to `id` is
-    /// referenced once, so `id` is visited once and may be moved out.
-    fn tree(&mut self, id: Id, walk: &mut Walk, depth: usize, owned: bool) -> Result<PyValue> {
+    /// Takes node `id` (moved when every container on the path from the
+    /// root to it is referenced once, `owned`; copied otherwise): a value
+    /// when it has no children, else a container waiting for them.
+    fn enter(&mut self, id: Id, walk: &mut Walk, depth: usize, owned: bool) -> Result<Entered> {
         if depth > MAX_DEPTH {
             return Err(self.err(format!("the pickle nests containers more than {MAX_DEPTH} deep")));
         }
@@ -1216,48 +1236,137 @@ impl<'a> Vm<'a> {
         } else {
             std::mem::replace(&mut self.nodes[id], Node::Taken)
         };
-        walk.visiting[id] = true;
-        let value = match node {
-            Node::Leaf(v) => v,
-            Node::List(ids) => PyValue::List(self.trees(&ids, walk, depth, owned)?),
-            Node::Tuple(ids) => PyValue::Tuple(self.trees(&ids, walk, depth, owned)?),
-            Node::Set(ids) => PyValue::Set(self.trees(&ids, walk, depth, owned)?),
-            Node::Dict(d) => PyValue::Dict(self.pairs(&d.entries, walk, depth, owned)?),
-            Node::Global { name, .. } => PyValue::Global(name),
-            Node::Dtype(d) => PyValue::Dtype(d),
-            Node::Array { dtype, shape, data, scalar } => {
-                let data = match data {
-                    NodeArrayData::Raw(r) => ArrayData::Raw(r),
-                    NodeArrayData::Value(v) => ArrayData::Objects(v),
-                    NodeArrayData::Objects(ids) => ArrayData::Objects(self.trees(&ids, walk, depth, owned)?),
-                };
-                let a = NdArray { dtype, shape, data };
-                if scalar { PyValue::Scalar(a) } else { PyValue::Array(a) }
-            }
+        let pending = |shape: Shape, children: Vec<Id>| {
+            let values = Vec::with_capacity(children.len());
+            Entered::Pending(Pending { id, shape, children, values, depth, owned })
+        };
+        let entered = match node {
+            Node::Leaf(v) => Entered::Done(v),
+            Node::List(ids) => pending(Shape::List, ids),
+            Node::Tuple(ids) => pending(Shape::Tuple, ids),
+            Node::Set(ids) => pending(Shape::Set, ids),
+            Node::Dict(d) => pending(Shape::Dict, d.entries.iter().flat_map(|&(k, v)| [k, v]).collect()),
+            Node::Global { name, .. } => Entered::Done(PyValue::Global(name)),
+            Node::Dtype(d) => Entered::Done(PyValue::Dtype(d)),
+            Node::Array { dtype, shape, data, scalar } => match data {
+                NodeArrayData::Raw(r) => {
+                    Entered::Done(array(NdArray { dtype, shape, data: ArrayData::Raw(r) }, scalar))
+                }
+                NodeArrayData::Value(v) => {
+                    // A nested (joblib) pickle's values count towards the depth.
+                    let nested = v.iter().map(PyValue::depth).max().unwrap_or(0);
+                    if depth + 1 + nested > MAX_DEPTH {
+                        return Err(self.err(format!("the pickle nests containers more than {MAX_DEPTH} deep")));
+                    }
+                    Entered::Done(array(NdArray { dtype, shape, data: ArrayData::Objects(v) }, scalar))
+                }
+                NodeArrayData::Objects(ids) => pending(Shape::Objects { dtype, shape, scalar }, ids),
+            },
             // `_reconstruct` without a BUILD: numpy's empty placeholder array.
-            Node::PendingArray => PyValue::Array(NdArray {
+            Node::PendingArray => Entered::Done(PyValue::Array(NdArray {
                 dtype: Dtype { kind: DtypeKind::Int, itemsize: 1, big_endian: false },
                 shape: vec![0],
                 data: ArrayData::Raw(Vec::new()),
-            }),
+            })),
             Node::PendingWrapper => {
                 return Err(self.err("a joblib NumpyArrayWrapper was never built: the file is corrupt"));
             }
             Node::Opaque { callable, args, state, items, entries } => {
-                let args = self.tree(args, walk, depth + 1, owned)?;
-                let state = match state {
-                    Some(s) => Some(self.tree(s, walk, depth + 1, owned)?),
-                    None => None,
-                };
-                let items = self.trees(&items, walk, depth, owned)?;
-                let entries = self.pairs(&entries, walk, depth, owned)?;
-                PyValue::Opaque(Box::new(Opaque { callable, args, state, items, entries }))
+                let mut children = vec![args];
+                children.extend(state);
+                children.extend(&items);
+                children.extend(entries.iter().flat_map(|&(k, v)| [k, v]));
+                pending(Shape::Opaque { callable, state: state.is_some(), items: items.len() }, children)
             }
             Node::Taken => return Err(self.err("internal error: a pickle node was used twice")),
         };
-        walk.visiting[id] = false;
-        Ok(value)
+        if let Entered::Pending(_) = &entered {
+            walk.visiting[id] = true;
+        }
+        Ok(entered)
     }
+}
+
+/// What [`Vm::enter`] gives: a finished value, or a container whose
+/// children are built next.
+enum Entered {
+    Done(PyValue),
+    Pending(Pending),
+}
+
+/// A container on the build stack: its children's ids, and the values of
+/// those built so far.
+struct Pending {
+    id: Id,
+    shape: Shape,
+    children: Vec<Id>,
+    values: Vec<PyValue>,
+    /// Its depth below the root.
+    depth: usize,
+    /// Whether its children may be moved out of the arena.
+    owned: bool,
+}
+
+/// The kind of container a [`Pending`] becomes.
+enum Shape {
+    List,
+    Tuple,
+    Set,
+    /// Children are key, value, key, value…
+    Dict,
+    /// An object array.
+    Objects {
+        dtype: Dtype,
+        shape: Vec<usize>,
+        scalar: bool,
+    },
+    /// Children are the args, the state (when there is one), the items, then
+    /// the entries' keys and values.
+    Opaque {
+        callable: String,
+        state: bool,
+        items: usize,
+    },
+}
+
+impl Pending {
+    /// The container, from its children's values.
+    fn finish(self) -> PyValue {
+        let pairs = |values: Vec<PyValue>| -> Vec<(PyValue, PyValue)> {
+            let mut out = Vec::with_capacity(values.len() / 2);
+            let mut it = values.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                out.push((k, v));
+            }
+            out
+        };
+        match self.shape {
+            Shape::List => PyValue::List(self.values),
+            Shape::Tuple => PyValue::Tuple(self.values),
+            Shape::Set => PyValue::Set(self.values),
+            Shape::Dict => PyValue::Dict(pairs(self.values)),
+            Shape::Objects { dtype, shape, scalar } => {
+                array(NdArray { dtype, shape, data: ArrayData::Objects(self.values) }, scalar)
+            }
+            Shape::Opaque { callable, state, items } => {
+                let mut values = self.values.into_iter();
+                let args = values.next().expect("an opaque node has its args first");
+                let state = if state { values.next() } else { None };
+                let items: Vec<PyValue> = values.by_ref().take(items).collect();
+                let entries = pairs(values.collect());
+                PyValue::Opaque(Box::new(Opaque { callable, args, state, items, entries }))
+            }
+        }
+    }
+}
+
+/// The values of the container on top of the build stack.
+fn top_values(stack: &mut [Pending]) -> &mut Vec<PyValue> {
+    &mut stack.last_mut().expect("a container is being built").values
+}
+
+fn array(a: NdArray, scalar: bool) -> PyValue {
+    if scalar { PyValue::Scalar(a) } else { PyValue::Array(a) }
 }
 
 struct Walk {

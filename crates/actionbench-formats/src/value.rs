@@ -63,6 +63,36 @@ pub struct Opaque {
 }
 
 impl PyValue {
+    /// How deeply containers nest in the value (0 for a scalar), found
+    /// without recursion so that it is safe on any value.
+    pub fn depth(&self) -> usize {
+        let mut deepest = 0;
+        let mut todo = vec![(self, 0usize)];
+        while let Some((v, d)) = todo.pop() {
+            deepest = deepest.max(d);
+            let mut push = |child| todo.push((child, d + 1));
+            match v {
+                PyValue::List(xs) | PyValue::Tuple(xs) | PyValue::Set(xs) => xs.iter().for_each(&mut push),
+                PyValue::Dict(kv) => kv.iter().for_each(|(k, v)| {
+                    push(k);
+                    push(v)
+                }),
+                PyValue::Array(a) | PyValue::Scalar(a) => a.objects().unwrap_or(&[]).iter().for_each(&mut push),
+                PyValue::Opaque(o) => {
+                    push(&o.args);
+                    o.state.iter().for_each(&mut push);
+                    o.items.iter().for_each(&mut push);
+                    o.entries.iter().for_each(|(k, v)| {
+                        push(k);
+                        push(v)
+                    });
+                }
+                _ => {}
+            }
+        }
+        deepest
+    }
+
     /// A short type name for messages: `int`, `str`, `ndarray`…
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::check::{MetricCheck, Verdict, check};
-use crate::definition::{Benchmark, Tier};
+use crate::definition::{Benchmark, Tier, Unit};
 use crate::error::{Error, Result};
 use crate::record::ResultRecord;
 
@@ -98,11 +98,12 @@ pub struct Row {
     pub model: String,
     /// Metric.
     pub metric: String,
-    /// The value (mean for tier 2, median for tier 3); none when not run.
+    /// The value (mean for tier 2, median for tier 3) in the shown unit
+    /// (fractions as points); none when not run.
     pub value: Option<f64>,
-    /// Std over seeds (tier 2).
+    /// Std over seeds (tier 2), in the shown unit.
     pub std: Option<f64>,
-    /// Unit label.
+    /// Unit label (`pt` for fractions and points).
     pub unit: String,
     /// State.
     pub state: RowState,
@@ -142,6 +143,15 @@ fn protocol_text(protocol: &BTreeMap<String, String>) -> String {
     protocol.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
 }
 
+/// The unit a row is shown in: fractions (accuracy, mAP) as points, as
+/// papers print them, so that our rows and the papers' sit in one unit.
+fn shown_unit(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Fraction | Unit::Points => "pt",
+        other => other.label(),
+    }
+}
+
 /// The rows: each benchmark's metrics (one row per machine class that ran
 /// it, or one `not-run` row), then the claimed rows next to it, then the
 /// claimed rows that sit next to no benchmark.
@@ -153,11 +163,10 @@ pub fn rows(checked: &[Checked], claimed: &[Claimed]) -> Vec<Row> {
         split: c.split.clone(),
         model: format!("{} ({})", c.model, c.paper),
         metric: c.metric.clone(),
-        value: Some(c.value),
+        value: Some(if c.unit == "fraction" { c.value * 100.0 } else { c.value }),
         std: None,
         unit: match c.unit.as_str() {
-            "points" => "pt".into(),
-            "fraction" => String::new(),
+            "points" | "fraction" => "pt".into(),
             other => other.into(),
         },
         state: RowState::Claimed,
@@ -175,7 +184,7 @@ pub fn rows(checked: &[Checked], claimed: &[Claimed]) -> Vec<Row> {
                 metric: spec.name.clone(),
                 value: None,
                 std: None,
-                unit: spec.unit.label().into(),
+                unit: shown_unit(spec.unit).into(),
                 state: RowState::NotRun,
                 protocol: protocol_text(&def.protocol),
                 source: format!("tier {}", u8::from(def.tier)),
@@ -192,8 +201,8 @@ pub fn rows(checked: &[Checked], claimed: &[Claimed]) -> Vec<Row> {
                     (true, Tier::Training | Tier::Throughput) => RowState::Reproduced,
                 };
                 out.push(Row {
-                    value: mc.observed,
-                    std: mc.std,
+                    value: mc.observed.map(|v| v / spec.unit.per_point()),
+                    std: mc.std.map(|s| s / spec.unit.per_point()),
                     state,
                     source: format!("tier {}, {}", u8::from(def.tier), record.provenance.machine_class),
                     ..base.clone()
@@ -210,8 +219,8 @@ pub fn rows(checked: &[Checked], claimed: &[Claimed]) -> Vec<Row> {
 /// Value text: 4 decimals (the rounding snapshots use), `± std` for seeds.
 pub fn value_text(row: &Row) -> String {
     match (row.value, row.std) {
-        (Some(v), Some(s)) => format!("{v:.4} ± {s:.4}"),
-        (Some(v), None) => format!("{v:.4}"),
+        (Some(v), Some(s)) => format!("{v:.2} ± {s:.2}"),
+        (Some(v), None) => format!("{v:.2}"),
         (None, _) => "—".into(),
     }
 }

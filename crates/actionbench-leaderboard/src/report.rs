@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::board::{Row, value_text};
 use crate::error::{Error, Result};
@@ -81,11 +82,83 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// Draws `plot` into a 900×480 PNG at `path`.
-pub fn draw(plot: &Plot, path: &Path) -> Result<()> {
+/// Size of a plot image, and of the font of bar labels.
+const WIDTH: u32 = 900;
+const HEIGHT: u32 = 480;
+const LABEL_PX: u32 = 13;
+/// Space a bar label gets besides its text: labels closer than this read as one.
+const LABEL_GAP: u32 = 10;
+/// Longest rotated bar label, in pixels; longer ones end in "…".
+const MAX_LABEL_PX: u32 = 220;
+
+/// How the x labels of a bar plot are laid out so that none overlaps
+/// another: horizontal when each fits its bar's slot, else rotated a
+/// quarter turn (read top to bottom), the image wide enough for a slot of
+/// one line per bar and tall enough for the longest label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarLabels {
+    /// The labels as drawn (long ones cut, ending in "…").
+    pub text: Vec<String>,
+    /// Rotated a quarter turn.
+    pub rotated: bool,
+    /// Image width and height.
+    pub size: (u32, u32),
+    /// Height of the label area under the x axis.
+    pub area: u32,
+}
+
+fn label_font() -> FontDesc<'static> {
+    ("sans-serif", LABEL_PX as f64).into_font()
+}
+
+fn text_width(text: &str) -> u32 {
+    label_font().box_size(text).map(|(w, _)| w).unwrap_or(LABEL_PX * text.chars().count() as u32)
+}
+
+/// `text` cut to at most `max` pixels wide, ending in "…" when cut.
+fn fit(text: &str, max: u32) -> String {
+    if text_width(text) <= max {
+        return text.to_string();
+    }
+    let mut chars: Vec<char> = text.chars().collect();
+    while !chars.is_empty() && text_width(&format!("{}…", chars.iter().collect::<String>())) > max {
+        chars.pop();
+    }
+    format!("{}…", chars.iter().collect::<String>().trim_end())
+}
+
+/// Margins and the y label area of every plot.
+const MARGIN: u32 = 16;
+const Y_AREA: u32 = 64;
+
+/// The label layout of a bar plot with these labels.
+pub fn bar_labels(labels: &[String]) -> Result<BarLabels> {
+    register_font().map_err(|message| Error::Plot { path: PathBuf::from("(font)"), message })?;
+    let n = labels.len().max(1) as u32;
+    let plot_width = |width: u32| width - 2 * MARGIN - Y_AREA;
+    let slot = plot_width(WIDTH) / n;
+    if labels.iter().all(|l| text_width(l) + LABEL_GAP <= slot) {
+        return Ok(BarLabels { text: labels.to_vec(), rotated: false, size: (WIDTH, HEIGHT), area: 40 });
+    }
+    let line = label_font().box_size("Ag").map(|(_, h)| h).unwrap_or(LABEL_PX + 3);
+    let width = WIDTH.max(2 * MARGIN + Y_AREA + n * (line + LABEL_GAP));
+    let text: Vec<String> = labels.iter().map(|l| fit(l, MAX_LABEL_PX)).collect();
+    let longest = text.iter().map(|l| text_width(l)).max().unwrap_or(0);
+    let area = (longest + 16).max(40);
+    Ok(BarLabels { text, rotated: true, size: (width, HEIGHT + area - 40), area })
+}
+
+/// Draws `plot` into a PNG at `path` (900×480, or larger where a bar
+/// plot's labels need it); returns its size.
+pub fn draw(plot: &Plot, path: &Path) -> Result<(u32, u32)> {
     let err = |message: String| Error::Plot { path: path.to_path_buf(), message };
     register_font().map_err(err)?;
-    let root = BitMapBackend::new(path, (900, 480)).into_drawing_area();
+    let layout = match plot {
+        Plot::Bars { bars, .. } => Some(bar_labels(&bars.iter().map(|b| b.0.clone()).collect::<Vec<_>>())?),
+        _ => None,
+    };
+    let size = layout.as_ref().map_or((WIDTH, HEIGHT), |l| l.size);
+    let root = BitMapBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
     let caption = (plot.title().to_string(), ("sans-serif", 22));
     match plot {
@@ -94,9 +167,9 @@ pub fn draw(plot: &Plot, path: &Path) -> Result<()> {
             let (y0, y1) = bounds(series.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)));
             let mut chart = ChartBuilder::on(&root)
                 .caption(caption.0, caption.1)
-                .margin(16)
+                .margin(MARGIN)
                 .x_label_area_size(40)
-                .y_label_area_size(64)
+                .y_label_area_size(Y_AREA)
                 .build_cartesian_2d(x0..x1, y0..y1)
                 .map_err(|e| err(e.to_string()))?;
             chart.configure_mesh().x_desc("step").y_desc(y_label.as_str()).draw().map_err(|e| err(e.to_string()))?;
@@ -116,24 +189,23 @@ pub fn draw(plot: &Plot, path: &Path) -> Result<()> {
                 .map_err(|e| err(e.to_string()))?;
         }
         Plot::Bars { y_label, bars, .. } => {
+            let layout = layout.expect("computed above for bars");
             let (_, y1) = bounds(bars.iter().map(|b| b.1).chain([0.0]));
             let n = bars.len().max(1) as i32;
             let mut chart = ChartBuilder::on(&root)
                 .caption(caption.0, caption.1)
-                .margin(16)
-                .x_label_area_size(40)
-                .y_label_area_size(64)
-                .build_cartesian_2d((0..n).into_segmented(), 0f64..y1)
+                .margin(MARGIN)
+                .x_label_area_size(layout.area)
+                .y_label_area_size(Y_AREA)
+                // `0..n` would have n + 1 slots: the end is a slot too.
+                .build_cartesian_2d((0..n - 1).into_segmented(), 0f64..y1)
                 .map_err(|e| err(e.to_string()))?;
-            let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+            // The x labels are drawn below, one per bar, laid out by `bar_labels`.
             chart
                 .configure_mesh()
                 .disable_x_mesh()
-                .x_labels(bars.len().min(30))
-                .x_label_formatter(&|v| match v {
-                    SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
-                    _ => String::new(),
-                })
+                .set_tick_mark_size(LabelAreaPosition::Bottom, 0)
+                .x_label_formatter(&|_| String::new())
                 .y_desc(y_label.as_str())
                 .draw()
                 .map_err(|e| err(e.to_string()))?;
@@ -145,15 +217,25 @@ pub fn draw(plot: &Plot, path: &Path) -> Result<()> {
                         .data(bars.iter().enumerate().map(|(i, (_, v))| (i as i32, *v))),
                 )
                 .map_err(|e| err(e.to_string()))?;
+            let font = label_font().color(&BLACK);
+            let style = if layout.rotated {
+                font.transform(FontTransform::Rotate90).pos(Pos::new(HPos::Left, VPos::Center))
+            } else {
+                font.pos(Pos::new(HPos::Center, VPos::Top))
+            };
+            for (i, text) in layout.text.iter().enumerate() {
+                let (x, y) = chart.backend_coord(&(SegmentValue::CenterOf(i as i32), 0.0));
+                root.draw(&Text::new(text.as_str(), (x, y + 6), style.clone())).map_err(|e| err(e.to_string()))?;
+            }
         }
         Plot::Seeds { values, expected, band, .. } => {
             let (y0, y1) = bounds(values.iter().map(|v| v.1).chain([expected - band, expected + band, *expected]));
             let n = values.len().max(1);
             let mut chart = ChartBuilder::on(&root)
                 .caption(caption.0, caption.1)
-                .margin(16)
+                .margin(MARGIN)
                 .x_label_area_size(40)
-                .y_label_area_size(64)
+                .y_label_area_size(Y_AREA)
                 .build_cartesian_2d(-0.5f64..n as f64 - 0.5, y0..y1)
                 .map_err(|e| err(e.to_string()))?;
             let seeds: Vec<u64> = values.iter().map(|v| v.0).collect();
@@ -180,7 +262,7 @@ pub fn draw(plot: &Plot, path: &Path) -> Result<()> {
         }
     }
     root.present().map_err(|e| err(e.to_string()))?;
-    Ok(())
+    Ok(size)
 }
 
 fn html_escape(s: &str) -> String {
@@ -194,9 +276,9 @@ pub fn write_report(dir: &Path, title: &str, rows: &[Row], plots: &[Plot]) -> Re
     let mut figures = String::new();
     for (i, plot) in plots.iter().enumerate() {
         let file = format!("plot-{i:02}.png");
-        draw(plot, &plot_dir.join(&file))?;
+        let (w, h) = draw(plot, &plot_dir.join(&file))?;
         figures.push_str(&format!(
-            "<figure><img src=\"plots/{file}\" alt=\"{t}\" width=\"900\" height=\"480\"><figcaption>{t}</figcaption></figure>\n",
+            "<figure><img src=\"plots/{file}\" alt=\"{t}\" width=\"{w}\" height=\"{h}\"><figcaption>{t}</figcaption></figure>\n",
             t = html_escape(plot.title())
         ));
     }
@@ -238,7 +320,8 @@ figure {{ display: inline-block; margin: 1em 1em 0 0; }}
 <h1>{title}</h1>
 <p>Rows: <b>reproduced</b> (training or throughput checks passed here), <b>verified-eval</b> (evaluator or
 inference checks passed here), <b>claimed</b> (a paper's number), <b>regressed</b> (a check failed).
-Values are rounded to 4 decimals.</p>
+Accuracies and mAP are in points (a fraction × 100, as papers print them), with 2 decimals and, for
+trained models, ± the standard deviation over seeds.</p>
 <table id="leaderboard">
 <thead><tr><th>benchmark</th><th>dataset</th><th>split</th><th>model</th><th>metric</th><th>value</th><th>state</th><th>protocol</th><th>source</th></tr></thead>
 <tbody>

@@ -76,11 +76,30 @@ pub struct GcReport {
 }
 
 /// A command stage's journal: which outputs existed before it ran (now moved
-/// into the journal), so an interrupted or failed run can be rolled back.
+/// aside), so an interrupted or failed run can be rolled back.
 #[derive(Debug, Serialize, Deserialize)]
 struct JournalManifest {
     root: PathBuf,
     outs: Vec<(String, bool)>,
+    /// Backups sit beside each output as `.NAME.actionbench-prev-TAG`, on
+    /// the output's own file system (a rename into a cache on another disk
+    /// would fail). Journals written before this field keep their backups
+    /// under the journal's `outs/`.
+    #[serde(default)]
+    backup_tag: Option<String>,
+}
+
+impl JournalManifest {
+    /// Where the previous version of `out` is kept while the stage runs.
+    fn backup(&self, dir: &Path, out: &str) -> PathBuf {
+        let target = self.root.join(out);
+        match (&self.backup_tag, target.file_name()) {
+            (Some(tag), Some(name)) => {
+                target.with_file_name(format!(".{}.actionbench-prev-{tag}", name.to_string_lossy()))
+            }
+            _ => dir.join("outs").join(out),
+        }
+    }
 }
 
 /// Backups of a command stage's outputs, taken before it runs.
@@ -210,22 +229,22 @@ impl Cache {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         }
-        let backup = dir.join("outs");
-        std::fs::create_dir_all(&backup).map_err(|e| Error::io(&backup, e))?;
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let outs: Vec<(String, bool)> =
             outs.iter().map(|o| (o.clone(), std::fs::symlink_metadata(root.join(o)).is_ok())).collect();
-        let manifest = JournalManifest { root: root.to_path_buf(), outs };
+        let tag =
+            dir.file_name().and_then(|n| n.to_str()).and_then(|n| n.rsplit('.').next()).unwrap_or("0").to_string();
+        let manifest = JournalManifest { root: root.to_path_buf(), outs, backup_tag: Some(tag) };
         // The manifest is on disk before anything moves: recovery can always
         // tell what to put back.
         let json = serde_json::to_vec(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
         write_atomic(&dir.join("manifest.json"), &json)?;
         for (out, existed) in &manifest.outs {
             if *existed {
-                let to = backup.join(out);
-                if let Some(p) = to.parent() {
-                    std::fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
-                }
+                let to = manifest.backup(&dir, out);
                 let from = root.join(out);
+                // A backup left by a crash between commit and clean-up.
+                remove_any(&to).map_err(|e| Error::io(&to, e))?;
                 std::fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
             }
         }
@@ -239,7 +258,16 @@ impl Cache {
         for entry in std::fs::read_dir(&jdir).map_err(|e| Error::io(&jdir, e))? {
             let dir = entry.map_err(|e| Error::io(&jdir, e))?.path();
             if dir.extension().is_some_and(|e| e == "done") {
-                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                // Committed: only the clean-up was cut short.
+                let manifest = std::fs::read(dir.join("manifest.json"))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<JournalManifest>(&b).ok());
+                match manifest {
+                    Some(manifest) if manifest.root == root => Journal { dir, manifest }.remove_backups()?,
+                    // Another project's, sharing this cache: its next run cleans it.
+                    Some(_) => {}
+                    None => std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?,
+                }
                 continue;
             }
             let Ok(bytes) = std::fs::read(dir.join("manifest.json")) else {
@@ -274,8 +302,22 @@ impl Journal {
     /// over the new outputs.
     pub(crate) fn commit(self) -> Result<()> {
         let done = self.dir.with_extension("done");
+        if done.exists() {
+            std::fs::remove_dir_all(&done).map_err(|e| Error::io(&done, e))?;
+        }
         std::fs::rename(&self.dir, &done).map_err(|e| Error::io(&self.dir, e))?;
-        std::fs::remove_dir_all(&done).map_err(|e| Error::io(&done, e))
+        Journal { dir: done, manifest: self.manifest }.remove_backups()
+    }
+
+    /// After a commit: delete the previous outputs, then the journal.
+    fn remove_backups(self) -> Result<()> {
+        for (out, existed) in &self.manifest.outs {
+            if *existed {
+                let saved = self.manifest.backup(&self.dir, out);
+                remove_any(&saved).map_err(|e| Error::io(&saved, e))?;
+            }
+        }
+        std::fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))
     }
 
     /// The run failed or was interrupted: remove what it wrote and put the
@@ -283,10 +325,9 @@ impl Journal {
     /// finished by the next recovery.
     pub(crate) fn rollback(self) -> Result<()> {
         let root = &self.manifest.root;
-        let backup = self.dir.join("outs");
         for (out, existed) in &self.manifest.outs {
             let target = root.join(out);
-            let saved = backup.join(out);
+            let saved = self.manifest.backup(&self.dir, out);
             if *existed {
                 if std::fs::symlink_metadata(&saved).is_ok() {
                     remove_any(&target).map_err(|e| Error::io(&target, e))?;

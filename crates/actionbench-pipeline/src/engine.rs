@@ -183,15 +183,14 @@ impl Engine {
                 StageBody::Builtin { uses, uses_line, params: raw, params_line, .. } => {
                     let Some(kind) = registry.get(uses) else {
                         let names = registry.names();
-                        let close =
-                            names.iter().filter(|n| edit_distance(n, uses) <= 3).min_by_key(|n| edit_distance(n, uses));
-                        let hint = match close {
-                            Some(n) => format!("Did you mean `{n}`?"),
-                            None => format!(
-                                "Known kinds: {}",
-                                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-                            ),
-                        };
+                        let hint = actionbench_core::suggest::did_you_mean(uses, names.iter().copied())
+                            .map(|close| format!("{close} (`actionbench kinds` lists every kind)"))
+                            .unwrap_or_else(|| {
+                                format!(
+                                    "Known kinds: {}",
+                                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                                )
+                            });
                         return Err(pipeline.error(
                             &stage.name,
                             *uses_line,
@@ -388,6 +387,23 @@ impl Engine {
                         None,
                     ));
                 }
+                Err(InputError::Escapes { link, target }) => {
+                    let shown = link.strip_prefix(&self.pipeline.root).unwrap_or(&link).display().to_string();
+                    return Err(self.pipeline.error(
+                        &stage.name,
+                        entry.line,
+                        format!(
+                            "input `{}` leads outside the project: `{shown}` is a symbolic link to `{}`",
+                            entry.text,
+                            target.display()
+                        ),
+                        Some(format!(
+                            "name data outside the project by its own path: write `{}` in `inputs` instead of going \
+                             through the link, so the pipeline file says where its data is",
+                            target.display()
+                        )),
+                    ));
+                }
                 Err(InputError::Other(e)) => return Err(e),
             }
         }
@@ -453,6 +469,7 @@ impl Engine {
                     Ok(ResolvedInput::Stage { .. }) => None,
                     Err(InputError::Missing | InputError::NoMatch) => None,
                     Err(InputError::BadGlob(e)) => return Err(Error::Internal(e)),
+                    Err(InputError::Escapes { link, target }) => return Err(Error::LinkEscapes { link, target }),
                     Err(InputError::Other(e)) => return Err(e),
                 };
                 out.insert(o.to_string(), hash);
@@ -705,8 +722,11 @@ impl Engine {
                 if !force && locked.is_some_and(|l| l.key == fp) && self.output_problems(i, &fp, locked)?.is_empty() {
                     return Ok((StageOutcome::Cached, Some(fp), locked.cloned()));
                 }
-                reporter.stage_started(&stage.name);
                 let out_names: Vec<String> = outs.iter().map(|(o, _)| o.to_string()).collect();
+                if let Some(problem) = self.escaping_out(&out_names)? {
+                    return Ok((problem, Some(fp), None));
+                }
+                reporter.stage_started(&stage.name);
                 let journal =
                     self.cache.begin_journal(&self.pipeline.root, &self.pipeline.name, &stage.name, &out_names)?;
                 for (o, _) in outs {
@@ -752,6 +772,35 @@ impl Engine {
                 Ok((StageOutcome::Ran, Some(fp), Some(LockedStage { key: fp, definition: key, outputs })))
             }
         }
+    }
+
+    /// The failure of a command stage one of whose `outs` goes through a
+    /// symbolic link out of the project: the command would write (and a
+    /// failed run would roll back) files elsewhere.
+    fn escaping_out(&self, outs: &[String]) -> Result<Option<StageOutcome>> {
+        let root = &self.pipeline.root;
+        let confine = std::fs::canonicalize(root).map_err(|e| Error::io(root, e))?;
+        for o in outs {
+            match crate::inputs::escaping_link(root, &root.join(o), &confine) {
+                Ok(()) => {}
+                Err(Error::LinkEscapes { link, target }) => {
+                    let shown = link.strip_prefix(root).unwrap_or(&link).display().to_string();
+                    return Ok(Some(StageOutcome::Failed {
+                        error: format!(
+                            "refusing to write `{o}`: `{shown}` is a symbolic link to `{}`, outside the project",
+                            target.display()
+                        ),
+                        hint: Some(format!(
+                            "write outputs inside the project (replace the link `{shown}` with a directory); \
+                             copy them elsewhere in a later stage if needed"
+                        )),
+                        location: None,
+                    }));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
     }
 
     /// Replaces `{@stage}` with the (shell-quoted, project-relative where
@@ -809,11 +858,6 @@ fn probe<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e dyn Diagnos
     diagnostic_probe(e).or_else(|| e.downcast_ref::<Error>().map(|e| e as &dyn Diagnose))
 }
 
-/// Levenshtein distance, for "did you mean" hints on stage kinds.
-fn edit_distance(a: &str, b: &str) -> usize {
-    strsim::levenshtein(a, b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -824,6 +868,5 @@ mod tests {
         assert_eq!(shell_quote("out/a.txt"), "out/a.txt");
         let quoted = shell_quote("it's here");
         assert_eq!(shlex::split(&quoted), Some(vec!["it's here".to_string()]), "{quoted}");
-        assert_eq!(edit_distance("ingest.ntu", "ingest.nut"), 2);
     }
 }

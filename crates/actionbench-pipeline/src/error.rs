@@ -16,6 +16,15 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A symbolic link inside the project leads outside it (an input that
+    /// would read, or an output that would write, elsewhere).
+    #[error("`{}` is a symbolic link to `{}`, outside the project", link.display(), target.display())]
+    LinkEscapes {
+        /// The link.
+        link: PathBuf,
+        /// Where it leads (canonical).
+        target: PathBuf,
+    },
     /// The pipeline file is not valid TOML or does not match the schema.
     #[error("{file}:{line}:{column}: {message}")]
     Syntax {
@@ -117,19 +126,12 @@ pub struct BadParam {
 }
 
 impl BadParam {
-    /// For an unknown key, the expected one closest to it (serde lists them:
-    /// "unknown field `x`, expected one of `a`, `b`").
+    /// For an unknown key, "Did you mean …?" with the expected ones close to
+    /// it (serde lists them: "unknown field `x`, expected one of `a`, `b`").
     pub fn suggestion(&self) -> Option<String> {
         let rest = self.message.strip_prefix("unknown field `")?;
         let (given, expected) = rest.split_once('`')?;
-        expected
-            .split('`')
-            .skip(1)
-            .step_by(2)
-            .map(|name| (strsim::levenshtein(given, name), name))
-            .filter(|(d, _)| *d <= 3)
-            .min()
-            .map(|(_, name)| name.to_string())
+        actionbench_core::suggest::did_you_mean(given, expected.split('`').skip(1).step_by(2))
     }
 }
 
@@ -159,14 +161,18 @@ impl actionbench_core::Diagnose for Error {
         match self {
             Error::Definition { hint, .. } => hint.clone(),
             Error::Param(p) => Some(match p.suggestion() {
-                Some(close) => format!("Did you mean `{close}`? (`actionbench kinds` lists the params of `{}`)", p.kind),
+                Some(close) => format!("{close} (`actionbench kinds` lists the params of `{}`)", p.kind),
                 None => format!("See `actionbench kinds` for the params of `{}`", p.kind),
             }),
             Error::Cycle { .. } => Some(
                 "Remove one of the `@stage` references (or the dep on another stage's output) that close the circle".into(),
             ),
-            Error::UnknownTarget { known, .. } => {
-                Some(format!("The stages are: {}", known.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")))
+            Error::UnknownTarget { known, stage, .. } => {
+                let all = format!("The stages are: {}", known.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "));
+                Some(match actionbench_core::suggest::did_you_mean(stage, known.iter().map(String::as_str)) {
+                    Some(close) => format!("{close} {all}"),
+                    None => all,
+                })
             }
             Error::PipelineNotFound { .. } => {
                 Some("Pass a name from `pipelines/` (without `.toml`) or a path to a pipeline file".into())

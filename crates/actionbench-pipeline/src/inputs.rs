@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::cache::Cache;
 use crate::error::{Error, Result};
-use crate::snapshot::{FileStat, Found, render_listing, walk, walk_order};
+use crate::snapshot::{FileStat, Found, render_listing, walk, walk_order, walk_within};
 
 /// One file of an input, with its content hash.
 #[derive(Debug, Clone)]
@@ -57,13 +57,47 @@ pub(crate) enum InputError {
     Missing,
     NoMatch,
     BadGlob(String),
+    /// A symbolic link under the project root leads outside it.
+    Escapes {
+        link: PathBuf,
+        target: PathBuf,
+    },
     Other(Error),
 }
 
 impl From<Error> for InputError {
     fn from(e: Error) -> Self {
-        InputError::Other(e)
+        match e {
+            Error::LinkEscapes { link, target } => InputError::Escapes { link, target },
+            e => InputError::Other(e),
+        }
     }
+}
+
+/// The canonical project root, when `path` is inside the project: files
+/// there are confined to it (a symbolic link out of the project is an
+/// error), while data named by an absolute path elsewhere is not.
+fn confinement(root: &Path, path: &Path) -> Result<Option<PathBuf>> {
+    if !path.starts_with(root) {
+        return Ok(None);
+    }
+    std::fs::canonicalize(root).map(Some).map_err(|e| Error::io(root, e))
+}
+
+/// The first symbolic link on the way from `root` to `path` (inside the
+/// project) that leads outside `confine`.
+pub(crate) fn escaping_link(root: &Path, path: &Path, confine: &Path) -> Result<()> {
+    let Ok(rel) = path.strip_prefix(root) else { return Ok(()) };
+    let mut at = root.to_path_buf();
+    for part in rel.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => crate::snapshot::check_link(&at, confine)?,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn is_glob(entry: &str) -> bool {
@@ -95,9 +129,17 @@ pub(crate) fn list_files(root: &Path, entry: &str) -> std::result::Result<(Vec<F
                 InputError::Other(Error::io(p, e.into()))
             })?;
             let rel = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+            let confine = confinement(root, &path)?;
+            if let Some(c) = &confine {
+                escaping_link(root, &path, c)?;
+            }
             let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
             if meta.is_dir() {
-                out.extend(walk(&path)?.into_iter().map(|f| Found { rel: format!("{rel}/{}", f.rel), ..f }));
+                let found = match &confine {
+                    Some(c) => walk_within(&path, c)?,
+                    None => walk(&path)?,
+                };
+                out.extend(found.into_iter().map(|f| Found { rel: format!("{rel}/{}", f.rel), ..f }));
             } else if meta.is_file() {
                 out.push(Found { rel, stat: FileStat::of(&meta) });
             }
@@ -109,6 +151,10 @@ pub(crate) fn list_files(root: &Path, entry: &str) -> std::result::Result<(Vec<F
         out.dedup_by(|a, b| a.rel == b.rel);
         return Ok((out, root.to_path_buf(), true));
     }
+    let confine = confinement(root, &abs_entry)?;
+    if let Some(c) = &confine {
+        escaping_link(root, &abs_entry, c)?;
+    }
     let meta = match std::fs::metadata(&abs_entry) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(InputError::Missing),
@@ -119,7 +165,11 @@ pub(crate) fn list_files(root: &Path, entry: &str) -> std::result::Result<(Vec<F
         let base = abs_entry.parent().map(Path::to_path_buf).unwrap_or_default();
         return Ok((vec![Found { rel, stat: FileStat::of(&meta) }], base, false));
     }
-    Ok((walk(&abs_entry)?, abs_entry, true))
+    let found = match &confine {
+        Some(c) => walk_within(&abs_entry, c)?,
+        None => walk(&abs_entry)?,
+    };
+    Ok((found, abs_entry, true))
 }
 
 /// Resolves and hashes a path entry. With `detail`, fills in the files

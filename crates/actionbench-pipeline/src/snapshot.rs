@@ -71,7 +71,20 @@ pub(crate) fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
 /// parallel), following symbolic links, in [`walk_order`]: each directory's
 /// entries are sorted by name, so no global sort is needed.
 pub(crate) fn walk(dir: &Path) -> Result<Vec<Found>> {
-    walk_dir(dir, "", 0)
+    walk_dir(dir, "", 0, None)
+}
+
+/// [`walk`], refusing a symbolic link whose target is outside `confine`
+/// (a canonical path) with [`Error::LinkEscapes`].
+pub(crate) fn walk_within(dir: &Path, confine: &Path) -> Result<Vec<Found>> {
+    walk_dir(dir, "", 0, Some(confine))
+}
+
+/// The error when `link` resolves outside `confine` (both canonical or
+/// absolute), else `None`.
+pub(crate) fn check_link(link: &Path, confine: &Path) -> Result<()> {
+    let target = std::fs::canonicalize(link).map_err(|e| Error::io(link, e))?;
+    if target.starts_with(confine) { Ok(()) } else { Err(Error::LinkEscapes { link: link.to_path_buf(), target }) }
 }
 
 enum Item {
@@ -84,7 +97,7 @@ enum Chunk {
     Many(Vec<Found>),
 }
 
-fn walk_dir(dir: &Path, prefix: &str, depth: usize) -> Result<Vec<Found>> {
+fn walk_dir(dir: &Path, prefix: &str, depth: usize, confine: Option<&Path>) -> Result<Vec<Found>> {
     if depth > MAX_DEPTH {
         return Err(Error::io(dir, std::io::Error::other("symbolic link loop (or more than 256 nested directories)")));
     }
@@ -100,6 +113,9 @@ fn walk_dir(dir: &Path, prefix: &str, depth: usize) -> Result<Vec<Found>> {
             items.push(Item::File(entry, rel));
         } else if file_type.is_symlink() {
             let path = entry.path();
+            if let Some(confine) = confine {
+                check_link(&path, confine)?;
+            }
             let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
             if meta.is_dir() {
                 items.push(Item::Dir(path, rel));
@@ -127,7 +143,7 @@ fn walk_dir(dir: &Path, prefix: &str, depth: usize) -> Result<Vec<Found>> {
                 let meta = meta.map_err(|e| Error::io(entry.path(), e))?;
                 Ok(Chunk::One(Found { rel, stat: FileStat::of(&meta) }))
             }
-            Item::Dir(path, rel) => walk_dir(&path, &rel, depth + 1).map(Chunk::Many),
+            Item::Dir(path, rel) => walk_dir(&path, &rel, depth + 1, confine).map(Chunk::Many),
         })
         .collect::<Result<_>>()?;
     let mut out = Vec::with_capacity(chunks.len());

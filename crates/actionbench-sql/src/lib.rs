@@ -21,5 +21,5 @@ mod output;
 mod session;
 
 pub use error::{Error, Result};
-pub use output::{render_csv, render_json, render_table};
+pub use output::{MAX_CELL, NestedCells, render_csv, render_csv_with, render_json, render_table};
 pub use session::{SqlSession, TableInfo};

@@ -88,7 +88,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 #[derive(Default)]
 pub struct Found {
     sources: Vec<Source>,
-    ignored: usize,
+    /// The shown paths of the files not taken.
+    ignored: Vec<String>,
 }
 
 impl Found {
@@ -102,7 +103,7 @@ impl Found {
                     known_hash: Some(f.hash),
                 });
             } else {
-                self.ignored += 1;
+                self.ignored.push(f.display.clone());
             }
         }
     }
@@ -123,32 +124,34 @@ impl Found {
             }
         }
         for path in found {
+            let display = path.strip_prefix(ctx.root).unwrap_or(&path).display().to_string();
             if accept(&path) {
-                let display = path.strip_prefix(ctx.root).unwrap_or(&path).display().to_string();
                 self.sources.push(Source { display, path, known_hash: None });
             } else {
-                self.ignored += 1;
+                self.ignored.push(display);
             }
         }
         Ok(())
     }
 
-    /// The sources sorted by shown path, without duplicates, and the number
-    /// of files not taken.
-    pub fn finish(mut self) -> (Vec<Source>, usize) {
+    /// The sources sorted by shown path, without duplicates, and the files
+    /// not taken (sorted).
+    pub fn finish(mut self) -> (Vec<Source>, Vec<String>) {
         self.sources.sort_by(|a, b| a.display.cmp(&b.display));
         self.sources.dedup_by(|a, b| a.path == b.path);
+        self.ignored.sort();
+        self.ignored.dedup();
         (self.sources, self.ignored)
     }
 }
 
 /// Every input file that `accept` takes (files, directories and globs, and
 /// the files of `@stage` outputs), sorted by shown path, without
-/// duplicates; also the number of files not taken.
+/// duplicates; also the files not taken.
 pub fn collect_sources(
     ctx: &StageContext<'_>,
     accept: impl Fn(&Path) -> bool,
-) -> Result<(Vec<Source>, usize), BoxError> {
+) -> Result<(Vec<Source>, Vec<String>), BoxError> {
     let mut found = Found::default();
     for input in ctx.inputs {
         match input {

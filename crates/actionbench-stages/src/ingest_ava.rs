@@ -107,6 +107,10 @@ pub struct IngestAvaParams {
     /// Rows per Parquet file.
     #[serde(default = "default_rows_per_shard")]
     rows_per_shard: usize,
+    /// Succeed with an empty table when the inputs hold no file this kind
+    /// reads (by default that is an error naming the files it ignored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    allow_empty: bool,
 }
 crate::ingest_params!(IngestAvaParams);
 
@@ -338,7 +342,7 @@ fn match_boxes<'a>(
 }
 
 /// The PHALP files of the `inputs` entry `entry`.
-fn phalp_sources(ctx: &StageContext<'_>, entry: &str) -> Result<(Vec<Source>, usize), BoxError> {
+fn phalp_sources(ctx: &StageContext<'_>, entry: &str) -> Result<(Vec<Source>, Vec<String>), BoxError> {
     let mut found = Found::default();
     let mut named = false;
     for input in ctx.inputs {
@@ -482,12 +486,16 @@ impl SampleFormat for AvaFormat {
         })
     }
 
+    fn reads(&self, _: &IngestAvaParams) -> String {
+        "PHALP tracklet files (`.pkl` or `.joblib`) of the `phalp` entry".into()
+    }
+
     fn accepts(&self, path: &std::path::Path, _: &IngestAvaParams) -> bool {
         is_phalp_file(path)
     }
 
     /// The PHALP files of the `phalp` entry only.
-    fn list(&self, ctx: &StageContext<'_>, p: &IngestAvaParams) -> Result<(Vec<Source>, usize), BoxError> {
+    fn list(&self, ctx: &StageContext<'_>, p: &IngestAvaParams) -> Result<(Vec<Source>, Vec<String>), BoxError> {
         phalp_sources(ctx, &p.phalp)
     }
 

@@ -43,6 +43,10 @@ pub struct IngestH36mParams {
     /// Rows per Parquet file.
     #[serde(default = "default_rows_per_shard")]
     rows_per_shard: usize,
+    /// Succeed with an empty table when the inputs hold no file this kind
+    /// reads (by default that is an error naming the files it ignored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    allow_empty: bool,
 }
 crate::ingest_params!(IngestH36mParams);
 
@@ -147,6 +151,10 @@ impl SampleFormat for H36mFormat {
 
     fn prepare(&self, _: &StageContext<'_>, _: &IngestH36mParams, _: &mut Preparing) -> Result<Kind, BoxError> {
         Ok(Kind::ThreeD)
+    }
+
+    fn reads(&self, _: &IngestH36mParams) -> String {
+        "VideoPose3D `.npz` files (`data_3d_h36m.npz`, `data_2d_h36m_*.npz`)".into()
     }
 
     fn accepts(&self, path: &std::path::Path, _: &IngestH36mParams) -> bool {

@@ -51,6 +51,10 @@ pub struct IngestKineticsParams {
     /// Rows per Parquet file.
     #[serde(default = "default_rows_per_shard")]
     rows_per_shard: usize,
+    /// Succeed with an empty table when the inputs hold no file this kind
+    /// reads (by default that is an error naming the files it ignored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    allow_empty: bool,
 }
 crate::ingest_params!(IngestKineticsParams);
 
@@ -116,6 +120,10 @@ impl SampleFormat for KineticsSkeletonFormat {
             parse_kinetics_labels(&read_source(&source).map_err(with_hint)?, source.shown()).map_err(with_hint)?;
         preparing.consumed.push(source.path);
         Ok(labels)
+    }
+
+    fn reads(&self, _: &IngestKineticsParams) -> String {
+        "Kinetics-skeleton `.json` files (one per video)".into()
     }
 
     fn accepts(&self, path: &Path, _: &IngestKineticsParams) -> bool {

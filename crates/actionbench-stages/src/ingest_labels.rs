@@ -55,6 +55,10 @@ pub struct IngestLabelsParams {
     /// Rows per Parquet file.
     #[serde(default = "default_rows_per_shard")]
     rows_per_shard: usize,
+    /// Succeed with an empty table when the inputs hold no file this kind
+    /// reads (by default that is an error naming the files it ignored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    allow_empty: bool,
 }
 
 pub(crate) const FORMATS: &str = "`kinetics-csv`, `sth-items`, `diving48`, `ucf101-list`";
@@ -175,6 +179,9 @@ impl IngestParams for IngestLabelsParams {
     fn rows_per_shard(&self) -> usize {
         self.rows_per_shard
     }
+    fn allow_empty(&self) -> bool {
+        self.allow_empty
+    }
 }
 
 /// The `ingest.labels` kind.
@@ -229,6 +236,10 @@ impl SampleFormat for LabelsFormat {
             None => None,
         };
         Ok(LabelFiles { format, classes })
+    }
+
+    fn reads(&self, p: &IngestLabelsParams) -> String {
+        format!("`{}` label files besides the `classes` file", p.format)
     }
 
     fn accepts(&self, _: &Path, _: &IngestLabelsParams) -> bool {

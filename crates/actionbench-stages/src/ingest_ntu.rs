@@ -83,6 +83,10 @@ pub struct IngestNtuParams {
     /// Rows per Parquet file.
     #[serde(default = "default_rows_per_shard")]
     rows_per_shard: usize,
+    /// Succeed with an empty table when the inputs hold no file this kind
+    /// reads (by default that is an error naming the files it ignored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    allow_empty: bool,
 }
 crate::ingest_params!(IngestNtuParams);
 
@@ -198,12 +202,16 @@ impl SampleFormat for NtuFormat {
         Ok(NtuRelease { dataset, missing })
     }
 
+    fn reads(&self, _: &IngestNtuParams) -> String {
+        "NTU RGB+D `.skeleton` files".into()
+    }
+
     fn accepts(&self, path: &Path, _: &IngestNtuParams) -> bool {
         is_skeleton(path)
     }
 
     /// The `.skeleton` files, and the missing list (read, not a source).
-    fn list(&self, ctx: &StageContext<'_>, p: &IngestNtuParams) -> Result<(Vec<Source>, usize), BoxError> {
+    fn list(&self, ctx: &StageContext<'_>, p: &IngestNtuParams) -> Result<(Vec<Source>, Vec<String>), BoxError> {
         let list = list_file(ctx, p)?.map(|s| s.path);
         collect_sources(ctx, |path| is_skeleton(path) || list.as_deref() == Some(path))
     }

@@ -73,6 +73,10 @@ pub struct IngestPhalpParams {
     /// Rows per Parquet file.
     #[serde(default = "default_rows_per_shard")]
     rows_per_shard: usize,
+    /// Succeed with an empty table when the inputs hold no file this kind
+    /// reads (by default that is an error naming the files it ignored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    allow_empty: bool,
 }
 crate::ingest_params!(IngestPhalpParams);
 
@@ -419,6 +423,10 @@ impl SampleFormat for PhalpFormat {
 
     fn prepare(&self, _: &StageContext<'_>, _: &IngestPhalpParams, _: &mut Preparing) -> Result<(), BoxError> {
         Ok(())
+    }
+
+    fn reads(&self, _: &IngestPhalpParams) -> String {
+        "PHALP tracklet files (`.pkl` or `.joblib`)".into()
     }
 
     fn accepts(&self, path: &std::path::Path, _: &IngestPhalpParams) -> bool {

@@ -47,6 +47,10 @@ pub struct IngestPysklParams {
     /// Rows per Parquet file.
     #[serde(default = "default_rows_per_shard")]
     rows_per_shard: usize,
+    /// Succeed with an empty table when the inputs hold no file this kind
+    /// reads (by default that is an error naming the files it ignored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    allow_empty: bool,
 }
 crate::ingest_params!(IngestPysklParams);
 
@@ -96,6 +100,13 @@ impl SampleFormat for PysklFormat {
 
     fn prepare(&self, _: &StageContext<'_>, _: &IngestPysklParams, _: &mut Preparing) -> Result<(), BoxError> {
         Ok(())
+    }
+
+    fn reads(&self, p: &IngestPysklParams) -> String {
+        format!(
+            "pickles whose name ends in {} (`extensions`)",
+            p.extensions.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(" or ")
+        )
     }
 
     fn accepts(&self, path: &Path, p: &IngestPysklParams) -> bool {

@@ -111,6 +111,9 @@ pub trait IngestParams {
     fn on_error(&self) -> OnError;
     /// Rows per Parquet file.
     fn rows_per_shard(&self) -> usize;
+    /// Whether inputs that hold no file the kind reads make an empty table
+    /// (`allow-empty = true`) instead of an error.
+    fn allow_empty(&self) -> bool;
 }
 
 /// Implements [`IngestParams`] for params structs with `on_error` and
@@ -124,6 +127,9 @@ macro_rules! ingest_params {
             }
             fn rows_per_shard(&self) -> usize {
                 self.rows_per_shard
+            }
+            fn allow_empty(&self) -> bool {
+                self.allow_empty
             }
         }
     )+};
@@ -169,7 +175,7 @@ pub trait SampleFormat: Send + Sync + 'static {
     fn accepts(&self, path: &Path, params: &Self::Params) -> bool;
     /// The input files that are sources, sorted, and how many were not:
     /// by default every accepted file of every input.
-    fn list(&self, ctx: &StageContext<'_>, params: &Self::Params) -> Result<(Vec<Source>, usize), BoxError> {
+    fn list(&self, ctx: &StageContext<'_>, params: &Self::Params) -> Result<(Vec<Source>, Vec<String>), BoxError> {
         collect_sources(ctx, |path| self.accepts(path, params))
     }
     /// The source an accepted file stands for (itself by default;
@@ -249,10 +255,9 @@ pub trait SampleFormat: Send + Sync + 'static {
     fn duplicate(&self, id: &str, first: &Source, second: &Source) -> String {
         format!("sample `{id}` appears twice: `{}` and `{}`", first.display, second.display)
     }
-    /// The error when the inputs hold no source, if that is one.
-    fn no_sources(&self) -> Option<String> {
-        None
-    }
+    /// What the kind reads, for the error when the inputs hold none of it:
+    /// "`.npz` files (VideoPose3D)".
+    fn reads(&self, params: &Self::Params) -> String;
     /// Whether `rejects/` is written (by default under `on-error = "skip"`).
     fn writes_rejects(&self, params: &Self::Params) -> bool {
         params.on_error() == OnError::Skip
@@ -311,11 +316,10 @@ impl<F: SampleFormat> StageKind for Ingest<F> {
         let mut prepared = format.prepare(ctx, p, &mut preparing)?;
         let sources: Vec<Source> =
             files.into_iter().filter(|s| !preparing.consumed.contains(&s.path)).map(|s| format.source(s)).collect();
-        if sources.is_empty()
-            && let Some(message) = format.no_sources()
-        {
-            return Err(message.into());
+        if sources.is_empty() && !p.allow_empty() {
+            return Err(read_nothing(F::NAME, &format.reads(p), &ignored).into());
         }
+        let ignored = ignored.len();
         let mut out = Output {
             format,
             ctx,
@@ -344,6 +348,35 @@ impl<F: SampleFormat> StageKind for Ingest<F> {
         write_summary(ctx, format.summary(counts, p, &prepared, tally))?;
         Ok(())
     }
+}
+
+/// The error of an ingest whose inputs hold no file it reads: a stage that
+/// "ran" and wrote 0 rows is how a wrong `inputs` entry goes unnoticed.
+fn read_nothing(kind: &str, reads: &str, ignored: &[String]) -> actionbench_core::Diagnostic {
+    const SHOWN: usize = 5;
+    let message = match ignored {
+        [] => format!("`{kind}` read no file: the inputs are empty, and it reads {reads}"),
+        _ => {
+            let mut names: Vec<String> = ignored.iter().take(SHOWN).map(|f| format!("`{f}`")).collect();
+            if ignored.len() > SHOWN {
+                names.push(format!("and {} more", ignored.len() - SHOWN));
+            }
+            format!(
+                "`{kind}` read no file: it reads {reads}, and the inputs hold {} it ignored: {}",
+                plural(ignored.len(), "file"),
+                names.join(", ")
+            )
+        }
+    };
+    actionbench_core::Diagnostic::hinted(
+        message,
+        "point `inputs` at the files this kind reads (`actionbench kinds` describes each kind), \
+         or set `allow-empty = true` in `params` if an empty table is what you want",
+    )
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
 /// The open table: its columns and writer.

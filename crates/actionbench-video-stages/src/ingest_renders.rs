@@ -56,6 +56,10 @@ pub struct IngestRendersParams {
     /// Rows per Parquet file.
     #[serde(default = "default_rows")]
     rows_per_shard: usize,
+    /// Succeed with an empty table when the inputs hold no file this kind
+    /// reads (by default that is an error naming the files it ignored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    allow_empty: bool,
 }
 actionbench_stages::ingest_params!(IngestRendersParams);
 
@@ -479,8 +483,8 @@ impl SampleFormat for RendersFormat {
         format!("clip id `{id}` appears in `{}` and `{}`", first.display, second.display)
     }
 
-    fn no_sources(&self) -> Option<String> {
-        Some("no render clip: the inputs hold no `clip.json`".into())
+    fn reads(&self, _: &IngestRendersParams) -> String {
+        "rendered clips (folders holding a `clip.json`)".into()
     }
 
     fn tally(&self, counts: &mut LabelCounts, clips: &[RenderClip]) {

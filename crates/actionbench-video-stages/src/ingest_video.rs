@@ -135,6 +135,10 @@ pub struct IngestVideoParams {
     /// Rows per Parquet file.
     #[serde(default = "default_rows")]
     rows_per_shard: usize,
+    /// Succeed with an empty table when the inputs hold no file this kind
+    /// reads (by default that is an error naming the files it ignored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    allow_empty: bool,
 }
 actionbench_stages::ingest_params!(IngestVideoParams);
 
@@ -290,6 +294,13 @@ impl SampleFormat for VideoFormat {
         let label_source = actionbench_stages::ingest::param_file(ctx, "labels", file)?;
         let (map, _) = load_label_files(ctx, format, p.classes.as_deref(), |path| path == label_source.path)?;
         Ok(Some(map))
+    }
+
+    fn reads(&self, p: &IngestVideoParams) -> String {
+        format!(
+            "video files with the extensions {} (`extensions`)",
+            p.extensions.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+        )
     }
 
     fn accepts(&self, path: &Path, p: &IngestVideoParams) -> bool {

@@ -10,6 +10,19 @@ pub(crate) struct SqlArgs {
     /// The query, e.g. "SELECT label, count(*) FROM ntu60.skeletons GROUP BY label".
     /// `SHOW TABLES` lists what there is.
     query: String,
+    /// How `--format csv` writes tensor cells: `summary` (`float32[100, 3, 25, 3]`) or
+    /// `json` (every value). Tables always summarise them; JSON output keeps every value.
+    #[arg(long, value_enum, default_value_t = TensorCells::Summary)]
+    tensors: TensorCells,
+}
+
+/// Values of `--tensors`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum TensorCells {
+    /// Type and shape, values elided.
+    Summary,
+    /// Every value, as a JSON cell.
+    Json,
 }
 
 pub(crate) fn run(args: &SqlArgs, format: OutputFormat) -> anyhow::Result<ExitCode> {
@@ -32,7 +45,13 @@ pub(crate) fn run(args: &SqlArgs, format: OutputFormat) -> anyhow::Result<ExitCo
     };
     let text = match format {
         OutputFormat::Table => actionbench_sql::render_table(&batches)?,
-        OutputFormat::Csv => actionbench_sql::render_csv(&batches)?,
+        OutputFormat::Csv => actionbench_sql::render_csv_with(
+            &batches,
+            match args.tensors {
+                TensorCells::Summary => actionbench_sql::NestedCells::Summary,
+                TensorCells::Json => actionbench_sql::NestedCells::Json,
+            },
+        )?,
         OutputFormat::Json => actionbench_sql::render_json(&batches)?,
     };
     use std::io::Write;

@@ -17,6 +17,8 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
     ("actionbench-loader", &["actionbench-core", "actionbench-pipeline", "actionbench-shards", "actionbench-sql"]),
     ("actionbench-models", &["actionbench-core"]),
     ("actionbench-leaderboard", &["actionbench-core", "actionbench-pipeline", "actionbench-shards"]),
+    // The fuzz harnesses call every parser that reads files from strangers.
+    ("actionbench-fuzz", &["actionbench-formats", "actionbench-loader", "actionbench-pipeline", "actionbench-stages"]),
     (
         "actionbench-train",
         &[

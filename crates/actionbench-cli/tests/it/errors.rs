@@ -66,14 +66,20 @@ fn pipeline_file_errors_name_file_line_and_stage() {
 #[test]
 fn unknown_pipeline_and_stage_and_usage_errors() {
     let p = Project::new();
-    p.write("pipelines/ok.toml", "[stages.a]\ncmd = \"true\"\n");
+    p.write("pipelines/ok.toml", "[stages.a]\ncmd = \"true\"\n\n[stages.train-s0]\ncmd = \"true\"\n");
     let r = p.run(&["run", "nope"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("error: No pipeline `nope`"), "{}", r.stderr);
     assert!(r.stderr.contains("hint: "), "{}", r.stderr);
     let r = p.run(&["run", "ok", "b"]);
     assert_eq!(r.code, 1);
-    assert_eq!(r.stderr, "error: Pipeline `ok` has no stage `b`\n\nhint: The stages are: `a`\n");
+    assert_eq!(r.stderr, "error: Pipeline `ok` has no stage `b`\n\nhint: The stages are: `a`, `train-s0`\n");
+    // A prefix of a stage's name suggests it.
+    let r = p.run(&["run", "ok", "train"]);
+    assert_eq!(
+        r.stderr,
+        "error: Pipeline `ok` has no stage `train`\n\nhint: Did you mean `train-s0`? The stages are: `a`, `train-s0`\n"
+    );
     // Usage errors exit 2.
     assert_eq!(p.run(&["run"]).code, 2);
     assert_eq!(p.run(&["run", "ok", "-j", "0"]).code, 2);
@@ -148,4 +154,17 @@ fn first_errors_transcripts() {
         assert!(!r.stderr.contains("ParserError("), "{}", r.stderr);
         insta::assert_snapshot!("transcript_sql_typo", r.stderr);
     });
+}
+
+/// `ingest.kinetics` is the start of `ingest.kinetics-skeleton`: the hint
+/// names it (it used to list every kind).
+#[test]
+fn unknown_kind_suggests_the_kind_it_starts() {
+    let p = Project::new();
+    p.write("pipelines/k.toml", "[stages.k]\nuses = \"ingest.kinetics\"\ninputs = [\"data\"]\n");
+    p.write("data/a.json", "{}");
+    let r = p.run(&["run", "k"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("unknown stage kind `ingest.kinetics`"), "{}", r.stderr);
+    assert!(r.stderr.contains("hint: Did you mean `ingest.kinetics-skeleton`?"), "{}", r.stderr);
 }

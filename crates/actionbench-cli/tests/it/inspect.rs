@@ -108,7 +108,7 @@ fn inspect_refuses_malicious_and_truncated_pickles() {
     );
 }
 
-fn skeleton_text() -> String {
+pub(crate) fn skeleton_text() -> String {
     let mut s = String::from("2\r\n1\r\n72057594037931101 0 1 2 1 3 0 0.5 -0.25 2\r\n25\r\n");
     for j in 0..25 {
         writeln!(s, "{} 0.5 3 256 212 960 540 1 0 0 0 2\r", j as f32 / 10.0).unwrap();

@@ -41,3 +41,42 @@ fn sql_typo_points_at_the_position() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("inv.nope"), "{}", r.stderr);
 }
+
+/// `SELECT *` over a skeleton table: the table shows each tensor as its
+/// type and shape, the CSV is valid (it used to fail on nested types) and
+/// can carry every value as JSON.
+#[test]
+fn sql_summarises_tensor_columns() {
+    let p = Project::new();
+    p.write("data/S001C002P003R002A013.skeleton", &crate::inspect::skeleton_text());
+    p.write(
+        "pipelines/n.toml",
+        "[stages.ntu]\nuses = \"ingest.ntu\"\ninputs = [\"data\"]\nparams = { dataset = \"ntu60\" }\n",
+    );
+    p.ok(&["run", "n"]);
+    let table = p.ok(&["sql", "SELECT * FROM n.ntu"]).stdout;
+    assert!(table.contains(" float32[2, 1, 25, 3] "), "{table}");
+    assert!(table.lines().all(|l| l.chars().count() < 1500), "no cell prints a whole tensor:\n{table}");
+    assert!(table.contains("S001C002P003R002A013"), "{table}");
+
+    let rows = |csv_text: &str| {
+        let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("valid CSV")).collect();
+        (header, rows)
+    };
+    let (header, summary) = rows(&p.ok(&["sql", "SELECT * FROM n.ntu", "--format", "csv"]).stdout);
+    let joints = header.iter().position(|h| h == "joints").unwrap();
+    assert_eq!(summary.len(), 1);
+    assert_eq!(&summary[0][joints], "float32[2, 1, 25, 3]");
+
+    let (_, full) = rows(&p.ok(&["sql", "SELECT * FROM n.ntu", "--format", "csv", "--tensors", "json"]).stdout);
+    let cell: serde_json::Value = serde_json::from_str(&full[0][joints]).unwrap();
+    assert_eq!(cell["shape"], serde_json::json!([2, 1, 25, 3]));
+    assert_eq!(cell["data"].as_array().unwrap().len(), 2 * 25 * 3);
+
+    // JSON output keeps the values.
+    let doc: serde_json::Value =
+        serde_json::from_str(&p.ok(&["sql", "SELECT joints FROM n.ntu", "--format", "json"]).stdout).unwrap();
+    assert_eq!(doc[0]["joints"]["data"].as_array().unwrap().len(), 2 * 25 * 3);
+}

@@ -8,6 +8,7 @@ mod h36m;
 mod joblib;
 mod joblib_write;
 mod label_map;
+mod nesting;
 mod npy;
 mod ntu;
 mod phalp;

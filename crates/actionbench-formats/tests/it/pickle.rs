@@ -171,3 +171,39 @@ fn truncated_and_corrupted_pickles_are_errors_not_panics() {
         }
     }
 }
+
+/// `(` × n then `l` × n: a list in a list in a list…, n deep.
+fn nested_lists(n: usize) -> Vec<u8> {
+    let mut bytes = b"\x80\x02".to_vec();
+    bytes.extend(std::iter::repeat_n(b'(', n));
+    bytes.extend(std::iter::repeat_n(b'l', n));
+    bytes.push(b'.');
+    bytes
+}
+
+/// Runs `f` on a thread with a quarter of a rayon worker's stack.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new().stack_size(512 << 10).spawn(f).unwrap().join().expect("the walk overflowed the stack")
+}
+
+#[test]
+fn deeply_nested_pickles_are_an_error_not_a_stack_overflow() {
+    use actionbench_formats::pickle::MAX_DEPTH;
+    // The case that aborted `ingest.pyskl`: 100,000 nested lists.
+    let err = on_small_stack(|| parse_pickle(&nested_lists(100_000), Path::new("deep.pkl"), PickleOptions::default()))
+        .unwrap_err();
+    assert!(err.to_string().contains(&format!("more than {MAX_DEPTH} deep")), "{err}");
+    assert!(err.to_string().starts_with("`deep.pkl` byte "), "the error names the file and offset: {err}");
+    // At the limit the value decodes, and every walk over it (JSON, repr,
+    // depth, drop) fits on the small stack.
+    let depth = on_small_stack(|| {
+        let v = parse_pickle(&nested_lists(MAX_DEPTH), Path::new("ok.pkl"), PickleOptions::default()).unwrap();
+        let json = v.to_json().to_string();
+        assert_eq!(json.len(), 2 * MAX_DEPTH);
+        assert!(v.repr().starts_with("[[[["));
+        v.depth()
+    });
+    assert_eq!(depth, MAX_DEPTH - 1, "n lists nest n - 1 levels below the outer one");
+    let err = parse_pickle(&nested_lists(MAX_DEPTH + 2), Path::new("over.pkl"), PickleOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("deep"), "{err}");
+}

@@ -146,8 +146,9 @@ fn rows_carry_states_and_claimed_numbers() {
     let r = rows(&checked, &claimed);
     assert_eq!(r.iter().map(|r| r.state).collect::<Vec<_>>(), [RowState::Reproduced, RowState::Claimed]);
     let md = actionbench_leaderboard::board::to_markdown(&r);
-    assert!(md.contains("| 0.8000 ± 0.0010 | reproduced |"), "{md}");
-    assert!(md.contains("81.5000 pt | claimed"), "{md}");
+    // Our fraction and the paper's points in one unit.
+    assert!(md.contains("| 80.00 ± 0.10 pt | reproduced |"), "{md}");
+    assert!(md.contains("| 81.50 pt | claimed |"), "{md}");
     let csv = actionbench_leaderboard::board::to_csv(&r);
     assert_eq!(csv.lines().count(), 3);
     let json: serde_json::Value = serde_json::from_str(&actionbench_leaderboard::board::to_json(&r)).unwrap();

@@ -236,7 +236,11 @@ fn param_errors_name_file_line_and_stage() {
     let f = Fixture::new("[stages.x]\nuses = \"test.concta\"\n");
     let err = f.engine(1, "x").err().expect("an error");
     assert_eq!(err.to_string(), "pipelines/p.toml:2: stage `x`: unknown stage kind `test.concta`");
-    assert_eq!(err.hint().as_deref(), Some("Did you mean `test.concat`?"));
+    assert_eq!(err.hint().as_deref(), Some("Did you mean `test.concat`? (`actionbench kinds` lists every kind)"));
+    // A prefix of a longer kind's name suggests it.
+    let f = Fixture::new("[stages.x]\nuses = \"test.con\"\n");
+    let err = f.engine(1, "x").err().expect("an error");
+    assert_eq!(err.hint().as_deref(), Some("Did you mean `test.concat`? (`actionbench kinds` lists every kind)"));
 }
 
 #[test]

@@ -434,6 +434,59 @@ fn ingest_pyskl_skips_an_unreadable_file() {
     assert_eq!(ids(std::slice::from_ref(&rejects), "file"), ["data/b.pkl"]);
 }
 
+/// An ingest whose inputs hold no file it reads is an error naming what it
+/// ignored (a wrong `inputs` entry used to "run" and write 0 rows), unless
+/// `allow-empty` says an empty table is wanted.
+#[test]
+fn ingest_that_reads_no_file_is_an_error_naming_the_ignored_files() {
+    let p = Project::new(
+        "[stages.wrong]\nuses = \"ingest.h36m\"\ninputs = [\"data\"]\n\n\
+         [stages.empty]\nuses = \"ingest.h36m\"\ninputs = [\"data\"]\nparams = { allow-empty = true }\n\n\
+         [stages.many]\nuses = \"ingest.ntu\"\ninputs = [\"more\"]\nparams = { dataset = \"ntu60\" }\n",
+    );
+    p.write("data/poses.json", "{}");
+    for i in 0..7 {
+        p.write(&format!("more/f{i}.txt"), "x");
+    }
+    let (engine, reports) = p.run();
+    let failed = |stage: &str| match &reports.iter().find(|r| r.stage == stage).unwrap().outcome {
+        StageOutcome::Failed { error, hint, .. } => (error.clone(), hint.clone().unwrap_or_default()),
+        other => panic!("`{stage}`: {other:?}"),
+    };
+    let (error, hint) = failed("wrong");
+    assert_eq!(
+        error,
+        "`ingest.h36m` read no file: it reads VideoPose3D `.npz` files (`data_3d_h36m.npz`, `data_2d_h36m_*.npz`), \
+         and the inputs hold 1 file it ignored: `data/poses.json`"
+    );
+    assert!(hint.contains("allow-empty = true"), "{hint}");
+    let (error, _) = failed("many");
+    assert!(
+        error.ends_with("`more/f0.txt`, `more/f1.txt`, `more/f2.txt`, `more/f3.txt`, `more/f4.txt`, and 2 more"),
+        "{error}"
+    );
+    assert_eq!(reports.iter().find(|r| r.stage == "empty").unwrap().outcome, StageOutcome::Ran);
+    let out = out_dir(&engine, "empty");
+    assert_eq!(summary(&out)["rows"], 0);
+    assert_eq!(summary(&out)["ignored_files"], 1);
+}
+
+/// The pickle that aborted `ingest.pyskl` with a stack overflow on its
+/// worker thread: 100,000 nested lists.
+#[test]
+fn ingest_pyskl_of_a_deeply_nested_pickle_fails_cleanly() {
+    let p = Project::new("[stages.k]\nuses = \"ingest.pyskl\"\ninputs = [\"data\"]\n");
+    let mut bytes = b"\x80\x02".to_vec();
+    bytes.extend(std::iter::repeat_n(b'(', 100_000));
+    bytes.extend(std::iter::repeat_n(b'l', 100_000));
+    bytes.push(b'.');
+    p.write("data/deep.pkl", &bytes);
+    let (_, reports) = p.run();
+    let StageOutcome::Failed { error, .. } = &reports[0].outcome else { panic!("{:?}", reports[0]) };
+    assert!(error.starts_with("`data/deep.pkl` byte "), "{error}");
+    assert!(error.contains("nests containers more than 128 deep"), "{error}");
+}
+
 // ---------------------------------------------------------------- h36m
 
 fn h36m_fixture(name: &str) -> Vec<u8> {

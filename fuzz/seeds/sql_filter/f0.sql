@@ -1,0 +1,1 @@
+xsub = 'train' AND num_frames >= 32

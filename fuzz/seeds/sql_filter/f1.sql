@@ -1,0 +1,1 @@
+label IN (0, 1, 2) OR score > 0.5

@@ -1,0 +1,1 @@
+NOT (sample_id LIKE 'S001%')

@@ -1,0 +1,1 @@
+num_frames BETWEEN 10 AND 300 AND xsub <> 'val'

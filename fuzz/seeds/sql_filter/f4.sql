@@ -1,0 +1,1 @@
+score IS NULL OR -score < 1.5e3

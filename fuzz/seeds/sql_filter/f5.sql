@@ -1,0 +1,1 @@
+CAST(label AS DOUBLE) / 2 = 0.5

@@ -1,0 +1,1 @@
+(label % 7) + num_frames * 2 - 1 >= 0
