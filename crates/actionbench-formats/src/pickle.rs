@@ -1142,7 +1142,10 @@ impl<'a> Vm<'a> {
         let mut walk = Walk {
             refs,
             visiting: vec![false; self.nodes.len()],
-            budget: (self.data.len() as u64).saturating_mul(16).max(1 << 22),
+            // Values a pickle may expand to through shared references: 16 per
+            // byte, and at least 2^20 (a fuzzed 789-byte pickle of shared
+            // dicts took 2 s at the old floor of 2^22; fuzz/regressions/npy).
+            budget: (self.data.len() as u64).saturating_mul(16).max(1 << 20),
         };
         self.op_pos = self.pos.saturating_sub(1);
         self.tree(root, &mut walk)

@@ -92,7 +92,6 @@ impl Preset {
                 kinetics_videos: 24,
                 h36m_frame_scale: 0.3,
                 ava_videos: 2,
-                ava_val_videos: 0,
                 ava_seconds: 4,
                 ava_fps: 10,
                 render_clips: 4,
@@ -106,8 +105,7 @@ impl Preset {
                 ntu_frame_scale: 0.8,
                 kinetics_videos: 1000,
                 h36m_frame_scale: 2.0,
-                ava_videos: 79,
-                ava_val_videos: 64,
+                ava_videos: 20,
                 ava_seconds: 8,
                 ava_fps: 30,
                 render_clips: 100,
@@ -122,7 +120,6 @@ impl Preset {
                 kinetics_videos: 20_000,
                 h36m_frame_scale: 8.0,
                 ava_videos: 100,
-                ava_val_videos: 25,
                 ava_seconds: 30,
                 ava_fps: 30,
                 render_clips: 2000,
@@ -148,14 +145,8 @@ pub struct PresetSpec {
     pub kinetics_videos: usize,
     /// Human3.6M sequence length factor (1 ≈ 2 s at 50 Hz).
     pub h36m_frame_scale: f64,
-    /// AVA-style videos (each with a PHALP result file), train and val.
+    /// AVA-style videos (each with a PHALP result file).
     pub ava_videos: usize,
-    /// How many of them (the last ones) are the val split. Every video
-    /// holds two single-person actions and one two-person action, taken in
-    /// turn from the class list, so each class has about the same number
-    /// of positives in each split (the `small` preset: ≥ 30 val positives
-    /// per AVA class, enough for its AP to mean something).
-    pub ava_val_videos: usize,
     /// Seconds per AVA-style video.
     pub ava_seconds: u32,
     /// Frames per second of AVA-style videos.
@@ -321,9 +312,8 @@ pub struct Summary {
     pub outputs: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Version of the generator's output (part of `synth.json`): 2 since AVA
-/// scenes take their classes in turn and `small` has 64 val videos.
-pub const GENERATOR_VERSION: u32 = 2;
+/// Version of the generator's output (part of `synth.json`).
+pub const GENERATOR_VERSION: u32 = 1;
 
 /// Items per parallel batch: bounds memory whatever the preset.
 const BATCH: usize = 256;

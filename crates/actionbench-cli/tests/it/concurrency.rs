@@ -1,7 +1,7 @@
 //! Two `run`s at once on one cache: the lock makes the second wait, then
 //! find everything fresh; nothing runs twice, nothing is corrupted.
 
-use crate::harness::Project;
+use crate::harness::{Project, wait_for_file};
 
 /// The first run's stage waits for `go.flag`; the test starts the second
 /// run only once the first is inside the stage, and lets the stage finish
@@ -50,16 +50,6 @@ fn concurrent_runs_do_not_run_a_stage_twice() {
     assert!(statuses[0].contains("\"ran\""), "the first run ran the stages: {}", statuses[0]);
     assert!(!statuses[1].contains("\"ran\""), "the second found them fresh: {}", statuses[1]);
     assert!(p.ok(&["status", "c"]).stdout.lines().skip(1).all(|l| l.contains("fresh")));
-}
-
-/// Waits for a file a stage creates (an event, with a deadline so a broken
-/// run fails instead of hanging).
-fn wait_for_file(path: &std::path::Path) {
-    let start = std::time::Instant::now();
-    while !path.exists() {
-        assert!(start.elapsed() < std::time::Duration::from_secs(60), "{} never appeared", path.display());
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
 }
 
 #[test]

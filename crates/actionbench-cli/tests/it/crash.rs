@@ -1,9 +1,9 @@
 //! `kill -9` in the middle of a stage: the previous complete output comes
 //! back, and a re-run gives byte-identical outputs.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::Project;
+use crate::harness::{Project, wait_for_file};
 
 /// The stage writes half its output, then waits for `go.flag` before
 /// writing the rest, so the test can kill it at a known point.
@@ -27,14 +27,6 @@ outs = ["out/after.txt"]
     p
 }
 
-fn wait_for(path: &std::path::Path) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {}", path.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn kill_9_mid_stage_keeps_previous_output_and_rerun_is_identical() {
     let p = pausing_project();
@@ -55,7 +47,7 @@ fn kill_9_mid_stage_keeps_previous_output_and_rerun_is_identical() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    wait_for(&p.path("started.flag"));
+    wait_for_file(&p.path("started.flag"));
     assert_eq!(p.read("out/r.txt"), "v2\n", "the stage is half-way");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::Project;
+use crate::harness::{Project, Run, wait_for_file};
 
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
@@ -39,13 +39,8 @@ impl Drop for Mount {
 }
 
 /// The project's commands with the cache at `cache`.
-fn run_with_cache(p: &Project, cache: &Path, args: &[&str]) -> crate::harness::Run {
-    let out = p.command(args).env("ACTIONBENCH_CACHE_DIR", cache).output().unwrap();
-    crate::harness::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn run_with_cache(p: &Project, cache: &Path, args: &[&str]) -> Run {
+    Run::from(p.command(args).env("ACTIONBENCH_CACHE_DIR", cache).output().unwrap())
 }
 
 /// Fills the file system under `dir` to the last few KiB; returns the file.
@@ -111,7 +106,7 @@ fn disk_full_under_the_cache_keeps_the_previous_outputs() {
     assert!(status.lines().skip(1).all(|l| l.contains("fresh")), "{status}");
 }
 
-fn run_ok(p: &Project, cache: &Path, args: &[&str]) -> crate::harness::Run {
+fn run_ok(p: &Project, cache: &Path, args: &[&str]) -> Run {
     let r = run_with_cache(p, cache, args);
     assert_eq!(r.code, 0, "actionbench {args:?} failed:\n{}\n{}", r.stdout, r.stderr);
     r
@@ -219,16 +214,6 @@ fn two_runs_and_a_gc_at_once() {
     assert_eq!(p.read("out.txt"), "1\n");
     let status = p.ok(&["status", "c"]).stdout;
     assert!(status.lines().skip(1).all(|l| l.contains("fresh")), "gc kept every live entry:\n{status}");
-}
-
-/// Waits for a file a stage creates (an event, with a deadline so a broken
-/// run fails instead of hanging).
-fn wait_for_file(path: &Path) {
-    let start = std::time::Instant::now();
-    while !path.exists() {
-        assert!(start.elapsed() < std::time::Duration::from_secs(60), "{} never appeared", path.display());
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
 }
 
 #[test]

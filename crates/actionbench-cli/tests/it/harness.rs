@@ -14,7 +14,7 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    fn from(out: Output) -> Self {
+    pub(crate) fn from(out: Output) -> Self {
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -106,6 +106,16 @@ impl Project {
 
     pub(crate) fn clear_log(&self) {
         let _ = std::fs::remove_file(self.path("log.txt"));
+    }
+}
+
+/// Waits for a file a stage creates (an event, with a deadline so a broken
+/// run fails instead of hanging).
+pub(crate) fn wait_for_file(path: &Path) {
+    let start = std::time::Instant::now();
+    while !path.exists() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "{} never appeared", path.display());
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 

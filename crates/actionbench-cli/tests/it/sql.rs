@@ -80,3 +80,21 @@ fn sql_summarises_tensor_columns() {
         serde_json::from_str(&p.ok(&["sql", "SELECT joints FROM n.ntu", "--format", "json"]).stdout).unwrap();
     assert_eq!(doc[0]["joints"]["data"].as_array().unwrap().len(), 2 * 25 * 3);
 }
+
+/// Lists that are not tensors: short ones print whole, long ones are cut
+/// in tables (with their length) and written whole, as JSON, in CSV.
+#[test]
+fn sql_prints_nested_values_readably() {
+    let p = project();
+    let q = "SELECT make_array(1, 2, 3) AS short, range(200) AS long";
+    let table = p.ok(&["sql", q]).stdout;
+    assert!(table.contains("| [1, 2, 3] "), "{table}");
+    assert!(table.contains("… (200 items)"), "{table}");
+    assert!(table.lines().all(|l| l.chars().count() < 200), "{table}");
+    let csv_text = p.ok(&["sql", q, "--format", "csv"]).stdout;
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let row = reader.records().next().unwrap().unwrap();
+    assert_eq!(&row[0], "[1,2,3]");
+    let long: Vec<i64> = serde_json::from_str(&row[1]).unwrap();
+    assert_eq!(long, (0..200).collect::<Vec<_>>());
+}
