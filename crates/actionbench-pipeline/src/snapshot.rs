@@ -80,8 +80,8 @@ pub(crate) fn walk_within(dir: &Path, confine: &Path) -> Result<Vec<Found>> {
     walk_dir(dir, "", 0, Some(confine))
 }
 
-/// The error when `link` resolves outside `confine` (both canonical or
-/// absolute), else `None`.
+/// [`Error::LinkEscapes`] when `link` resolves outside `confine` (a
+/// canonical path).
 pub(crate) fn check_link(link: &Path, confine: &Path) -> Result<()> {
     let target = std::fs::canonicalize(link).map_err(|e| Error::io(link, e))?;
     if target.starts_with(confine) { Ok(()) } else { Err(Error::LinkEscapes { link: link.to_path_buf(), target }) }

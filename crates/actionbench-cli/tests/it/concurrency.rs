@@ -1,14 +1,14 @@
 //! Two `run`s at once on one cache: the lock makes the second wait, then
 //! find everything fresh; nothing runs twice, nothing is corrupted.
 
-use crate::harness::{Project, wait_for_file};
+use crate::harness::{Project, read_until_waiting, wait_for_file};
 
 /// The first run's stage waits for `go.flag`; the test starts the second
 /// run only once the first is inside the stage, and lets the stage finish
 /// only once the second says it is waiting for the lock.
 #[test]
 fn concurrent_runs_do_not_run_a_stage_twice() {
-    use std::io::{BufRead, BufReader, Read};
+    use std::io::{BufReader, Read};
 
     let p = Project::new();
     p.write(
@@ -28,15 +28,7 @@ fn concurrent_runs_do_not_run_a_stage_twice() {
     let mut second = spawn();
     // The second run says it waits for the lock the first holds.
     let mut stderr = BufReader::new(second.stderr.take().unwrap());
-    let mut said = String::new();
-    loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "the second run ended without waiting: {said}");
-        said.push_str(&line);
-        if line.contains("Waiting for another `actionbench run`") {
-            break;
-        }
-    }
+    let mut said = read_until_waiting(&mut stderr, "the second run");
     p.write("go.flag", "");
     let first = first.wait_with_output().unwrap();
     stderr.read_to_string(&mut said).unwrap();

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{Project, Run, wait_for_file};
+use crate::harness::{Project, Run, read_until_waiting, wait_for_file};
 
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
@@ -172,7 +172,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// twice, `gc` removes nothing the lock files refer to.
 #[test]
 fn two_runs_and_a_gc_at_once() {
-    use std::io::{BufRead, BufReader};
+    use std::io::BufReader;
     let p = Project::new();
     p.write("data/a.csv", "1\n");
     p.write(
@@ -191,20 +191,13 @@ fn two_runs_and_a_gc_at_once() {
     for args in [&["run", "c"][..], &["gc"][..]] {
         let mut child = spawn(args);
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut said = String::new();
-        loop {
-            let mut line = String::new();
-            assert!(stderr.read_line(&mut line).unwrap() > 0, "`{args:?}` ended without waiting: {said}");
-            said.push_str(&line);
-            if line.contains("Waiting for another `actionbench run`") {
-                break;
-            }
-        }
+        let said = read_until_waiting(&mut stderr, &format!("`{args:?}`"));
         waiting.push((args, child, stderr, said));
     }
     p.write("go.flag", "");
     assert!(first.wait_with_output().unwrap().status.success());
-    for (args, child, mut stderr, mut said) in waiting {
+    for (args, child, mut stderr, said) in waiting {
+        let mut said = said;
         use std::io::Read;
         stderr.read_to_string(&mut said).unwrap();
         let out = child.wait_with_output().unwrap();

@@ -119,6 +119,21 @@ pub(crate) fn wait_for_file(path: &Path) {
     }
 }
 
+/// Reads a spawned command's stderr up to the line saying it waits for the
+/// run lock another command holds; returns what it said so far (an event:
+/// the test goes on only once the command is really waiting).
+pub(crate) fn read_until_waiting(stderr: &mut impl std::io::BufRead, what: &str) -> String {
+    let mut said = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "{what} ended without waiting for the lock: {said}");
+        said.push_str(&line);
+        if line.contains("Waiting for another `actionbench run`") {
+            return said;
+        }
+    }
+}
+
 /// Runs a closure with insta writing to the project-level `snapshots/cli/`.
 pub(crate) fn with_snapshots(f: impl FnOnce()) {
     let mut settings = insta::Settings::clone_current();
