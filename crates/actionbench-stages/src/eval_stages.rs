@@ -47,6 +47,10 @@ pub struct EvalAvaParams {
     /// Split name recorded in the metrics table.
     #[serde(default = "default_split")]
     split: String,
+    /// Evaluate `pred`'s boxes with seeded uniform random scores instead of
+    /// its own: the chance level of a model that finds the same boxes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    random_scores: Option<u64>,
 }
 
 /// The `eval.ava` kind.
@@ -82,8 +86,15 @@ impl StageKind for EvalAva {
         let pred = role_file(ctx, "pred", &p.pred, &["csv"])?;
         let labelmap = role_file(ctx, "labelmap", &p.labelmap, &["pbtxt", "txt"])?;
         let exclusions = p.exclusions.as_deref().map(|e| role_file(ctx, "exclusions", e, &["csv"])).transpose()?;
-        let report = evaluate_ava_files(&gt, &pred, &labelmap, exclusions.as_deref(), ava_protocol(&p.protocol)?)
-            .map_err(|e| format!("{e:#}"))?;
+        let report = evaluate_ava_files(
+            &gt,
+            &pred,
+            &labelmap,
+            exclusions.as_deref(),
+            ava_protocol(&p.protocol)?,
+            p.random_scores,
+        )
+        .map_err(|e| format!("{e:#}"))?;
         let per_class: serde_json::Map<String, serde_json::Value> =
             report.per_class.iter().map(|c| (c.id.to_string(), c.average_precision.into())).collect();
         write_json(ctx, &serde_json::json!({ "mAP": report.mean_ap, "per_class": per_class, "protocol": p.protocol }))?;

@@ -44,14 +44,29 @@ fn ava_row(row: &AvaCsvRow) -> AvaRow {
     }
 }
 
+/// Replaces every detection's score with a uniform draw in `[0, 1)` from a
+/// ChaCha8 stream seeded with `seed`, in file order: the chance level of a
+/// detector that finds the same boxes but cannot tell the actions apart.
+/// (AVA's chance mAP is not `1 / classes`: it is each class's share of the
+/// detections that match a positive box, which depends on the data.)
+fn randomise_scores(rows: &mut [AvaRow], seed: u64) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    for a in rows.iter_mut().filter_map(|r| r.annotation.as_mut()) {
+        a.score = rng.random::<f64>();
+    }
+}
+
 /// AVA frame-mAP of a detections CSV against a ground-truth CSV, as the
-/// official evaluator of `protocol` computes it.
+/// official evaluator of `protocol` computes it; with `random_scores`, of
+/// the same boxes with seeded random scores (see [`randomise_scores`]).
 pub fn evaluate_ava_files(
     gt: &Path,
     pred: &Path,
     labelmap: &Path,
     exclusions: Option<&Path>,
     protocol: AvaProtocol,
+    random_scores: Option<u64>,
 ) -> Result<AvaReport> {
     let dialect = match protocol {
         AvaProtocol::V2019 => AvaDialect::Activitynet2019,
@@ -81,7 +96,10 @@ pub fn evaluate_ava_files(
         Ok(rows.iter().map(ava_row).collect())
     };
     let gt_rows = read(gt)?;
-    let pred_rows = read(pred)?;
+    let mut pred_rows = read(pred)?;
+    if let Some(seed) = random_scores {
+        randomise_scores(&mut pred_rows, seed);
+    }
     let excluded: Vec<FrameKey> = match exclusions {
         Some(path) => actionbench_formats::ava::read_ava_exclusions(path, dialect)
             .map_err(read_error)?

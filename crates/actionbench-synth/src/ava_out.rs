@@ -101,7 +101,7 @@ fn bbox_of(cam: &Camera, joints: &[V3; JOINTS]) -> Option<[f64; 4]> {
 pub(crate) fn scene(seed: u64, index: usize, count: usize, spec: &PresetSpec, classes: &[usize]) -> Scene {
     let mut rng = rng_for(seed, "ava", &[index as u64]);
     let video_id = youtube_id(&mut rng);
-    let train = index < (count * 3).div_ceil(4).max(1) || count == 1;
+    let train = index < count.saturating_sub(spec.ava_val_videos).max(1);
     let frames = (spec.ava_seconds * spec.ava_fps) as usize;
     let camera = Camera::look_at([rng.random_range(-0.5..0.5), 1.6, -1.0], [0.0, 1.0, 5.0]);
     let singles: Vec<usize> = classes.iter().copied().filter(|&c| CLASSES[c].persons == 1).collect();
@@ -121,8 +121,10 @@ pub(crate) fn scene(seed: u64, index: usize, count: usize, spec: &PresetSpec, cl
         spots.push(p);
         p
     };
-    if !pairs.is_empty() && rng.random_bool(0.7) {
-        let class = pairs[rng.random_range(0..pairs.len())];
+    // Classes in turn (not drawn at random): every class gets about the
+    // same number of people in each split.
+    if !pairs.is_empty() {
+        let class = pairs[index % pairs.len()];
         let (a, b) = (subject(seed, rng.random_range(1..=pool)), subject(seed, rng.random_range(1..=pool)));
         let yaw = rng.random_range(-2.0..2.0);
         let center = spot(&mut rng);
@@ -131,12 +133,12 @@ pub(crate) fn scene(seed: u64, index: usize, count: usize, spec: &PresetSpec, cl
             people.push(Person { track, actions: CLASSES[class].ava[who].to_vec(), boxes: vec![], detected: vec![] });
         }
     }
-    let singles_wanted = rng.random_range(1..=3usize);
-    for _ in 0..singles_wanted {
+    const SINGLES: usize = 2;
+    for k in 0..SINGLES {
         if singles.is_empty() {
             break;
         }
-        let class = singles[rng.random_range(0..singles.len())];
+        let class = singles[(SINGLES * index + k) % singles.len()];
         let s = subject(seed, rng.random_range(1..=pool));
         let yaw = std::f64::consts::PI + rng.random_range(-1.8..1.8);
         let center = spot(&mut rng);
@@ -407,6 +409,7 @@ pub(crate) fn write_all(
     progress.finish("ava+phalp");
     Ok(serde_json::json!({
         "videos": spec.ava_videos,
+        "val_videos": spec.ava_val_videos,
         "fps": spec.ava_fps,
         "seconds": spec.ava_seconds,
         "frame_size": [FRAME.0 as u32, FRAME.1 as u32],

@@ -40,6 +40,7 @@ const FILES: &[(&str, &str)] = &[
     ("pipelines/synth-video.toml", include_str!("../../../../pipelines/synth-video.toml")),
     ("benchmarks/ntu60-xsub/benchmark.toml", include_str!("../../../../benchmarks/ntu60-xsub/benchmark.toml")),
     ("benchmarks/ava-lart/benchmark.toml", include_str!("../../../../benchmarks/ava-lart/benchmark.toml")),
+    ("benchmarks/ava-chance/benchmark.toml", include_str!("../../../../benchmarks/ava-chance/benchmark.toml")),
     (
         "benchmarks/synth-video-mvit/benchmark.toml",
         include_str!("../../../../benchmarks/synth-video-mvit/benchmark.toml"),

@@ -65,6 +65,10 @@ pub(crate) struct AvaArgs {
     /// Which revision of the official evaluator to reproduce.
     #[arg(long, value_enum)]
     protocol: ProtocolArg,
+    /// Score `--pred`'s boxes with uniform random numbers from this seed
+    /// instead of its scores: the chance level of the same detections.
+    #[arg(long, value_name = "SEED")]
+    random_scores: Option<u64>,
 }
 
 /// Arguments of `eval pose`.
@@ -128,7 +132,7 @@ fn ava_report(args: &AvaArgs) -> Result<AvaReport> {
         ProtocolArg::V2019 => AvaProtocol::V2019,
         ProtocolArg::V2020 => AvaProtocol::V2020,
     };
-    evaluate_ava_files(&args.gt, &args.pred, &args.labelmap, args.exclusions.as_deref(), protocol)
+    evaluate_ava_files(&args.gt, &args.pred, &args.labelmap, args.exclusions.as_deref(), protocol, args.random_scores)
 }
 
 fn pose_report(args: &PoseArgs) -> Result<PoseReport> {
@@ -284,6 +288,7 @@ mod tests {
             labelmap: dir.join("action_list.txt"),
             exclusions: None,
             protocol,
+            random_scores: None,
         }
     }
 
@@ -311,6 +316,7 @@ mod tests {
             labelmap: dir.join("action_list.txt"),
             exclusions: Some(dir.join("ava_excluded_timestamps_sample.csv")),
             protocol: ProtocolArg::V2019,
+            random_scores: None,
         };
         let v = ava_json(&ava_report(&args).unwrap());
         assert_eq!(v, json!({ "mAP": 1.0, "per_class": { "12": 1.0, "17": 1.0, "79": 1.0, "80": null } }));
@@ -331,11 +337,46 @@ mod tests {
             labelmap: map.clone(),
             exclusions: None,
             protocol,
+            random_scores: None,
         };
         let v = ava_json(&ava_report(&args(ProtocolArg::V2019)).unwrap());
         assert_eq!(v, json!({ "mAP": 0.5, "per_class": { "1": 0.5, "2": null } }));
         let v = ava_json(&ava_report(&args(ProtocolArg::V2020)).unwrap());
         assert_eq!(v["mAP"], json!(1.0));
+    }
+
+    #[test]
+    fn ava_random_scores_give_the_chance_level_of_the_same_boxes() {
+        // 1000 detections of class 1, one per frame; the first 250 frames
+        // hold a true box. Ranked by their own scores they are perfect;
+        // ranked at random, AP is about the share of true ones (0.25).
+        let dir = tempfile::tempdir().unwrap();
+        let (gt, pred, map) = (dir.path().join("gt.csv"), dir.path().join("pred.csv"), dir.path().join("map.txt"));
+        let gt_rows: String = (0..250).map(|i| format!("v,{},0.1,0.1,0.5,0.5,1,0\n", 902 + i)).collect();
+        let pred_rows: String = (0..1000)
+            .map(|i| format!("v,{},0.1,0.1,0.5,0.5,1,{}\n", 902 + i, if i < 250 { 0.9 } else { 0.1 }))
+            .collect();
+        std::fs::write(&gt, gt_rows).unwrap();
+        std::fs::write(&pred, pred_rows).unwrap();
+        std::fs::write(&map, "1: one\n").unwrap();
+        let map_of = |random_scores| {
+            let args = AvaArgs {
+                gt: gt.clone(),
+                pred: pred.clone(),
+                labelmap: map.clone(),
+                exclusions: None,
+                protocol: ProtocolArg::V2019,
+                random_scores,
+            };
+            ava_report(&args).unwrap().mean_ap.unwrap()
+        };
+        assert_eq!(map_of(None), 1.0);
+        let chance: Vec<f64> = [0, 1, 0].into_iter().map(|s| map_of(Some(s))).collect();
+        for v in &chance {
+            assert!((v - 0.25).abs() < 0.05, "{chance:?}");
+        }
+        assert_eq!(chance[0], chance[2], "a seed gives the same scores every time");
+        assert_ne!(chance[0], chance[1], "another seed gives other scores");
     }
 
     #[test]

@@ -90,3 +90,34 @@ fn eval_params_are_checked() {
     let StageOutcome::Failed { error, .. } = &reports[1].outcome else { panic!("{reports:?}") };
     assert!(error.contains("param `gt` names `data/gt.csv`, which is not in the stage's `inputs`"), "{error}");
 }
+
+#[test]
+fn eval_ava_random_scores_is_the_chance_level_of_the_same_boxes() {
+    let chance = "\n[stages.chance]\nuses = \"eval.ava\"\ninputs = [\"data/gt.csv\", \"out/detections.csv\", \"data/action_list.txt\"]\nparams = { gt = \"data/gt.csv\", pred = \"out/detections.csv\", labelmap = \"data/action_list.txt\", protocol = \"2019\", random-scores = 7 }\n";
+    let dir = project(&format!("{AVA}{chance}"));
+    let (engine, reports) = run(dir.path());
+    assert!(reports.iter().all(|r| r.outcome == StageOutcome::Ran), "{reports:?}");
+    let lock = engine.lock_file().unwrap();
+    assert_ne!(lock.stages["ava"].key, lock.stages["chance"].key, "the seed is part of the key");
+    let map_of = |stage: &str| {
+        let out = engine.cache().stage_dir(&lock.stages[stage].key);
+        let result: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+        result["mAP"].as_f64().unwrap()
+    };
+    assert!((map_of("ava") - 0.09385522).abs() < 5e-9);
+    let data = dir.path().join("data");
+    let expected = actionbench_stages::evaluation::evaluate_ava_files(
+        &data.join("gt.csv"),
+        &data.join("pred.csv"),
+        &data.join("action_list.txt"),
+        None,
+        actionbench_metrics::ava::AvaProtocol::V2019,
+        Some(7),
+    )
+    .unwrap()
+    .mean_ap
+    .unwrap();
+    assert_eq!(map_of("chance"), expected, "the stage and `actionbench eval ava --random-scores 7` agree");
+    assert!((map_of("chance") - 0.09385522).abs() > 1e-6, "random scores rank the boxes differently");
+}
