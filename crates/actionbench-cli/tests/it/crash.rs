@@ -1,12 +1,11 @@
 //! `kill -9` in the middle of a stage: the previous complete output comes
 //! back, and a re-run gives byte-identical outputs.
 
-use std::time::Duration;
+use crate::harness::{Project, wait_for_exit, wait_for_file};
 
-use crate::harness::{Project, wait_for_file};
-
-/// The stage writes half its output, then waits for `go.flag` before
-/// writing the rest, so the test can kill it at a known point.
+/// The stage writes half its output, then its shell's pid into
+/// `started.flag`, and waits for `go.flag` before writing the rest, so the
+/// test can kill it at a known point.
 fn pausing_project() -> Project {
     let p = Project::new();
     p.write("data/in.txt", "v1\n");
@@ -14,7 +13,7 @@ fn pausing_project() -> Project {
         "pipelines/k.toml",
         r#"
 [stages.slow]
-cmd = "cat data/in.txt > out/r.txt; touch started.flag; while [ ! -e go.flag ]; do sleep 0.05; done; echo second-half >> out/r.txt; seq 1 2000 > out/big.txt"
+cmd = "cat data/in.txt > out/r.txt; echo $$ > pid.tmp; mv pid.tmp started.flag; while [ ! -e go.flag ]; do sleep 0.05; done; echo second-half >> out/r.txt; seq 1 2000 > out/big.txt"
 deps = ["data/in.txt"]
 outs = ["out/r.txt", "out/big.txt"]
 
@@ -51,7 +50,10 @@ fn kill_9_mid_stage_keeps_previous_output_and_rerun_is_identical() {
     assert_eq!(p.read("out/r.txt"), "v2\n", "the stage is half-way");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    // The kernel kills the stage's shell when the engine dies
+    // (PR_SET_PDEATHSIG); wait for that before touching its outputs.
+    let shell: u32 = p.read("started.flag").trim().parse().unwrap();
+    wait_for_exit(shell);
 
     // The next actionbench command puts the previous complete output back
     // and reports the stage stale.

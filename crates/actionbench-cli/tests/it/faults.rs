@@ -233,7 +233,12 @@ fn symbolic_links_out_of_the_project_are_refused() {
             "`{pipeline}` names the link and its target: {}",
             r.stderr
         );
-        assert!(r.stderr.contains(&format!("pipelines/{pipeline}.toml:3")), "and the line of the entry: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("pipelines/{pipeline}.toml:3: stage `inv` failed: input ")),
+            "and the line of the entry: {}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.matches("stage `inv`").count(), 1, "file and stage are said once: {}", r.stderr);
         assert!(r.stderr.contains("hint: "), "{}", r.stderr);
     }
     let r = p.run(&["run", "outs"]);

@@ -119,6 +119,21 @@ pub(crate) fn wait_for_file(path: &Path) {
     }
 }
 
+/// Waits until process `pid` has exited: gone from `/proc`, or a zombie
+/// not yet reaped (an event, with a deadline).
+pub(crate) fn wait_for_exit(pid: u32) {
+    let start = std::time::Instant::now();
+    loop {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return };
+        // `pid (comm) STATE ...`; comm may hold spaces and parentheses.
+        if stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])) {
+            return;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "process {pid} never exited");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// Reads a spawned command's stderr up to the line saying it waits for the
 /// run lock another command holds; returns what it said so far (an event:
 /// the test goes on only once the command is really waiting).
