@@ -614,6 +614,14 @@ impl Engine {
                         let (outcome, key, entry) = match self.run_stage(i, &up_keys, locked.as_ref(), force, reporter)
                         {
                             Ok(r) => r,
+                            // A definition error found while running (an
+                            // input that leaves the project) is this
+                            // stage's: its location says file and line.
+                            Err(Error::Definition { file, line, message, hint, .. }) => {
+                                let location =
+                                    actionbench_core::Location { file, line: Some(line as u64), column: None };
+                                (StageOutcome::Failed { error: message, hint, location: Some(location) }, None, None)
+                            }
                             Err(e) => (StageOutcome::from_failure(Failure::from_error(&e, &probe)), None, None),
                         };
                         let seconds = start.elapsed().as_secs_f64();

@@ -419,3 +419,37 @@ pub(crate) fn write_all(
         "ava_dir": "ava",
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::Preset;
+
+    /// The `small` preset gives every AVA action enough people in each
+    /// split for its AP to mean something (each person carries about six
+    /// labelled keyframes), because scenes take their classes in turn.
+    #[test]
+    fn small_preset_spreads_every_action_over_both_splits() {
+        let spec = Preset::Small.spec();
+        let classes: Vec<usize> = (0..CLASSES.len()).collect();
+        let mut people: BTreeMap<(u32, bool), usize> = BTreeMap::new();
+        let mut val_videos = 0;
+        for i in 0..spec.ava_videos {
+            let scene = scene(0, i, spec.ava_videos, &spec, &classes);
+            val_videos += usize::from(!scene.train);
+            for p in &scene.people {
+                for &a in &p.actions {
+                    *people.entry((a, scene.train)).or_default() += 1;
+                }
+            }
+        }
+        assert_eq!(val_videos, spec.ava_val_videos);
+        for (id, name) in AVA_NAMES {
+            let (train, val) = (people.get(&(id, true)), people.get(&(id, false)));
+            assert!(val.is_some_and(|&n| n >= 8), "`{name}`: {val:?} people in val");
+            assert!(train.is_some_and(|&n| n >= 5), "`{name}`: {train:?} people in train");
+        }
+    }
+}

@@ -41,14 +41,12 @@ pub(crate) fn print_failed_stages(pipeline: &str, reports: &[actionbench_pipelin
     for r in reports {
         if let StageOutcome::Failed { error, hint, location } = &r.outcome {
             failed = true;
-            // An error found in the pipeline file (e.g. an input that
-            // leaves the project) already starts with its file, line and
-            // stage: say them once.
-            let located = location.as_ref().and_then(|l| {
-                let head = format!("{}:{}: stage `{}`", l.file, l.line?, r.stage);
-                error.strip_prefix(&format!("{head}: ")).map(|rest| format!("{head} failed: {rest}"))
-            });
-            let message = located.unwrap_or_else(|| format!("{pipeline}: stage `{}` failed: {error}", r.stage));
+            // A failure located in the pipeline file itself is said at
+            // its line; others (a stage's own error) after the file.
+            let message = match location.as_ref().filter(|l| l.file == pipeline).and_then(|l| l.line) {
+                Some(line) => format!("{pipeline}:{line}: stage `{}` failed: {error}", r.stage),
+                None => format!("{pipeline}: stage `{}` failed: {error}", r.stage),
+            };
             print_failure(&Failure { message, hint: hint.clone(), location: location.clone(), causes: Vec::new() });
         }
     }
