@@ -70,6 +70,9 @@ enum Command {
     Sql(commands::sql::SqlArgs),
     /// Remove cache entries no lock file refers to.
     Gc(commands::gc::GcArgs),
+    /// Compare experiments: every recorded stage run, the params that differ, metrics; `--diff` two runs.
+    #[command(subcommand)]
+    Exp(commands::exp::ExpCommand),
     /// List the built-in stage kinds.
     Kinds,
     /// Evaluate predictions with the official protocols (AVA frame-mAP, MPJPE, top-k).
@@ -163,6 +166,7 @@ fn dispatch(cli: &Cli, progress: &progress::Progress, binary: commands::Binary) 
         Command::Status(args) => commands::status::run(args, binary, cli.format),
         Command::Sql(args) => commands::sql::run(args, cli.format),
         Command::Gc(args) => commands::gc::run(args, cli.format, progress),
+        Command::Exp(cmd) => commands::exp::run(cmd, cli.format),
         Command::Eval(cmd) => commands::eval::run(cmd, cli.format).map(|()| ExitCode::SUCCESS),
         Command::Inspect(args) => {
             commands::inspect::run(args, cli.format, binary.ffmpeg.map(|f| f.probe_video)).map(|()| ExitCode::SUCCESS)
@@ -194,6 +198,7 @@ fn needs_ffmpeg(cli: &Cli) -> Option<&'static str> {
         | Command::Status(_)
         | Command::Sql(_)
         | Command::Gc(_)
+        | Command::Exp(_)
         | Command::Eval(_)
         | Command::Leaderboard(_)
         | Command::Reference(_)

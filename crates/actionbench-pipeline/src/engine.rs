@@ -21,6 +21,7 @@ use crate::lock_file::{LockFile, LockedStage};
 use crate::pipeline_file::params_value;
 use crate::pipeline_file::{Entry, PipelineDef, StageBody};
 use crate::reporter::Reporter;
+use crate::runs::RunRecord;
 use crate::stage_key::StageKey;
 
 /// Version of the command-stage semantics (environment, journal, hashing of
@@ -198,15 +199,37 @@ impl Engine {
                             Some(hint),
                         ));
                     };
-                    let parsed = match &source {
-                        Some(doc) => match params_value(doc, &stage.name) {
+                    // An instance of a matrix or an overridden stage has
+                    // params the file does not spell out: parse the table.
+                    let as_written = stage.matrix.is_none() && stage.overrides.is_empty();
+                    let parsed = match source.as_ref().filter(|_| as_written) {
+                        Some(doc) => match params_value(doc, &stage.table) {
                             Some(value) => kind.parse_params(toml::de::ValueDeserializer::from(value.clone())),
                             None => kind.parse_table(raw),
                         },
                         None => kind.parse_table(raw),
                     };
                     let parsed = parsed.map_err(|failure| {
-                        pipeline.param_error(source.as_ref(), &stage.name, uses, *params_line, failure)
+                        let err = pipeline.param_error(source.as_ref(), stage, uses, *params_line, failure);
+                        match err {
+                            // The bad value may be the override's, not the file's.
+                            Error::Param(p) if !stage.overrides.is_empty() => Error::Override {
+                                spec: stage.overrides.join(" -S "),
+                                message: format!(
+                                    "stage `{}`: params of `{uses}`: {}",
+                                    stage.name,
+                                    crate::kind::with_key(p.key.as_deref(), &p.message)
+                                ),
+                                hint: Some(
+                                    p.suggestion()
+                                        .map(|close| format!("{close} (`actionbench kinds` lists the params of `{uses}`)"))
+                                        .unwrap_or_else(|| {
+                                            format!("Check the override's key and value; `actionbench kinds` lists the params of `{uses}`")
+                                        }),
+                                ),
+                            },
+                            other => other,
+                        }
                     })?;
                     params.push(parsed);
                 }
@@ -255,16 +278,27 @@ impl Engine {
         }
         let mut idx = Vec::new();
         for t in targets {
-            let Some(i) = self.pipeline.stages.iter().position(|s| &s.name == t) else {
+            let found = self.target(t);
+            if found.is_empty() {
                 return Err(Error::UnknownTarget {
                     pipeline: self.pipeline.name.clone(),
                     stage: t.clone(),
                     known: self.pipeline.stages.iter().map(|s| s.name.clone()).collect(),
                 });
-            };
-            idx.push(i);
+            }
+            idx.extend(found);
         }
         Ok(self.graph.closure(&idx))
+    }
+
+    /// The stages a target names: the stage of that name, or every
+    /// instance of a matrix table of that name.
+    fn target(&self, t: &str) -> Vec<usize> {
+        let stages = &self.pipeline.stages;
+        match stages.iter().position(|s| s.name == t) {
+            Some(i) => vec![i],
+            None => (0..stages.len()).filter(|&i| stages[i].matrix.is_some() && stages[i].table == t).collect(),
+        }
     }
 
     /// Whether some stage's `outs` produce what `entry` reads.
@@ -570,9 +604,7 @@ impl Engine {
         let forced: HashSet<usize> = match (opts.force, opts.targets.is_empty()) {
             (false, _) => HashSet::new(),
             (true, true) => selected.iter().copied().collect(),
-            (true, false) => {
-                opts.targets.iter().filter_map(|t| self.pipeline.stages.iter().position(|s| &s.name == t)).collect()
-            }
+            (true, false) => opts.targets.iter().flat_map(|t| self.target(t)).collect(),
         };
         let jobs = opts.jobs.max(1);
         let mut pending: Vec<usize> = selected.clone();
@@ -644,14 +676,54 @@ impl Engine {
                     keys.insert(i, k);
                 }
                 if let Some(entry) = entry {
-                    lock.stages.insert(report.stage.clone(), entry);
-                    lock.write(&lock_path)?;
+                    self.record_run(i, &report, &entry)?;
+                    // A run with `-S` overrides is an experiment: its runs
+                    // are recorded, the lock file stays what the file says.
+                    if !self.pipeline.has_overrides() {
+                        lock.stages.insert(report.stage.clone(), entry);
+                        lock.write(&lock_path)?;
+                    }
                 }
                 done.insert(i, report);
             }
             Ok(())
         })?;
         Ok(selected.into_iter().filter_map(|i| done.remove(&i)).collect())
+    }
+
+    /// Writes the run record of stage `i` (what `exp show` lists).
+    fn record_run(&self, i: usize, report: &StageReport, entry: &LockedStage) -> Result<()> {
+        if !matches!(report.outcome, StageOutcome::Ran | StageOutcome::Cached) {
+            return Ok(());
+        }
+        let stage = &self.pipeline.stages[i];
+        RunRecord {
+            pipeline: self.pipeline.name.clone(),
+            stage: stage.name.clone(),
+            table: stage.table.clone(),
+            key: entry.key,
+            outcome: report.outcome.label().to_string(),
+            finished_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            seconds: report.seconds,
+            // Its own overrides and those of the stages it depends on: an
+            // eval downstream of an overridden train is part of that experiment.
+            overrides: self
+                .graph
+                .closure(&[i])
+                .into_iter()
+                .flat_map(|j| self.pipeline.stages[j].overrides.iter().cloned())
+                .fold(Vec::new(), |mut all, o| {
+                    if !all.contains(&o) {
+                        all.push(o);
+                    }
+                    all
+                }),
+            matrix: stage.matrix.clone(),
+            definition: entry.definition.clone(),
+        }
+        .save(&self.cache)
     }
 
     /// Runs (or finds cached) one stage. Returns the outcome, the key and

@@ -78,6 +78,16 @@ pub enum Error {
         /// The stages that exist.
         known: Vec<String>,
     },
+    /// A `-S STAGE.params.KEY=VALUE` override cannot be applied.
+    #[error("-S `{spec}`: {message}")]
+    Override {
+        /// The override as given.
+        spec: String,
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        hint: Option<String>,
+    },
     /// No pipeline file of that name.
     #[error("No pipeline `{name}`: `{}` does not exist", path.display())]
     PipelineNotFound {
@@ -96,6 +106,14 @@ pub enum Error {
     #[error("{}: {message}", path.display())]
     LockFile {
         /// The lock file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A run record (`exp show`'s history) cannot be understood.
+    #[error("{}: not a run record: {message}", path.display())]
+    RunRecord {
+        /// The record.
         path: PathBuf,
         /// What is wrong.
         message: String,
@@ -159,7 +177,7 @@ impl actionbench_core::Diagnose for Error {
 
     fn hint(&self) -> Option<String> {
         match self {
-            Error::Definition { hint, .. } => hint.clone(),
+            Error::Definition { hint, .. } | Error::Override { hint, .. } => hint.clone(),
             Error::Param(p) => Some(match p.suggestion() {
                 Some(close) => format!("{close} (`actionbench kinds` lists the params of `{}`)", p.kind),
                 None => format!("See `actionbench kinds` for the params of `{}`", p.kind),
@@ -183,6 +201,9 @@ impl actionbench_core::Diagnose for Error {
             Error::LockFile { .. } => {
                 Some("The lock file is generated; delete it to start over (every stage will re-run)".into())
             }
+            Error::RunRecord { .. } => Some(
+                "Run records are written by `actionbench run` (one per stage run); delete this one to forget that run".into(),
+            ),
             _ => None,
         }
     }

@@ -34,9 +34,11 @@ mod graph;
 mod inputs;
 mod kind;
 mod lock_file;
+mod matrix;
 mod pipeline_file;
 mod reference;
 mod reporter;
+mod runs;
 mod snapshot;
 mod stage_key;
 
@@ -50,9 +52,11 @@ pub use explain::Reason;
 pub use inputs::{InputFile, ResolvedInput};
 pub use kind::{ParamError, RegisteredKind, Registry, StageContext, StageError, StageKind, to_table};
 pub use lock_file::{LockFile, LockedStage};
+pub use matrix::{Combo, base_name, instance_name};
 pub use pipeline_file::{PipelineDef, StageBody, StageDef, find_project_root};
 pub use reference::stage_kinds_markdown;
 pub use reporter::{NoopReporter, Reporter};
+pub use runs::{RunRecord, utc_text};
 pub use stage_key::StageKey;
 
 /// Version of the on-disk cache layout: the cache lives under `v{N}/`, and a

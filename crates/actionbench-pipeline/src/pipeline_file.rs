@@ -13,6 +13,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::error::{Error, Result};
 use crate::kind::ParamFailure;
+use crate::matrix::{Combo, Matrices, Matrix, instance_name, substitute_text, substitute_value};
 
 /// A parsed, checked pipeline file.
 #[derive(Debug, Clone)]
@@ -33,11 +34,17 @@ pub struct PipelineDef {
     source: Arc<str>,
 }
 
-/// One `[stages.NAME]` table.
+/// One `[stages.NAME]` table, or one instance of a table with a `matrix`.
 #[derive(Debug, Clone)]
 pub struct StageDef {
-    /// The stage's name.
+    /// The stage's name (`train@seed=0` for an instance of a matrix).
     pub name: String,
+    /// The `[stages.TABLE]` it comes from (the name, without a matrix).
+    pub table: String,
+    /// This instance's matrix values (`None`: the table has no matrix).
+    pub matrix: Option<Combo>,
+    /// `-S` overrides applied to it, as given on the command line.
+    pub overrides: Vec<String>,
     /// Line of its `[stages.NAME]` header.
     pub line: usize,
     /// Optional free text.
@@ -109,7 +116,7 @@ struct RawFile {
     stages: BTreeMap<Spanned<String>, Spanned<RawStage>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 struct RawStage {
     description: Option<String>,
@@ -120,6 +127,7 @@ struct RawStage {
     deps: Option<Vec<Spanned<String>>>,
     outs: Option<Vec<Spanned<String>>>,
     tools: Option<Spanned<BTreeMap<String, String>>>,
+    matrix: Option<Spanned<toml::Table>>,
 }
 
 /// 1-based line and column of a byte offset.
@@ -144,6 +152,19 @@ pub fn find_project_root(start: &Path) -> Result<PathBuf> {
 
 fn valid_stage_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A stage name in a reference: a table name, or an instance of a matrix
+/// (`train@seed=0,lr=0.1`).
+fn valid_stage_ref(name: &str) -> bool {
+    match name.split_once('@') {
+        None => valid_stage_name(name),
+        Some((base, combo)) => {
+            valid_stage_name(base)
+                && !combo.is_empty()
+                && combo.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '=' | ','))
+        }
+    }
 }
 
 impl PipelineDef {
@@ -189,119 +210,55 @@ impl PipelineDef {
         })?;
         let line_of = |offset: usize| line_col(source, offset).0;
 
-        let mut stages = Vec::new();
-        for (name, stage) in raw.stages {
-            let line = line_of(stage.span().start);
-            let name = name.into_inner();
-            let def_err = |line: usize, message: String, hint: Option<&str>| Error::Definition {
-                file: file.clone(),
-                line,
-                stage: name.clone(),
-                message,
-                hint: hint.map(str::to_string),
-            };
-            if !valid_stage_name(&name) {
-                return Err(def_err(
-                    line,
-                    "stage names may use only letters, digits, `-` and `_`".into(),
-                    Some("Stage names become file and SQL table names; rename the stage"),
-                ));
+        // Tables with a `matrix` first: references to them follow the expansion.
+        let mut matrices = Matrices::default();
+        for (name, stage) in &raw.stages {
+            if let Some(m) = &stage.get_ref().matrix {
+                let matrix = Matrix::parse(m.get_ref()).map_err(|message| Error::Definition {
+                    file: file.clone(),
+                    line: line_of(m.span().start),
+                    stage: name.get_ref().clone(),
+                    message,
+                    hint: Some("Write `matrix = { seed = [0, 1, 2] }`: one stage per combination".into()),
+                })?;
+                matrices.0.insert(name.get_ref().clone(), matrix);
             }
-            let raw = stage.into_inner();
-            let entries = |list: Option<Vec<Spanned<String>>>| -> Vec<Entry> {
-                list.unwrap_or_default()
-                    .into_iter()
-                    .map(|s| Entry { line: line_of(s.span().start), text: s.into_inner() })
-                    .collect()
+        }
+        let mut stages = Vec::new();
+        for (table_name, stage) in raw.stages {
+            let line = line_of(stage.span().start);
+            let table_name = table_name.into_inner();
+            if !valid_stage_name(&table_name) {
+                return Err(Error::Definition {
+                    file: file.clone(),
+                    line,
+                    stage: table_name,
+                    message: "stage names may use only letters, digits, `-` and `_`".into(),
+                    hint: Some("Stage names become file and SQL table names; rename the stage".into()),
+                });
+            }
+            let combos: Vec<Option<Combo>> = match matrices.0.get(&table_name) {
+                Some(m) => m.combinations().into_iter().map(Some).collect(),
+                None => vec![None],
             };
-            let body = match (raw.uses, raw.cmd) {
-                (Some(_), Some(cmd)) => {
-                    return Err(def_err(
-                        line_of(cmd.span().start),
-                        "has both `uses` and `cmd`".into(),
-                        Some("A stage is either a built-in kind (`uses`) or a command (`cmd`), not both"),
-                    ));
-                }
-                (None, None) => {
-                    return Err(def_err(
+            for combo in combos {
+                let name = combo.as_ref().map_or_else(|| table_name.clone(), |c| instance_name(&table_name, c));
+                let raw = expand_raw(
+                    stage.get_ref(),
+                    combo.as_ref(),
+                    &matrices,
+                    &|line, message| Error::Definition {
+                        file: file.clone(),
                         line,
-                        "has neither `uses` nor `cmd`".into(),
-                        Some("Add `uses = \"KIND\"` for a built-in stage or `cmd = \"...\"` for a command"),
-                    ));
-                }
-                (Some(uses), None) => {
-                    for (field, present) in
-                        [("deps", raw.deps.is_some()), ("outs", raw.outs.is_some()), ("tools", raw.tools.is_some())]
-                    {
-                        if present {
-                            return Err(def_err(
-                                line,
-                                format!("`{field}` belongs to command stages; this stage `uses` a built-in kind"),
-                                Some("Built-in stages take `inputs` and `params` and write into the cache"),
-                            ));
-                        }
-                    }
-                    let inputs = entries(raw.inputs);
-                    check_input_paths(&inputs, &def_err)?;
-                    let (params, params_line) = match raw.params {
-                        Some(p) => {
-                            let params_line = line_of(p.span().start);
-                            (p.into_inner(), params_line)
-                        }
-                        None => (toml::Table::new(), line),
-                    };
-                    StageBody::Builtin {
-                        uses_line: line_of(uses.span().start),
-                        uses: uses.into_inner(),
-                        inputs,
-                        params,
-                        params_line,
-                    }
-                }
-                (None, Some(cmd)) => {
-                    for (field, present) in [("inputs", raw.inputs.is_some()), ("params", raw.params.is_some())] {
-                        if present {
-                            return Err(def_err(
-                                line,
-                                format!("`{field}` belongs to built-in stages; this stage is a `cmd`"),
-                                Some(
-                                    "A command stage lists what its key depends on in `deps` and what it writes in `outs`",
-                                ),
-                            ));
-                        }
-                    }
-                    if cmd.get_ref().trim().is_empty() {
-                        return Err(def_err(line_of(cmd.span().start), "`cmd` is empty".into(), None));
-                    }
-                    let deps = entries(raw.deps);
-                    check_input_paths(&deps, &def_err)?;
-                    let mut outs = Vec::new();
-                    for out in entries(raw.outs) {
-                        if out.stage_ref().is_some() {
-                            return Err(def_err(
-                                out.line,
-                                format!("`outs` entry `{}` names a stage; outs are paths", out.text),
-                                None,
-                            ));
-                        }
-                        let path = ProjectPath::new(&out.text).map_err(|e| {
-                            def_err(
-                                out.line,
-                                format!("bad `outs` entry: {e}"),
-                                Some("Outputs are written inside the project; use a relative path"),
-                            )
-                        })?;
-                        outs.push((path, out.line));
-                    }
-                    StageBody::Command {
-                        cmd: cmd.into_inner(),
-                        deps,
-                        outs,
-                        tools: raw.tools.map(Spanned::into_inner).unwrap_or_default(),
-                    }
-                }
-            };
-            stages.push(StageDef { name, line, description: raw.description, body });
+                        stage: name.clone(),
+                        message,
+                        hint: None,
+                    },
+                    &line_of,
+                )?;
+                let def = build_stage(raw, name, table_name.clone(), combo, line, &file, &line_of)?;
+                stages.push(def);
+            }
         }
         stages.sort_by_key(|s| s.line);
         Ok(PipelineDef {
@@ -313,6 +270,76 @@ impl PipelineDef {
             stages,
             source: Arc::from(source),
         })
+    }
+
+    /// Applies a one-off override `STAGE.params.KEY.PATH=VALUE` (VALUE in
+    /// TOML syntax; a bare word is a string). `STAGE` is a stage or a matrix
+    /// table (every instance). The changed params give the stage a new
+    /// key; the override is recorded with its runs.
+    pub fn apply_override(&mut self, spec: &str) -> Result<()> {
+        let fail = |message: String, hint: &str| Error::Override {
+            spec: spec.to_string(),
+            message,
+            hint: Some(hint.to_string()),
+        };
+        let form = "Write -S STAGE.params.KEY=VALUE, e.g. -S train.params.train.lr=0.05";
+        let Some((stage, rest)) = spec.split_once(".params.") else {
+            return Err(fail("does not name `STAGE.params.KEY`".into(), form));
+        };
+        let Some((path, value)) = rest.split_once('=') else {
+            return Err(fail("has no `=VALUE`".into(), form));
+        };
+        let keys: Vec<&str> = path.trim().split('.').collect();
+        if keys.iter().any(|k| k.is_empty()) {
+            return Err(fail(format!("`{path}` is not a dotted key"), form));
+        }
+        let value = parse_override_value(value.trim());
+        let targets: Vec<usize> = match self.stages.iter().position(|s| s.name == stage) {
+            Some(i) => vec![i],
+            None => (0..self.stages.len()).filter(|&i| self.stages[i].table == stage).collect(),
+        };
+        if targets.is_empty() {
+            let mut names: Vec<&str> = Vec::new();
+            for s in &self.stages {
+                if !names.contains(&s.table.as_str()) {
+                    names.push(&s.table);
+                }
+            }
+            let hint = actionbench_core::suggest::did_you_mean(stage, names.iter().copied())
+                .unwrap_or_else(|| format!("The stages are: {}", names.join(", ")));
+            return Err(fail(format!("pipeline `{}` has no stage `{stage}`", self.name), &hint));
+        }
+        for i in targets {
+            let def = &mut self.stages[i];
+            let StageBody::Builtin { params, .. } = &mut def.body else {
+                return Err(fail(
+                    format!("stage `{}` is a command; only built-in stages have params", def.name),
+                    "Change a command stage in its pipeline file",
+                ));
+            };
+            let mut table = params;
+            for (n, key) in keys.iter().enumerate() {
+                if n + 1 == keys.len() {
+                    table.insert(key.to_string(), value.clone());
+                    break;
+                }
+                let entry = table.entry(key.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                let toml::Value::Table(inner) = entry else {
+                    return Err(fail(
+                        format!("`{}` of stage `{}` is a value, not a table", keys[..=n].join("."), def.name),
+                        "Override the value itself, or a key of a table",
+                    ));
+                };
+                table = inner;
+            }
+            def.overrides.push(spec.to_string());
+        }
+        Ok(())
+    }
+
+    /// Whether any `-S` override was applied.
+    pub fn has_overrides(&self) -> bool {
+        self.stages.iter().any(|s| !s.overrides.is_empty())
     }
 
     /// The file's text as parsed.
@@ -336,12 +363,12 @@ impl PipelineDef {
     pub(crate) fn param_error(
         &self,
         doc: Option<&Spanned<DeTable<'_>>>,
-        stage: &str,
+        stage: &StageDef,
         uses: &str,
         params_line: usize,
         failure: ParamFailure,
     ) -> Error {
-        let params = doc.and_then(|doc| params_value(doc, stage));
+        let params = doc.and_then(|doc| params_value(doc, &stage.table));
         let (message, key, span) = match failure {
             ParamFailure::Deserialize { message, span } => {
                 let key = match (params, &span) {
@@ -366,12 +393,194 @@ impl PipelineDef {
             file: self.display_path.clone(),
             line,
             column,
-            stage: stage.to_string(),
+            stage: stage.name.clone(),
             kind: uses.to_string(),
             key,
             message,
         }))
     }
+}
+
+/// `raw` for one instance: `{matrix.KEY}` substituted and references to
+/// matrix stages re-pointed at their instances.
+fn expand_raw(
+    raw: &RawStage,
+    combo: Option<&Combo>,
+    matrices: &Matrices,
+    err: &dyn Fn(usize, String) -> Error,
+    line_of: &dyn Fn(usize) -> usize,
+) -> Result<RawStage> {
+    let mut raw = raw.clone();
+    let text = |s: &Spanned<String>| -> Result<Spanned<String>> {
+        let value = substitute_text(s.get_ref(), combo).map_err(|m| err(line_of(s.span().start), m))?;
+        Ok(Spanned::new(s.span(), value))
+    };
+    let list = |list: &Option<Vec<Spanned<String>>>, follow: bool| -> Result<Option<Vec<Spanned<String>>>> {
+        let Some(list) = list else { return Ok(None) };
+        let mut out = Vec::new();
+        for entry in list {
+            let entry = text(entry)?;
+            if !follow {
+                out.push(entry);
+                continue;
+            }
+            let followed =
+                matrices.follow_entry(entry.get_ref(), combo).map_err(|m| err(line_of(entry.span().start), m))?;
+            out.extend(followed.into_iter().map(|t| Spanned::new(entry.span(), t)));
+        }
+        Ok(Some(out))
+    };
+    raw.inputs = list(&raw.inputs, true)?;
+    raw.deps = list(&raw.deps, true)?;
+    raw.outs = list(&raw.outs, false)?;
+    if let Some(cmd) = &raw.cmd {
+        let substituted = text(cmd)?;
+        let followed =
+            matrices.follow_command(substituted.get_ref(), combo).map_err(|m| err(line_of(cmd.span().start), m))?;
+        raw.cmd = Some(Spanned::new(cmd.span(), followed));
+    }
+    if let Some(uses) = &raw.uses {
+        raw.uses = Some(text(uses)?);
+    }
+    if let Some(params) = &raw.params {
+        let mut value = toml::Value::Table(params.get_ref().clone());
+        let at = line_of(params.span().start);
+        substitute_value(&mut value, combo).map_err(|m| err(at, m))?;
+        matrices.follow_params(&mut value, combo).map_err(|m| err(at, m))?;
+        let toml::Value::Table(table) = value else { unreachable!("a table stays a table") };
+        raw.params = Some(Spanned::new(params.span(), table));
+    }
+    if let Some(tools) = &raw.tools {
+        let mut out = BTreeMap::new();
+        for (name, probe) in tools.get_ref() {
+            out.insert(name.clone(), substitute_text(probe, combo).map_err(|m| err(line_of(tools.span().start), m))?);
+        }
+        raw.tools = Some(Spanned::new(tools.span(), out));
+    }
+    if let Some(d) = &raw.description {
+        raw.description = Some(substitute_text(d, combo).unwrap_or_else(|_| d.clone()));
+    }
+    Ok(raw)
+}
+
+/// One stage from its (expanded) table.
+fn build_stage(
+    raw: RawStage,
+    name: String,
+    table: String,
+    matrix: Option<Combo>,
+    line: usize,
+    file: &str,
+    line_of: &dyn Fn(usize) -> usize,
+) -> Result<StageDef> {
+    let def_err = |line: usize, message: String, hint: Option<&str>| Error::Definition {
+        file: file.to_string(),
+        line,
+        stage: name.clone(),
+        message,
+        hint: hint.map(str::to_string),
+    };
+    let entries = |list: Option<Vec<Spanned<String>>>| -> Vec<Entry> {
+        list.unwrap_or_default()
+            .into_iter()
+            .map(|s| Entry { line: line_of(s.span().start), text: s.into_inner() })
+            .collect()
+    };
+    let body = match (raw.uses, raw.cmd) {
+        (Some(_), Some(cmd)) => {
+            return Err(def_err(
+                line_of(cmd.span().start),
+                "has both `uses` and `cmd`".into(),
+                Some("A stage is either a built-in kind (`uses`) or a command (`cmd`), not both"),
+            ));
+        }
+        (None, None) => {
+            return Err(def_err(
+                line,
+                "has neither `uses` nor `cmd`".into(),
+                Some("Add `uses = \"KIND\"` for a built-in stage or `cmd = \"...\"` for a command"),
+            ));
+        }
+        (Some(uses), None) => {
+            for (field, present) in
+                [("deps", raw.deps.is_some()), ("outs", raw.outs.is_some()), ("tools", raw.tools.is_some())]
+            {
+                if present {
+                    return Err(def_err(
+                        line,
+                        format!("`{field}` belongs to command stages; this stage `uses` a built-in kind"),
+                        Some("Built-in stages take `inputs` and `params` and write into the cache"),
+                    ));
+                }
+            }
+            let inputs = entries(raw.inputs);
+            check_input_paths(&inputs, &def_err)?;
+            let (params, params_line) = match raw.params {
+                Some(p) => {
+                    let params_line = line_of(p.span().start);
+                    (p.into_inner(), params_line)
+                }
+                None => (toml::Table::new(), line),
+            };
+            StageBody::Builtin {
+                uses_line: line_of(uses.span().start),
+                uses: uses.into_inner(),
+                inputs,
+                params,
+                params_line,
+            }
+        }
+        (None, Some(cmd)) => {
+            for (field, present) in [("inputs", raw.inputs.is_some()), ("params", raw.params.is_some())] {
+                if present {
+                    return Err(def_err(
+                        line,
+                        format!("`{field}` belongs to built-in stages; this stage is a `cmd`"),
+                        Some("A command stage lists what its key depends on in `deps` and what it writes in `outs`"),
+                    ));
+                }
+            }
+            if cmd.get_ref().trim().is_empty() {
+                return Err(def_err(line_of(cmd.span().start), "`cmd` is empty".into(), None));
+            }
+            let deps = entries(raw.deps);
+            check_input_paths(&deps, &def_err)?;
+            let mut outs = Vec::new();
+            for out in entries(raw.outs) {
+                if out.stage_ref().is_some() {
+                    return Err(def_err(
+                        out.line,
+                        format!("`outs` entry `{}` names a stage; outs are paths", out.text),
+                        None,
+                    ));
+                }
+                let path = ProjectPath::new(&out.text).map_err(|e| {
+                    def_err(
+                        out.line,
+                        format!("bad `outs` entry: {e}"),
+                        Some("Outputs are written inside the project; use a relative path"),
+                    )
+                })?;
+                outs.push((path, out.line));
+            }
+            StageBody::Command {
+                cmd: cmd.into_inner(),
+                deps,
+                outs,
+                tools: raw.tools.map(Spanned::into_inner).unwrap_or_default(),
+            }
+        }
+    };
+    Ok(StageDef { name, table, matrix, overrides: Vec::new(), line, description: raw.description, body })
+}
+
+/// An override's value: TOML (`0.05`, `true`, `[1, 2]`, `"text"`), or the
+/// text itself when it is not TOML (`-S s.params.device=cuda`).
+fn parse_override_value(text: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {text}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_string()))
 }
 
 /// `stages.STAGE.params` of a pipeline file parsed with positions.
@@ -419,7 +628,7 @@ fn key_span(value: &Spanned<DeValue<'_>>, path: &str) -> Option<std::ops::Range<
 fn check_input_paths(entries: &[Entry], def_err: &dyn Fn(usize, String, Option<&str>) -> Error) -> Result<()> {
     for entry in entries {
         if let Some(stage) = entry.stage_ref() {
-            if !valid_stage_name(stage) {
+            if !valid_stage_ref(stage) {
                 return Err(def_err(entry.line, format!("`{}` is not a valid stage reference", entry.text), None));
             }
             continue;
@@ -472,7 +681,7 @@ mod tests {
         let err = parse("[stages.a]\ncmd = \"true\"\nouts = []\nimputs = [\"x\"]\n").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "pipelines/p.toml:4:1: unknown field `imputs`, expected one of `description`, `uses`, `inputs`, `params`, `cmd`, `deps`, `outs`, `tools`"
+            "pipelines/p.toml:4:1: unknown field `imputs`, expected one of `description`, `uses`, `inputs`, `params`, `cmd`, `deps`, `outs`, `tools`, `matrix`"
         );
     }
 
@@ -495,5 +704,96 @@ mod tests {
         assert!(err.to_string().starts_with("pipelines/p.toml:5: stage `a`: bad input"), "{err}");
         let err = parse("[stages.a]\ndescription = \"x\"\n").unwrap_err();
         assert!(err.to_string().contains("has neither `uses` nor `cmd`"), "{err}");
+    }
+
+    const SWEEP: &str = "[stages.data]\ncmd = \"true\"\nouts = [\"d\"]\n\n\
+        [stages.train]\nuses = \"k\"\ninputs = [\"@data\"]\nmatrix = { seed = [0, 1], lr = [0.1] }\n\
+        params = { seed = \"{matrix.seed}\", name = \"run-{matrix.seed}\" }\n\n\
+        [stages.predict]\nuses = \"k\"\ninputs = [\"@train\", \"@data\"]\nmatrix = { seed = [0, 1], lr = [0.1] }\n\
+        params = { model = \"@train\" }\n\n\
+        [stages.report]\ncmd = \"cat {@train@lr=0.1,seed=1}/x > r\"\ndeps = [\"@train\"]\nouts = [\"r\"]\n";
+
+    #[test]
+    fn matrix_tables_expand_into_named_instances_whose_references_follow() {
+        let p = parse(SWEEP).unwrap();
+        let names: Vec<&str> = p.stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "data",
+                "train@lr=0.1,seed=0",
+                "train@lr=0.1,seed=1",
+                "predict@lr=0.1,seed=0",
+                "predict@lr=0.1,seed=1",
+                "report"
+            ]
+        );
+        let train1 = p.stage("train@lr=0.1,seed=1").unwrap();
+        assert_eq!(train1.table, "train");
+        assert_eq!(train1.matrix.as_ref().unwrap()["seed"], toml::Value::Integer(1));
+        let StageBody::Builtin { params, .. } = &train1.body else { panic!("built-in") };
+        assert_eq!(params["seed"], toml::Value::Integer(1), "a whole placeholder keeps the value's type");
+        assert_eq!(params["name"], toml::Value::String("run-1".into()));
+        let StageBody::Builtin { params, inputs, .. } = &p.stage("predict@lr=0.1,seed=1").unwrap().body else {
+            panic!("built-in")
+        };
+        assert_eq!(params["model"], toml::Value::String("@train@lr=0.1,seed=1".into()));
+        assert_eq!(inputs[0].text, "@train@lr=0.1,seed=1");
+        assert_eq!(inputs[1].text, "@data");
+        // From a stage without a matrix, `@train` in `deps` is every instance.
+        let StageBody::Command { deps, cmd, .. } = &p.stage("report").unwrap().body else { panic!("command") };
+        assert_eq!(
+            deps.iter().map(|d| d.text.as_str()).collect::<Vec<_>>(),
+            ["@train@lr=0.1,seed=0", "@train@lr=0.1,seed=1"]
+        );
+        assert_eq!(cmd, "cat {@train@lr=0.1,seed=1}/x > r");
+    }
+
+    #[test]
+    fn matrix_mistakes_name_the_line_and_the_fix() {
+        let err = parse("[stages.t]\nuses = \"k\"\nmatrix = { seed = 3 }\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pipelines/p.toml:3: stage `t`: matrix key `seed` must be a list of values, like `seed = [0, 1, 2]`"
+        );
+        let err = parse("[stages.t]\nuses = \"k\"\nparams = { s = \"{matrix.seed}\" }\n").unwrap_err();
+        assert!(err.to_string().contains("`{matrix.seed}` is used, but this stage has no `matrix`"), "{err}");
+        let err =
+            parse("[stages.t]\nuses = \"k\"\nmatrix = { seed = [0] }\nparams = { s = \"{matrix.lr}\" }\n").unwrap_err();
+        assert!(err.to_string().contains("has no key `lr`"), "{err}");
+        // A stage whose matrix lacks the referenced stage's key.
+        let src = "[stages.t]\nuses = \"k\"\nmatrix = { seed = [0] }\n\n\
+                   [stages.u]\nuses = \"k\"\ninputs = [\"@t\"]\nmatrix = { lr = [1] }\n";
+        let err = parse(src).unwrap_err();
+        assert!(
+            err.to_string().starts_with("pipelines/p.toml:7: stage `u@lr=1`: `@t` is a matrix stage over `seed`"),
+            "{err}"
+        );
+        // A param naming a matrix stage from a stage without one is ambiguous.
+        let src = "[stages.t]\nuses = \"k\"\nmatrix = { seed = [0, 1] }\n\n[stages.u]\nuses = \"k\"\nparams = { model = \"@t\" }\n";
+        let err = parse(src).unwrap_err();
+        assert!(err.to_string().contains("has 2 instances; name one, like `@t@seed=0`"), "{err}");
+    }
+
+    #[test]
+    fn overrides_change_params_of_a_stage_or_every_instance() {
+        let mut p = parse(SWEEP).unwrap();
+        p.apply_override("train.params.opt.lr=0.05").unwrap();
+        p.apply_override("train@lr=0.1,seed=1.params.name=other").unwrap();
+        for name in ["train@lr=0.1,seed=0", "train@lr=0.1,seed=1"] {
+            let StageBody::Builtin { params, .. } = &p.stage(name).unwrap().body else { panic!("built-in") };
+            assert_eq!(params["opt"]["lr"], toml::Value::Float(0.05));
+        }
+        let stage = p.stage("train@lr=0.1,seed=1").unwrap();
+        assert_eq!(stage.overrides, ["train.params.opt.lr=0.05", "train@lr=0.1,seed=1.params.name=other"]);
+        let StageBody::Builtin { params, .. } = &stage.body else { panic!("built-in") };
+        assert_eq!(params["name"], toml::Value::String("other".into()), "a bare word is a string");
+        assert!(p.has_overrides());
+        let err = |spec: &str| parse(SWEEP).unwrap().apply_override(spec).unwrap_err().to_string();
+        assert_eq!(err("trian.params.x=1"), "-S `trian.params.x=1`: pipeline `p` has no stage `trian`");
+        assert!(err("train.params.x").contains("has no `=VALUE`"));
+        assert!(err("train.x=1").contains("does not name `STAGE.params.KEY`"));
+        assert!(err("data.params.x=1").contains("is a command"));
+        assert!(err("train.params.seed.x=1").contains("`seed` of stage `train@lr=0.1,seed=0` is a value"));
     }
 }

@@ -83,10 +83,11 @@ impl SqlSession {
             }
             session.register(table)?;
         }
-        verified.save();
         session.register_catalog(catalog)?;
         let metrics: Vec<&Found> = found.iter().filter(|t| t.name.ends_with("_metrics")).collect();
         session.register_metrics(&metrics)?;
+        session.register_runs(&project, &mut verified)?;
+        verified.save();
         Ok(session)
     }
 
@@ -126,7 +127,16 @@ impl SqlSession {
         Ok(())
     }
 
-    fn register_memory(&mut self, name: &str, batch: RecordBatch) -> Result<()> {
+    /// Every batch of the Parquet files in `dir`.
+    pub(crate) fn read_parquet_dir(&self, dir: &Path) -> Result<Vec<RecordBatch>> {
+        let location = dir.display().to_string();
+        self.runtime.block_on(async {
+            let frame = self.ctx.read_parquet(location, ParquetReadOptions::default()).await.map_err(Error::query)?;
+            frame.collect().await.map_err(Error::query)
+        })
+    }
+
+    pub(crate) fn register_memory(&mut self, name: &str, batch: RecordBatch) -> Result<()> {
         self.schema_provider("actionbench")?;
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(|e| Error::Register {
             table: name.into(),

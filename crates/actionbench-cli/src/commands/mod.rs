@@ -2,6 +2,7 @@
 
 pub(crate) mod demo;
 pub(crate) mod eval;
+pub(crate) mod exp;
 pub(crate) mod gc;
 pub(crate) mod inspect;
 pub(crate) mod kinds;
@@ -105,8 +106,16 @@ impl Binary {
 /// `actionbench`, a pipeline using a kind it lacks (an unknown one too, so
 /// a typo is answered with every kind) is handed to `actionbench-ffmpeg`.
 pub(crate) fn open_engine(pipeline: &str, binary: Binary) -> anyhow::Result<Engine> {
+    open_engine_with(pipeline, &[], binary)
+}
+
+/// [`open_engine`] with `-S STAGE.params.KEY=VALUE` overrides applied.
+pub(crate) fn open_engine_with(pipeline: &str, overrides: &[String], binary: Binary) -> anyhow::Result<Engine> {
     let cwd = std::env::current_dir()?;
-    let def = PipelineDef::load(pipeline, &cwd)?;
+    let mut def = PipelineDef::load(pipeline, &cwd)?;
+    for spec in overrides {
+        def.apply_override(spec)?;
+    }
     let registry = binary.registry();
     if binary.ffmpeg.is_none() {
         let other = def.stages.iter().find_map(|stage| match &stage.body {

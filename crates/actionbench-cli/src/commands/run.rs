@@ -21,6 +21,12 @@ pub(crate) struct RunArgs {
     /// Stages run at the same time (default: the number of CPUs).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    /// Change a param for this run only: `STAGE.params.KEY=VALUE` (TOML
+    /// value; STAGE may be a matrix table, meaning every instance).
+    /// Repeatable. The runs get new keys and are recorded for `exp show`;
+    /// the lock file is left as the pipeline file defines it.
+    #[arg(short = 'S', long = "set", value_name = "STAGE.params.KEY=VALUE")]
+    overrides: Vec<String>,
 }
 
 pub(crate) fn run(
@@ -29,7 +35,7 @@ pub(crate) fn run(
     format: OutputFormat,
     progress: &Progress,
 ) -> anyhow::Result<ExitCode> {
-    let engine = super::open_engine(&args.pipeline, binary)?;
+    let engine = super::open_engine_with(&args.pipeline, &args.overrides, binary)?;
     let jobs =
         args.jobs.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let opts = RunOptions { targets: args.stages.clone(), force: args.force, dry_run: args.dry_run, jobs };

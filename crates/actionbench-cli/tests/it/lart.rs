@@ -103,6 +103,9 @@ fn the_demo_pipelines_are_valid() {
         p.write(&rel, &std::fs::read_to_string(format!("{REPO}/{rel}")).unwrap());
         // `status` checks every stage's kind and params without running anything.
         let st = p.ok(&["status", name]);
-        assert!(st.stdout.contains("train-s2") && st.stdout.contains("eval-s2"), "{}", st.stdout);
+        // Three seeds through `matrix`: each instance a stage of its own.
+        for stage in ["train@seed=0", "train@seed=2", "predict@seed=1", "eval@seed=2"] {
+            assert!(st.stdout.lines().any(|l| l.starts_with(&format!("{stage} "))), "{stage}:\n{}", st.stdout);
+        }
     }
 }

@@ -5,6 +5,7 @@ mod concurrency;
 mod crash;
 mod depcheck;
 mod errors;
+mod experiments;
 mod faults;
 mod ffmpeg;
 mod harness;

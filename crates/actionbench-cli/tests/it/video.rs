@@ -79,5 +79,5 @@ fn the_synth_video_pipeline_is_valid() {
     let rel = "pipelines/synth-video.toml";
     p.write(rel, &std::fs::read_to_string(format!("{REPO}/{rel}")).unwrap());
     let st = p.ok(&["status", "synth-video"]);
-    assert!(st.stdout.contains("train-s2") && st.stdout.contains("eval-linear"), "{}", st.stdout);
+    assert!(st.stdout.contains("train@seed=2") && st.stdout.contains("eval-linear"), "{}", st.stdout);
 }
