@@ -70,6 +70,9 @@ enum Command {
     Sql(commands::sql::SqlArgs),
     /// Remove cache entries no lock file refers to.
     Gc(commands::gc::GcArgs),
+    /// Dataset manifests: publish a stage's samples as an immutable version, show, diff, verify source files.
+    #[command(subcommand)]
+    Manifest(commands::manifest::ManifestCommand),
     /// Compare experiments: every recorded stage run, the params that differ, metrics; `--diff` two runs.
     #[command(subcommand)]
     Exp(commands::exp::ExpCommand),
@@ -167,6 +170,7 @@ fn dispatch(cli: &Cli, progress: &progress::Progress, binary: commands::Binary) 
         Command::Sql(args) => commands::sql::run(args, cli.format),
         Command::Gc(args) => commands::gc::run(args, cli.format, progress),
         Command::Exp(cmd) => commands::exp::run(cmd, cli.format),
+        Command::Manifest(cmd) => commands::manifest::run(cmd, cli.format),
         Command::Eval(cmd) => commands::eval::run(cmd, cli.format).map(|()| ExitCode::SUCCESS),
         Command::Inspect(args) => {
             commands::inspect::run(args, cli.format, binary.ffmpeg.map(|f| f.probe_video)).map(|()| ExitCode::SUCCESS)
@@ -199,6 +203,7 @@ fn needs_ffmpeg(cli: &Cli) -> Option<&'static str> {
         | Command::Sql(_)
         | Command::Gc(_)
         | Command::Exp(_)
+        | Command::Manifest(_)
         | Command::Eval(_)
         | Command::Leaderboard(_)
         | Command::Reference(_)

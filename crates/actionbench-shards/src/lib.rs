@@ -23,7 +23,7 @@ mod writer;
 pub use error::{Error, Result};
 pub use index::{INDEX_FILE, ShardIndex, WrittenShard, read_verified};
 pub use memo::VerifiedShards;
-pub use reader::{read_all, read_shard};
+pub use reader::{read_all, read_shard, read_shard_columns};
 pub use writer::{CREATED_BY, STAGE_KEY_METADATA, ShardWriter, ShardWriterOptions};
 
 /// Columns of the long-format `metrics` table that evaluation and training

@@ -27,3 +27,28 @@ pub fn read_all(dir: &Path) -> Result<Vec<RecordBatch>> {
     }
     Ok(out)
 }
+
+/// Reads only `columns` (those the shard has) of one shard, after checking
+/// its size and blake3: what a reader of a few id columns needs, without
+/// decoding the tensors beside them.
+pub fn read_shard_columns(dir: &Path, shard: &WrittenShard, columns: &[&str]) -> Result<Vec<RecordBatch>> {
+    let path = dir.join(&shard.file);
+    let bytes = bytes::Bytes::from(read_verified(dir, shard)?);
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|source| Error::Parquet { path: path.clone(), source })?;
+    let schema = builder.parquet_schema();
+    let wanted: Vec<usize> = builder
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| columns.contains(&f.name().as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    let mask = parquet::arrow::ProjectionMask::roots(schema, wanted);
+    let reader =
+        builder.with_projection(mask).build().map_err(|source| Error::Parquet { path: path.clone(), source })?;
+    reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| Error::Arrow { context: format!("Reading `{}`", path.display()), source })
+}

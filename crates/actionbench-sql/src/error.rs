@@ -33,6 +33,9 @@ pub enum Error {
     /// A shard index is invalid or a shard is corrupt.
     #[error(transparent)]
     Shards(#[from] actionbench_shards::Error),
+    /// A dataset manifest is missing, tampered with or unreadable.
+    #[error(transparent)]
+    Manifest(#[from] actionbench_manifest::Error),
     /// Formatting results failed.
     #[error("Cannot format the result: {0}")]
     Output(String),
@@ -73,6 +76,7 @@ impl Error {
             ),
             Error::Pipeline(e) => actionbench_core::Diagnose::hint(e),
             Error::Shards(e) => actionbench_core::Diagnose::hint(e),
+            Error::Manifest(e) => actionbench_core::Diagnose::hint(e),
             Error::Register { .. } | Error::Output(_) => None,
         }
     }

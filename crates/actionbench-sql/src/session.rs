@@ -87,6 +87,7 @@ impl SqlSession {
         let metrics: Vec<&Found> = found.iter().filter(|t| t.name.ends_with("_metrics")).collect();
         session.register_metrics(&metrics)?;
         session.register_runs(&project, &mut verified)?;
+        session.register_manifests(root)?;
         verified.save();
         Ok(session)
     }
@@ -124,6 +125,31 @@ impl SqlSession {
             format: t.format,
             location: t.path.clone(),
         });
+        Ok(())
+    }
+
+    /// `manifests.NAME` (the latest version) and `manifests."NAME@vN"` (each
+    /// version), every file checked against its recorded hash first.
+    fn register_manifests(&mut self, root: &Path) -> Result<()> {
+        for name in actionbench_manifest::manifest_names(root)? {
+            let index = actionbench_manifest::ManifestIndex::read(root, &name)?;
+            let latest = index.latest();
+            for entry in &index.versions {
+                let manifest = actionbench_manifest::Manifest::open(root, &name, Some(entry.version))?;
+                let mut names = vec![manifest.pin()];
+                if Some(entry.version) == latest {
+                    names.push(name.clone());
+                }
+                for table in names {
+                    self.register(&Found {
+                        pipeline: "manifests".into(),
+                        name: table,
+                        path: manifest.parquet_path.clone(),
+                        format: "parquet-file",
+                    })?;
+                }
+            }
+        }
         Ok(())
     }
 

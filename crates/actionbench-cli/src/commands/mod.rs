@@ -7,6 +7,7 @@ pub(crate) mod gc;
 pub(crate) mod inspect;
 pub(crate) mod kinds;
 pub(crate) mod leaderboard;
+pub(crate) mod manifest;
 pub(crate) mod reference;
 pub(crate) mod run;
 pub(crate) mod sql;
@@ -70,6 +71,9 @@ fn probe<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e dyn Diagnos
         return Some(d);
     }
     if let Some(d) = e.downcast_ref::<actionbench_shards::Error>() {
+        return Some(d);
+    }
+    if let Some(d) = e.downcast_ref::<actionbench_manifest::Error>() {
         return Some(d);
     }
     None

@@ -12,6 +12,7 @@ mod harness;
 mod inspect;
 mod lart;
 mod leaderboard;
+mod manifests;
 mod run_order;
 mod sql;
 mod status;

@@ -1,0 +1,228 @@
+//! Dataset manifests: publish from an ingest stage, change the data,
+//! publish again; `manifest diff` equals its SQL join, `manifest verify`
+//! names the changed and missing files, versions are immutable and a
+//! tampered file is caught; the Croissant file loads in `mlcroissant`.
+
+use serde_json::{Value, json};
+
+use crate::harness::Project;
+
+fn json_of(p: &Project, args: &[&str]) -> Value {
+    let r = p.ok(args);
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", r.stdout))
+}
+
+/// (sample_id, change) pairs of `manifest diff --format json`.
+fn diff_pairs(p: &Project, name: &str) -> Vec<(String, String, Vec<String>)> {
+    let d = json_of(p, &["manifest", "diff", name, "v1", "v2", "--format", "json"]);
+    d["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let what = c["what"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string()).collect();
+            (c["sample_id"].as_str().unwrap().to_string(), c["change"].as_str().unwrap().to_string(), what)
+        })
+        .collect()
+}
+
+/// The same pairs from the SQL join `manifest diff --sql` prints.
+fn sql_pairs(p: &Project, name: &str) -> Vec<(String, String)> {
+    let sql = p.ok(&["manifest", "diff", name, "v1", "v2", "--sql"]).stdout;
+    let rows = json_of(p, &["sql", sql.trim(), "--format", "json"]);
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["sample_id"].as_str().unwrap().to_string(), r["change"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn ntu_manifests_are_versioned_diffed_verified_and_immutable() {
+    let p = Project::new();
+    let skeleton = crate::inspect::skeleton_text();
+    // P001 and P002 are cross-subject training subjects, P003 is not.
+    for name in ["S001C001P001R001A001", "S001C001P002R001A002", "S001C001P003R001A003", "S001C002P003R002A013"] {
+        p.write(&format!("data/ntu/{name}.skeleton"), &skeleton);
+    }
+    p.write(
+        "pipelines/n.toml",
+        "[stages.ntu]\nuses = \"ingest.ntu\"\ninputs = [\"data/ntu\"]\nparams = { dataset = \"ntu60\" }\n",
+    );
+    p.ok(&["run", "n"]);
+    let published =
+        p.ok(&["manifest", "publish", "ntu60", "--from", "n.ntu", "-m", "first", "--licence", "CC BY-NC 4.0"]);
+    assert!(published.stdout.starts_with("published ntu60@v1: 4 samples"), "{}", published.stdout);
+    for file in ["v1.parquet", "v1.toml", "v1.jsonld", "index.toml"] {
+        assert!(p.path(&format!("manifests/ntu60/{file}")).is_file(), "{file}");
+    }
+    let rows = json_of(
+        &p,
+        &[
+            "sql",
+            "SELECT sample_id, label, xsub, xview, root, path, size, frame_end, shard, \"row\" FROM manifests.ntu60 ORDER BY sample_id",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(rows.as_array().unwrap().len(), 4);
+    assert_eq!(
+        rows[0],
+        json!({"sample_id": "S001C001P001R001A001", "label": 0, "xsub": "train", "xview": "val", "root": "data",
+               "path": "S001C001P001R001A001.skeleton", "size": skeleton.len(), "frame_end": 2,
+               "shard": "part-00000.parquet", "row": 0})
+    );
+    assert_eq!(rows[2]["xsub"], "val");
+    let meta = json_of(&p, &["manifest", "show", "ntu60@v1", "--format", "json"]);
+    assert_eq!(meta["splits"]["xsub"], json!({"train": 2, "val": 2}));
+    assert_eq!(meta["classes"], json!({"0": 1, "1": 1, "2": 1, "12": 1}));
+    assert_eq!(meta["producer"]["stage"], "ntu");
+    assert_eq!(meta["licence"], "CC BY-NC 4.0");
+
+    // Nothing changed: nothing published. An explicit existing version is refused.
+    let again = p.ok(&["manifest", "publish", "ntu60", "--from", "n.ntu"]);
+    assert!(again.stderr.contains("unchanged since v1"), "{}", again.stderr);
+    let v1_bytes = std::fs::read(p.path("manifests/ntu60/v1.parquet")).unwrap();
+    let refused = p.run(&["manifest", "publish", "ntu60", "--from", "n.ntu", "--as-version", "1"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("already has version 1; published versions are never rewritten"),
+        "{}",
+        refused.stderr
+    );
+
+    // One file's content changes; one file is relabelled (NTU's label is the
+    // action code in the file name, so its id changes too: removed + added).
+    // One joint moves (x 0.5 -> 0.75 on the body line's lean): still a valid file.
+    let changed = skeleton.replacen(" 0.5 -0.25 ", " 0.75 -0.25 ", 1);
+    assert_ne!(changed, skeleton);
+    p.write("data/ntu/S001C001P002R001A002.skeleton", &changed);
+    std::fs::rename(p.path("data/ntu/S001C001P003R001A003.skeleton"), p.path("data/ntu/S001C001P003R001A004.skeleton"))
+        .unwrap();
+    p.ok(&["run", "n"]);
+    let published = p.ok(&["manifest", "publish", "ntu60", "--from", "n.ntu", "-m", "fixed"]);
+    assert!(published.stdout.starts_with("published ntu60@v2"), "{}", published.stdout);
+    assert_eq!(std::fs::read(p.path("manifests/ntu60/v1.parquet")).unwrap(), v1_bytes, "v1 is never rewritten");
+    let v2 = json_of(&p, &["manifest", "show", "ntu60@v2", "--format", "json"]);
+    assert_eq!((v2["parent"].as_u64(), v2["licence"].as_str()), (Some(1), Some("CC BY-NC 4.0")), "the licence is kept");
+
+    let diff = diff_pairs(&p, "ntu60");
+    assert_eq!(
+        diff,
+        [
+            ("S001C001P002R001A002".into(), "changed".into(), vec!["content".to_string()]),
+            ("S001C001P003R001A003".into(), "removed".into(), vec![]),
+            ("S001C001P003R001A004".into(), "added".into(), vec![]),
+        ]
+    );
+    let sql = sql_pairs(&p, "ntu60");
+    assert_eq!(sql, diff.iter().map(|(id, c, _)| (id.clone(), c.clone())).collect::<Vec<_>>());
+
+    // Verify: v2 matches the data here; v1 names the changed and the missing file.
+    let ok = json_of(&p, &["manifest", "verify", "ntu60", "--format", "json"]);
+    assert_eq!((ok["files"].as_u64(), ok["problems"].as_array().unwrap().len()), (Some(4), 0));
+    let bad = p.run(&["manifest", "verify", "ntu60@v1"]);
+    assert_eq!(bad.code, 1);
+    let lines: Vec<&str> = bad.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", bad.stdout);
+    assert!(
+        lines[0].starts_with("differs  ") && lines[0].contains("data/ntu/S001C001P002R001A002.skeleton"),
+        "{}",
+        bad.stdout
+    );
+    assert!(
+        lines[1].starts_with("missing  ") && lines[1].ends_with("data/ntu/S001C001P003R001A003.skeleton"),
+        "{}",
+        bad.stdout
+    );
+    assert!(bad.stderr.contains("4 source files checked, 1 missing, 1 differ"), "{}", bad.stderr);
+    // A collaborator's copy elsewhere, given with --root.
+    let elsewhere = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(p.path("data/ntu")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), elsewhere.path().join(entry.file_name())).unwrap();
+    }
+    let root = elsewhere.path().display().to_string();
+    let copy = json_of(&p, &["manifest", "verify", "ntu60@v2", "--root", &root, "--format", "json"]);
+    assert_eq!(copy["problems"], json!([]));
+    std::fs::remove_file(elsewhere.path().join("S001C002P003R002A013.skeleton")).unwrap();
+    let copy = p.run(&["manifest", "verify", "ntu60@v2", "--root", &format!("data={root}")]);
+    assert_eq!(copy.code, 1);
+    assert!(copy.stdout.contains("S001C002P003R002A013.skeleton"), "{}", copy.stdout);
+
+    // The latest version is `manifests.NAME`; each is `manifests."NAME@vN"`.
+    let n = json_of(
+        &p,
+        &[
+            "sql",
+            "SELECT (SELECT count(*) FROM manifests.\"ntu60@v1\") AS v1, (SELECT count(*) FROM manifests.ntu60) AS latest",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(n, json!([{"v1": 4, "latest": 4}]));
+
+    // A tampered version is caught, by SQL and by every command.
+    let mut tampered = v1_bytes.clone();
+    tampered.push(0);
+    std::fs::write(p.path("manifests/ntu60/v1.parquet"), &tampered).unwrap();
+    let r = p.run(&["sql", "SELECT 1"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("v1.parquet` was changed after it was published"), "{}", r.stderr);
+    assert!(p.run(&["manifest", "diff", "ntu60", "v1", "v2"]).stderr.contains("was changed after it was published"));
+    std::fs::write(p.path("manifests/ntu60/v1.parquet"), &v1_bytes).unwrap();
+    let toml = p.read("manifests/ntu60/v2.toml");
+    p.write("manifests/ntu60/v2.toml", &toml.replace("fixed", "edited"));
+    let r = p.run(&["manifest", "show", "ntu60@v2"]);
+    assert!(r.stderr.contains("v2.toml` was changed after it was published"), "{}", r.stderr);
+    p.write("manifests/ntu60/v2.toml", &toml);
+
+    // Croissant: the JSON-LD loads in MLCommons' own library, with its records.
+    let script = "import sys, mlcroissant as mlc\n\
+                  ds = mlc.Dataset(jsonld=sys.argv[1])\n\
+                  rows = list(ds.records(record_set='samples'))\n\
+                  print(len(rows), ds.metadata.name)\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, &p.path("manifests/ntu60/v2.jsonld").display().to_string()])
+        .output()
+        .expect("python3 runs (scripts/test installs mlcroissant)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "mlcroissant rejects it:\n{stderr}");
+    assert!(!stderr.contains("is not standard"), "the context is Croissant 1.0's own:\n{stderr}");
+    assert!(!stderr.contains("license\" is recommended"), "the licence given is there:\n{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4 ntu60");
+}
+
+#[test]
+fn a_relabelled_sample_is_a_label_change() {
+    let p = Project::new();
+    let csv = "label,youtube_id,time_start,time_end,split\nabseiling,aaa,0,10,train\nbowling,bbb,5,15,train\nbowling,ccc,0,10,val\n";
+    p.write("data/k400/train.csv", csv);
+    p.write("pipelines/k.toml", "[stages.labels]\nuses = \"ingest.labels\"\ninputs = [\"data/k400/train.csv\"]\nparams = { format = \"kinetics-csv\" }\n");
+    p.ok(&["run", "k"]);
+    p.ok(&["manifest", "publish", "k400", "--from", "k.labels"]);
+    p.write("data/k400/train.csv", &csv.replace("bowling,ccc", "abseiling,ccc"));
+    p.ok(&["run", "k"]);
+    p.ok(&["manifest", "publish", "k400", "--from", "k.labels"]);
+    let diff = diff_pairs(&p, "k400");
+    // Every row's source is the one CSV, whose content changed.
+    assert_eq!(
+        diff,
+        [
+            ("aaa_000000_000010".into(), "changed".into(), vec!["content".to_string()]),
+            ("bbb_000005_000015".into(), "changed".into(), vec!["content".to_string()]),
+            ("ccc_000000_000010".into(), "changed".into(), vec!["label".to_string(), "content".to_string()]),
+        ]
+    );
+    assert_eq!(sql_pairs(&p, "k400"), diff.iter().map(|(id, c, _)| (id.clone(), c.clone())).collect::<Vec<_>>());
+    let labels = json_of(
+        &p,
+        &[
+            "sql",
+            "SELECT a.label AS a, b.label AS b FROM manifests.\"k400@v1\" a JOIN manifests.\"k400@v2\" b USING (sample_id) WHERE a.label <> b.label",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(labels, json!([{"a": 1, "b": 0}]));
+}
