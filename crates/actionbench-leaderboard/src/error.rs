@@ -41,6 +41,9 @@ pub enum Error {
     /// A shard table could not be read.
     #[error(transparent)]
     Shards(#[from] actionbench_shards::Error),
+    /// A dataset manifest a stage is pinned to cannot be opened.
+    #[error(transparent)]
+    Manifest(#[from] actionbench_manifest::Error),
     /// A plot could not be drawn.
     #[error("plot `{path}`: {message}")]
     Plot {

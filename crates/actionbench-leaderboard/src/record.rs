@@ -33,6 +33,10 @@ pub struct Provenance {
     pub machine_class: String,
     /// Seeds, in the order of the values.
     pub seeds: Vec<u64>,
+    /// Dataset manifests the run was pinned to (`data.manifest` of its
+    /// train and predict stages): `NAME@vN` → blake3 of its Parquet file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub manifests: BTreeMap<String, String>,
 }
 
 /// One run of a benchmark.

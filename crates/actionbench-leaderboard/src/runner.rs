@@ -103,8 +103,28 @@ pub fn run_benchmark(
         machine_class: machine_class(&device),
         device,
         seeds: def.seeds.clone(),
+        manifests: pinned_manifests(root, &lock)?,
     };
     Ok(ResultRecord { benchmark: b.name.clone(), values, data_order_hash, provenance })
+}
+
+/// The manifest versions the pipeline's stages are pinned to (`manifest`
+/// or `data.manifest` in their params), with the blake3 of each one's
+/// Parquet file, checked as it is opened.
+fn pinned_manifests(root: &Path, lock: &actionbench_pipeline::LockFile) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for entry in lock.stages.values() {
+        let params = &entry.definition.params;
+        let pin = params
+            .get("manifest")
+            .or_else(|| params.get("data").and_then(|d| d.get("manifest")))
+            .and_then(|v| v.as_str());
+        let Some(pin) = pin else { continue };
+        let (name, version) = actionbench_manifest::parse_pin(pin)?;
+        let m = actionbench_manifest::Manifest::open(root, &name, version)?;
+        out.insert(m.pin(), m.meta.parquet_blake3.clone());
+    }
+    Ok(out)
 }
 
 /// What a `train` stage's `runs` table (or a `predict` stage's

@@ -102,6 +102,24 @@ impl Table {
         Self { origin: origin.into(), batches, starts }
     }
 
+    /// Keeps the rows `keep` marks in each batch (a mask per batch, as
+    /// long as the batch): e.g. the samples of a pinned manifest.
+    pub fn select(
+        &self,
+        mut keep: impl FnMut(&RecordBatch) -> Result<arrow::array::BooleanArray, LoaderError>,
+        what: &str,
+    ) -> Result<Self, LoaderError> {
+        let mut out = Vec::with_capacity(self.batches.len());
+        for b in &self.batches {
+            let mask = keep(b)?;
+            out.push(
+                filter_record_batch(b, &mask)
+                    .map_err(|source| LoaderError::Arrow { context: "selecting rows".into(), source })?,
+            );
+        }
+        Ok(Self::from_batches(out, format!("{} ({what})", self.origin)))
+    }
+
     /// Keeps the rows passing `filter` (a `WHERE` clause).
     pub fn filter(&self, filter: &str) -> Result<Self, LoaderError> {
         let f = RowFilter::parse(filter)?;

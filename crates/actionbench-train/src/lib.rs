@@ -15,6 +15,7 @@ pub mod error;
 pub mod losses;
 pub mod multitask;
 pub mod optim;
+mod pinned;
 pub mod schedule;
 mod stages;
 pub mod tables;

@@ -86,6 +86,11 @@ pub struct DataParams {
     /// SQL `WHERE` clause over the table's columns, e.g. `xsub = 'train'`.
     #[serde(default)]
     pub filter: Option<String>,
+    /// A published dataset manifest version, `NAME@vN`: train on exactly
+    /// its samples (then `filter`), each with the source file it records.
+    /// Its `manifests/NAME/vN.parquet` must be in `inputs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
     /// Samples per batch.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
@@ -110,6 +115,7 @@ impl Default for DataParams {
         Self {
             table: None,
             filter: None,
+            manifest: None,
             batch_size: default_batch(),
             threads: 0,
             skeleton: SkeletonConfig::default(),
@@ -233,19 +239,49 @@ fn input_hashes(ctx: &StageContext<'_>) -> String {
         .join(";")
 }
 
-fn open_table(dirs: Vec<PathBuf>, filter: Option<String>) -> Result<Arc<Table>, TrainError> {
-    open_columns(dirs, Vec::new(), filter)
+/// Which rows a stage reads: a `WHERE` clause, and the samples of a pinned
+/// manifest version.
+struct Rows<'a> {
+    ctx: &'a StageContext<'a>,
+    filter: Option<String>,
+    manifest: Option<&'a str>,
+}
+
+fn open_table(dirs: Vec<PathBuf>, rows: Rows<'_>) -> Result<Arc<Table>, TrainError> {
+    open_columns(dirs, Vec::new(), rows)
 }
 
 /// A clip table with only the columns `clip` reads (and the filter's).
-fn open_clips(dirs: Vec<PathBuf>, clip: &ClipConfig, filter: Option<String>) -> Result<Arc<Table>, TrainError> {
+fn open_clips(dirs: Vec<PathBuf>, clip: &ClipConfig, rows: Rows<'_>) -> Result<Arc<Table>, TrainError> {
     let available = TableSpec { dirs: dirs.clone(), ..Default::default() }.available_columns()?;
-    let columns = clip.columns(&available);
-    open_columns(dirs, columns, filter)
+    let mut columns = clip.columns(&available);
+    if rows.manifest.is_some() {
+        columns.extend(["sample_id".to_string(), "source_blake3".to_string()]);
+        columns.retain(|c| available.contains(c));
+    }
+    open_columns(dirs, columns, rows)
 }
 
-fn open_columns(dirs: Vec<PathBuf>, columns: Vec<String>, filter: Option<String>) -> Result<Arc<Table>, TrainError> {
-    let table = Table::open(&TableSpec { dirs, columns, filter: filter.clone() })?;
+fn open_columns(dirs: Vec<PathBuf>, columns: Vec<String>, rows: Rows<'_>) -> Result<Arc<Table>, TrainError> {
+    let filter = rows.filter;
+    let table = match rows.manifest {
+        // The manifest's samples first (all must be there), then the filter.
+        Some(pin) => {
+            let pinned = crate::pinned::Pinned::open(rows.ctx, pin)?;
+            let mut columns = columns;
+            if !columns.is_empty()
+                && let Some(f) = &filter
+            {
+                columns.extend(actionbench_loader::RowFilter::parse(f)?.columns());
+            }
+            let table = pinned.restrict(&Table::open(&TableSpec { dirs, columns, filter: None })?)?;
+            match &filter {
+                Some(f) => table.filter(f)?,
+                None => table,
+            }
+        }
+        None => Table::open(&TableSpec { dirs, columns, filter: filter.clone() })?,
+    };
     if table.is_empty() {
         return Err(TrainError::config(
             format!("no row of {} passes the filter `{}`", table.origin(), filter.unwrap_or_default()),
@@ -341,7 +377,8 @@ fn run_train<B: AutodiffBackend>(ctx: &StageContext<'_>, p: &TrainParams, device
     B::seed(device, p.train.seed);
     if let Some(video) = video_config(&p.model) {
         let clip = clip_config(&p.data, video, true);
-        let table = open_clips(dirs, &clip, p.data.filter.clone())?;
+        let table =
+            open_clips(dirs, &clip, Rows { ctx, filter: p.data.filter.clone(), manifest: p.data.manifest.as_deref() })?;
         let loader = train_loader(p, Arc::new(ClipSource::new(table, clip)?))?;
         let mut task = VideoTask::<B>::new(video, device);
         if let (VideoConfig::Mvit(config), VideoNet::Mvit(net)) = (video, &mut task.model)
@@ -352,7 +389,7 @@ fn run_train<B: AutodiffBackend>(ctx: &StageContext<'_>, p: &TrainParams, device
         let name = if matches!(video, VideoConfig::Mvit(_)) { "mvit" } else { "frame-linear" };
         return fit(ctx, p, name, task, loader, device, |t| module_bytes(&t.model));
     }
-    let table = open_table(dirs, p.data.filter.clone())?;
+    let table = open_table(dirs, Rows { ctx, filter: p.data.filter.clone(), manifest: p.data.manifest.as_deref() })?;
     match &p.model {
         ModelParams::Stgcn(config) => {
             let mut skel = p.data.skeleton.clone();
@@ -467,6 +504,11 @@ pub struct PredictParams {
     /// Rows to predict, e.g. `xsub = 'val'`.
     #[serde(default)]
     filter: Option<String>,
+    /// A published dataset manifest version, `NAME@vN`: score exactly its
+    /// samples (then `filter`); its `manifests/NAME/vN.parquet` must be in
+    /// `inputs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    manifest: Option<String>,
     /// Samples per batch.
     #[serde(default = "default_batch")]
     batch_size: usize,
@@ -517,7 +559,7 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
         LoaderConfig { batch_size: p.batch_size, drop_last: false, shuffle: false, threads: 0, prefetch: 2 };
     match &saved.model {
         ModelParams::Stgcn(config) => {
-            let table = open_table(dirs, p.filter.clone())?;
+            let table = open_table(dirs, Rows { ctx, filter: p.filter.clone(), manifest: p.manifest.as_deref() })?;
             let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
             let mut task = StGcnTask::<B>::new(config, device);
             task.model = net;
@@ -533,13 +575,14 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
             let mut task = VideoTask::<B>::new(video, device);
             task.model = load_module_bytes(task.model, bytes, device, &weights)?;
             let clip = clip_config(&saved.data, video, false);
-            let source = ClipSource::new(open_clips(dirs, &clip, p.filter.clone())?, clip)?;
+            let rows = Rows { ctx, filter: p.filter.clone(), manifest: p.manifest.as_deref() };
+            let source = ClipSource::new(open_clips(dirs, &clip, rows)?, clip)?;
             let views = source.views();
             let loader = Loader::new(Arc::new(source), &loader_config, LoaderState::new(0, 0))?;
             predict_classes(ctx, |b| task.logits(b, device), loader, views)
         }
         ModelParams::Lart(config) => {
-            let table = open_table(dirs, p.filter.clone())?;
+            let table = open_table(dirs, Rows { ctx, filter: p.filter.clone(), manifest: p.manifest.as_deref() })?;
             let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;
             let mut task = LartTask::<B>::new(config, device);
             task.model = net;

@@ -11,12 +11,14 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
     ("actionbench-formats", &["actionbench-core"]),
     ("actionbench-metrics", &["actionbench-core"]),
     ("actionbench-shards", &["actionbench-core"]),
-    ("actionbench-sql", &["actionbench-core", "actionbench-pipeline", "actionbench-shards"]),
+    // Dataset manifests: read stage tables (shards) found through the catalog.
+    ("actionbench-manifest", &["actionbench-core", "actionbench-pipeline", "actionbench-shards"]),
+    ("actionbench-sql", &["actionbench-core", "actionbench-manifest", "actionbench-pipeline", "actionbench-shards"]),
     ("actionbench-synth", &["actionbench-core", "actionbench-formats", "actionbench-video"]),
     ("actionbench-video", &["actionbench-core"]),
     ("actionbench-loader", &["actionbench-core", "actionbench-pipeline", "actionbench-shards", "actionbench-sql"]),
     ("actionbench-models", &["actionbench-core"]),
-    ("actionbench-leaderboard", &["actionbench-core", "actionbench-pipeline", "actionbench-shards"]),
+    ("actionbench-leaderboard", &["actionbench-core", "actionbench-manifest", "actionbench-pipeline", "actionbench-shards"]),
     // The fuzz harnesses call every parser that reads files from strangers.
     ("actionbench-fuzz", &["actionbench-formats", "actionbench-loader", "actionbench-pipeline", "actionbench-stages"]),
     (
@@ -31,6 +33,8 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
             "actionbench-models",
             // `model.init`: PyTorch checkpoints through the safe reader.
             "actionbench-formats",
+            // `data.manifest`: runs pinned to a published manifest version.
+            "actionbench-manifest",
         ],
     ),
     (
@@ -67,6 +71,7 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
             "actionbench-sql",
             "actionbench-train",
             "actionbench-leaderboard",
+            "actionbench-manifest",
         ],
     ),
     (

@@ -226,3 +226,93 @@ fn a_relabelled_sample_is_a_label_change() {
     );
     assert_eq!(labels, json!([{"a": 1, "b": 0}]));
 }
+
+const PINNED: &str = r#"
+[stages.ntu]
+uses = "ingest.ntu"
+inputs = ["data/ntu"]
+params = { dataset = "ntu60" }
+
+[stages.train]
+uses = "train"
+inputs = ["@ntu", "manifests/ntu60/v1.parquet"]
+[stages.train.params]
+model = { kind = "stgcn", num-classes = 60, size = "tiny" }
+data = { manifest = "ntu60@v1", filter = "xsub = 'train'", batch-size = 2, skeleton = { frames = 2, bodies = 1 } }
+train = { optimizer = { kind = "sgd", momentum = 0.9, nesterov = false, weight-decay = 0.0 }, lr = 0.1, epochs = 1, seed = 0 }
+
+[stages.predict]
+uses = "predict"
+inputs = ["@train", "@ntu", "manifests/ntu60/v1.parquet"]
+params = { model = "@train", manifest = "ntu60@v1", filter = "xsub = 'val'" }
+
+[stages.eval]
+uses = "eval.classify"
+inputs = ["@predict"]
+params = { pred = "@predict", topk = [1] }
+"#;
+
+#[test]
+fn a_training_run_pinned_to_a_manifest_version() {
+    let p = Project::new();
+    let skeleton = crate::inspect::skeleton_text();
+    for name in ["S001C001P001R001A001", "S001C001P002R001A002", "S001C001P003R001A003", "S001C002P003R002A013"] {
+        p.write(&format!("data/ntu/{name}.skeleton"), &skeleton);
+    }
+    // A sample outside the manifest: ingested, but not trained on.
+    p.write("pipelines/n.toml", &PINNED[..PINNED.find("[stages.train]").unwrap()]);
+    p.ok(&["run", "n"]);
+    p.ok(&["manifest", "publish", "ntu60", "--from", "n.ntu"]);
+    p.write("data/ntu/S001C001P004R001A005.skeleton", &skeleton);
+
+    // The manifest's file must be an input (its content is in the key).
+    p.write(
+        "pipelines/n.toml",
+        &PINNED.replace(", \"manifests/ntu60/v1.parquet\"]\n[stages.train.params]", "]\n[stages.train.params]"),
+    );
+    let r = p.run(&["run", "n", "train"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("`manifests/ntu60/v1.parquet` is not one of the stage's `inputs`"), "{}", r.stderr);
+
+    p.write("pipelines/n.toml", PINNED);
+    p.ok(&["run", "n"]);
+    // What `predict` scored: the manifest's val samples (P003); P004 (a
+    // training subject anyway) is in the table but not in v1.
+    let key = json_of(&p, &["sql", "SELECT key FROM actionbench.stages WHERE stage = 'predict'", "--format", "json"]);
+    let file = format!(".actionbench/v1/stages/{}/predictions.parquet", key[0]["key"].as_str().unwrap());
+    let scored = json_of(&p, &["inspect", &file, "--format", "json"]);
+    let ids: Vec<&str> = scored["rows"].as_array().unwrap().iter().map(|r| r["sample_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["S001C001P003R001A003", "S001C002P003R002A013"]);
+    // The training run saw the two training samples of v1, not P004's.
+    let steps = json_of(&p, &["sql", "SELECT steps FROM n.train_runs", "--format", "json"]);
+    assert_eq!(steps[0]["steps"], 1, "2 samples, batch 2, 1 epoch");
+
+    // The leaderboard records the manifest version and its hash.
+    let top1 = json_of(
+        &p,
+        &["sql", "SELECT value FROM actionbench.metrics WHERE stage = 'eval' AND metric = 'top1'", "--format", "json"],
+    );
+    let top1 = top1[0]["value"].as_f64().unwrap();
+    p.write(
+        "benchmarks/pinned/benchmark.toml",
+        &format!(
+            "title = \"pinned\"\ntier = 0\npipeline = \"n\"\nstages = [\"eval\"]\ndataset = \"ntu60@v1\"\nsplit = \"xsub-val\"\nmodel = \"ST-GCN\"\n\n[protocol]\ndataset-version = \"ntu60@v1\"\nevaluation = \"top-1\"\n\n[[metrics]]\nname = \"top1\"\nexpected = {top1:?}\n"
+        ),
+    );
+    let run = p.run(&["leaderboard", "run", "pinned"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let results = std::fs::read_dir(p.path("benchmarks/pinned/results")).unwrap().next().unwrap().unwrap().path();
+    let record: Value = serde_json::from_str(&std::fs::read_to_string(results).unwrap()).unwrap();
+    let hash = json_of(&p, &["manifest", "show", "ntu60@v1", "--format", "json"])["parquet-blake3"].clone();
+    assert_eq!(record["provenance"]["manifests"], json!({"ntu60@v1": hash}));
+
+    // The data changes under the manifest: the pinned run refuses it.
+    p.write("data/ntu/S001C001P001R001A001.skeleton", &skeleton.replacen(" 0.5 -0.25 ", " 0.75 -0.25 ", 1));
+    let r = p.run(&["run", "n"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("sample `S001C001P001R001A001`'s source file is not the one manifest `ntu60@v1` records"),
+        "{}",
+        r.stderr
+    );
+}
