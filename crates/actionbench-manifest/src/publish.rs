@@ -117,10 +117,12 @@ pub fn publish(root: &Path, opts: &PublishOptions) -> Result<Published> {
     };
     let catalog = ProjectCatalog::open(root, None)?;
     let Some(stage_ref) = catalog.stage(pipeline, stage)? else {
-        return Err(Error::invalid(
-            format!("Stage `{stage}` of pipeline `{pipeline}` has no recorded output"),
-            format!("Run it first: `actionbench run {pipeline} {stage}`"),
-        ));
+        let ran: Vec<String> = catalog.stages(pipeline).unwrap_or_default().into_iter().map(|s| s.stage).collect();
+        let hint = match actionbench_core::suggest::did_you_mean(stage, ran.iter().map(String::as_str)) {
+            Some(close) => format!("{close} (stages of `{pipeline}` with output: {})", ran.join(", ")),
+            None => format!("Run it first: `actionbench run {pipeline} {stage}`"),
+        };
+        return Err(Error::invalid(format!("Stage `{stage}` of pipeline `{pipeline}` has no recorded output"), hint));
     };
     let tables: Vec<_> =
         catalog.tables_of(&stage_ref).into_iter().filter(|t| t.format == TableFormat::Shards).collect();

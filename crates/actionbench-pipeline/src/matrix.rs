@@ -14,6 +14,10 @@
 
 use std::collections::BTreeMap;
 
+/// The most stages one `matrix` may expand into: a typo (`seed =
+/// [0, …]` pasted into every key) fails fast instead of making millions.
+const MAX_INSTANCES: usize = 10_000;
+
 /// One combination: key → value.
 pub type Combo = BTreeMap<String, toml::Value>;
 
@@ -84,6 +88,12 @@ impl Matrix {
                 seen.push(text);
             }
             axes.push((key.clone(), values.clone()));
+        }
+        let count = axes.iter().try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()));
+        if count.is_none_or(|n| n > MAX_INSTANCES) {
+            return Err(format!(
+                "`matrix` expands into more than {MAX_INSTANCES} stages; split the sweep into several tables or pipelines"
+            ));
         }
         Ok(Self { axes })
     }
@@ -321,6 +331,9 @@ mod tests {
         assert!(err("seed = [1, 1]").contains("lists `1` twice"));
         assert!(err("name = [\"a b\"]").contains("cannot be part of a stage name"));
         assert!(err("x = [[1]]").contains("is not a string"));
+        let hundred: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        let big = format!("a = [{0}]\nb = [{0}]\nc = [1, 2]\n", hundred.join(", "));
+        assert!(err(&big).contains("more than 10000 stages"), "{}", err(&big));
     }
 
     #[test]

@@ -18,7 +18,10 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
     ("actionbench-video", &["actionbench-core"]),
     ("actionbench-loader", &["actionbench-core", "actionbench-pipeline", "actionbench-shards", "actionbench-sql"]),
     ("actionbench-models", &["actionbench-core"]),
-    ("actionbench-leaderboard", &["actionbench-core", "actionbench-manifest", "actionbench-pipeline", "actionbench-shards"]),
+    (
+        "actionbench-leaderboard",
+        &["actionbench-core", "actionbench-manifest", "actionbench-pipeline", "actionbench-shards"],
+    ),
     // The fuzz harnesses call every parser that reads files from strangers.
     ("actionbench-fuzz", &["actionbench-formats", "actionbench-loader", "actionbench-pipeline", "actionbench-stages"]),
     (
