@@ -13,7 +13,9 @@ use parquet::file::properties::WriterProperties;
 use sha2::Digest;
 
 use crate::error::{Error, Result};
-use crate::read::{ManifestIndex, ManifestMeta, Producer, VersionEntry, hash_of, manifest_dir, valid_name};
+use crate::read::{
+    ManifestIndex, ManifestMeta, Producer, VersionEntry, hash_of, manifest_dir, text_column, valid_name,
+};
 
 /// What to publish.
 #[derive(Debug, Clone, Default)]
@@ -52,13 +54,6 @@ const SPLIT_VALUES: [&str; 6] = ["train", "val", "test", "validation", "dev", "h
 
 /// Columns that are never split memberships.
 const NOT_SPLITS: [&str; 4] = ["sample_id", "source_file", "source_blake3", "source_dir"];
-
-fn text_column(batch: &RecordBatch, name: &str) -> Option<Vec<String>> {
-    let col = batch.column_by_name(name)?;
-    let col = arrow::compute::cast(col, &DataType::Utf8).ok()?;
-    let col = col.as_string::<i32>();
-    Some((0..col.len()).map(|i| if col.is_null(i) { String::new() } else { col.value(i).to_string() }).collect())
-}
 
 fn int_column(batch: &RecordBatch, name: &str) -> Option<Vec<Option<i64>>> {
     let col = batch.column_by_name(name)?;

@@ -146,6 +146,15 @@ pub(crate) fn manifest_dir(root: &Path, name: &str) -> PathBuf {
     root.join(MANIFESTS_DIR).join(name)
 }
 
+/// A column as text, nulls as empty strings (`None`: no such column, or
+/// not castable to text).
+pub(crate) fn text_column(batch: &RecordBatch, name: &str) -> Option<Vec<String>> {
+    use arrow::array::{Array, AsArray};
+    let col = arrow::compute::cast(batch.column_by_name(name)?, &arrow::datatypes::DataType::Utf8).ok()?;
+    let col = col.as_string::<i32>();
+    Some((0..col.len()).map(|i| if col.is_null(i) { String::new() } else { col.value(i).to_string() }).collect())
+}
+
 pub(crate) fn hash_of(path: &Path) -> Result<Fingerprint> {
     actionbench_core::hash_file(path).map_err(|e| Error::io(path, e))
 }

@@ -5,8 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::DataType;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -32,12 +30,10 @@ pub enum SourceProblem {
     },
 }
 
+/// A manifest column as text (an error when it has no such column).
 pub(crate) fn strings(batch: &arrow::array::RecordBatch, name: &str) -> Result<Vec<String>> {
-    let col =
-        batch.column_by_name(name).ok_or_else(|| Error::data("Reading the manifest", format!("no column `{name}`")))?;
-    let col = arrow::compute::cast(col, &DataType::Utf8).map_err(|e| Error::data("Reading the manifest", e))?;
-    let col = col.as_string::<i32>();
-    Ok((0..col.len()).map(|i| if col.is_null(i) { String::new() } else { col.value(i).to_string() }).collect())
+    crate::read::text_column(batch, name)
+        .ok_or_else(|| Error::data("Reading the manifest", format!("no text column `{name}`")))
 }
 
 /// Re-hashes every source file of `manifest`, each root found in `roots`

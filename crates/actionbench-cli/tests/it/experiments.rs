@@ -39,11 +39,6 @@ matrix = { seed = [0, 1] }
 params = { pred = "@predict", topk = [1] }
 "#;
 
-fn json(p: &Project, args: &[&str]) -> Value {
-    let r = p.ok(args);
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", r.stdout))
-}
-
 fn keys_of(run: &Value) -> Vec<(String, String)> {
     run.as_array()
         .unwrap()
@@ -56,7 +51,7 @@ fn keys_of(run: &Value) -> Vec<(String, String)> {
 fn a_matrix_sweep_runs_is_overridden_and_compared() {
     let p = Project::new();
     p.write("pipelines/sweep.toml", SWEEP);
-    let run = json(&p, &["run", "sweep", "--format", "json"]);
+    let run = p.json(&["run", "sweep", "--format", "json"]);
     let stages: Vec<String> = keys_of(&run).into_iter().map(|(s, _)| s).collect();
     assert_eq!(
         stages,
@@ -82,7 +77,7 @@ fn a_matrix_sweep_runs_is_overridden_and_compared() {
         .replace("seed = \"{matrix.seed}\"", "seed = 1");
     let by_hand = &by_hand[..by_hand.find("[stages.predict]").unwrap()];
     p.write("pipelines/by-hand.toml", by_hand);
-    let hand = json(&p, &["status", "by-hand", "--format", "json"]);
+    let hand = p.json(&["status", "by-hand", "--format", "json"]);
     let hand_key = hand.as_array().unwrap().iter().find(|s| s["stage"] == "train-s1").unwrap()["key"].clone();
     let sweep_key = run.as_array().unwrap().iter().find(|s| s["stage"] == "train@seed=1").unwrap()["key"].clone();
     assert_eq!(hand_key, sweep_key);
@@ -91,20 +86,21 @@ fn a_matrix_sweep_runs_is_overridden_and_compared() {
     // The expanded stages are what `status`, targets, the lock file and SQL see.
     let lock = p.read("pipelines/sweep.lock");
     assert!(lock.contains("[stages.\"eval@seed=1\"]"), "{lock}");
-    let top1 = json(
-        &p,
-        &["sql", "SELECT stage FROM actionbench.metrics WHERE metric = 'top1' ORDER BY stage", "--format", "json"],
-    );
+    let top1 = p.json(&[
+        "sql",
+        "SELECT stage FROM actionbench.metrics WHERE metric = 'top1' ORDER BY stage",
+        "--format",
+        "json",
+    ]);
     assert_eq!(top1, serde_json::json!([{"stage": "eval@seed=0"}, {"stage": "eval@seed=1"}]));
-    let rows = json(&p, &["sql", "SELECT count(*) AS n FROM sweep.\"train@seed=0_runs\"", "--format", "json"]);
+    let rows = p.json(&["sql", "SELECT count(*) AS n FROM sweep.\"train@seed=0_runs\"", "--format", "json"]);
     assert_eq!(rows[0]["n"], 1);
-    let cached = json(&p, &["run", "sweep", "train", "--format", "json"]);
+    let cached = p.json(&["run", "sweep", "train", "--format", "json"]);
     assert_eq!(keys_of(&cached).len(), 4, "`train` names both instances (and what they need): {cached:#}");
 
     // An override: a new key for seed 0's chain, the lock file untouched.
     let lock_before = p.read("pipelines/sweep.lock");
-    let over =
-        json(&p, &["run", "sweep", "eval@seed=0", "-S", "train@seed=0.params.train.lr=0.05", "--format", "json"]);
+    let over = p.json(&["run", "sweep", "eval@seed=0", "-S", "train@seed=0.params.train.lr=0.05", "--format", "json"]);
     let over_keys = keys_of(&over);
     let ran: Vec<&str> = over
         .as_array()
@@ -123,7 +119,7 @@ fn a_matrix_sweep_runs_is_overridden_and_compared() {
 
     // `exp show`: one row per run; the params that differ within a stage
     // table; metrics; the override recorded.
-    let shown = json(&p, &["exp", "show", "sweep", "--stage", "train", "--format", "json"]);
+    let shown = p.json(&["exp", "show", "sweep", "--stage", "train", "--format", "json"]);
     let shown = shown.as_array().unwrap();
     assert_eq!(shown.len(), 3, "{shown:#?}");
     let overridden = shown.iter().find(|r| &r["key"] == new_train).unwrap();
@@ -134,27 +130,24 @@ fn a_matrix_sweep_runs_is_overridden_and_compared() {
     assert_eq!(original["params"], serde_json::json!({"train.lr": "0.1", "train.seed": "0"}));
     assert_eq!(original["current"], true);
     assert!(original["metrics"]["train/loss"].as_f64().is_some(), "{original:#}");
-    let evals = json(&p, &["exp", "show", "sweep", "--stage", "eval@seed=0", "--format", "json"]);
+    let evals = p.json(&["exp", "show", "sweep", "--stage", "eval@seed=0", "--format", "json"]);
     assert_eq!(evals.as_array().unwrap().len(), 2);
     assert!(evals.as_array().unwrap().iter().all(|r| r["metrics"]["top1"].is_f64()), "{evals:#}");
 
     // The same runs in SQL.
-    let sql = json(
-        &p,
-        &[
-            "sql",
-            "SELECT r.stage, r.overrides, m.value FROM actionbench.runs r JOIN actionbench.run_metrics m \
+    let sql = p.json(&[
+        "sql",
+        "SELECT r.stage, r.overrides, m.value FROM actionbench.runs r JOIN actionbench.run_metrics m \
              ON m.run_id = r.key WHERE r.stage = 'eval@seed=0' AND m.metric = 'top1' ORDER BY r.finished_ms",
-            "--format",
-            "json",
-        ],
-    );
+        "--format",
+        "json",
+    ]);
     assert_eq!(sql.as_array().unwrap().len(), 2, "{sql:#}");
     assert_eq!(sql[1]["overrides"], "[\"train@seed=0.params.train.lr=0.05\"]");
     assert_eq!(sql[0]["value"], evals[0]["metrics"]["top1"]);
 
     // `--diff` between the two seed-0 trainings: the param and the override.
-    let diff = json(&p, &["exp", "show", "sweep", "--diff", &old_train[..10], &new_train[..10], "--format", "json"]);
+    let diff = p.json(&["exp", "show", "sweep", "--diff", &old_train[..10], &new_train[..10], "--format", "json"]);
     let changes = diff["changes"].as_array().unwrap();
     let lr = changes.iter().find(|c| c["part"] == "params" && c["name"] == "train.lr").expect("lr differs");
     assert_eq!((lr["a"].as_str(), lr["b"].as_str()), (Some("0.1"), Some("0.05")));

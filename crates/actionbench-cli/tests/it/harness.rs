@@ -100,6 +100,12 @@ impl Project {
     }
 
     /// Lines of the marker log written by the test stages.
+    /// Runs a command that must succeed and prints JSON (`--format json`); its document.
+    pub(crate) fn json(&self, args: &[&str]) -> serde_json::Value {
+        let r = self.ok(args);
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", r.stdout))
+    }
+
     pub(crate) fn log(&self) -> Vec<String> {
         std::fs::read_to_string(self.path("log.txt")).unwrap_or_default().lines().map(str::to_string).collect()
     }

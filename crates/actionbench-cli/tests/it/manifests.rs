@@ -7,14 +7,9 @@ use serde_json::{Value, json};
 
 use crate::harness::Project;
 
-fn json_of(p: &Project, args: &[&str]) -> Value {
-    let r = p.ok(args);
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", r.stdout))
-}
-
 /// (sample_id, change) pairs of `manifest diff --format json`.
 fn diff_pairs(p: &Project, name: &str) -> Vec<(String, String, Vec<String>)> {
-    let d = json_of(p, &["manifest", "diff", name, "v1", "v2", "--format", "json"]);
+    let d = p.json(&["manifest", "diff", name, "v1", "v2", "--format", "json"]);
     d["changes"]
         .as_array()
         .unwrap()
@@ -29,7 +24,7 @@ fn diff_pairs(p: &Project, name: &str) -> Vec<(String, String, Vec<String>)> {
 /// The same pairs from the SQL join `manifest diff --sql` prints.
 fn sql_pairs(p: &Project, name: &str) -> Vec<(String, String)> {
     let sql = p.ok(&["manifest", "diff", name, "v1", "v2", "--sql"]).stdout;
-    let rows = json_of(p, &["sql", sql.trim(), "--format", "json"]);
+    let rows = p.json(&["sql", sql.trim(), "--format", "json"]);
     rows.as_array()
         .unwrap()
         .iter()
@@ -56,9 +51,7 @@ fn ntu_manifests_are_versioned_diffed_verified_and_immutable() {
     for file in ["v1.parquet", "v1.toml", "v1.jsonld", "index.toml"] {
         assert!(p.path(&format!("manifests/ntu60/{file}")).is_file(), "{file}");
     }
-    let rows = json_of(
-        &p,
-        &[
+    let rows = p.json(&[
             "sql",
             "SELECT sample_id, label, xsub, xview, root, path, size, frame_end, shard, \"row\" FROM manifests.ntu60 ORDER BY sample_id",
             "--format",
@@ -73,7 +66,7 @@ fn ntu_manifests_are_versioned_diffed_verified_and_immutable() {
                "shard": "part-00000.parquet", "row": 0})
     );
     assert_eq!(rows[2]["xsub"], "val");
-    let meta = json_of(&p, &["manifest", "show", "ntu60@v1", "--format", "json"]);
+    let meta = p.json(&["manifest", "show", "ntu60@v1", "--format", "json"]);
     assert_eq!(meta["splits"]["xsub"], json!({"train": 2, "val": 2}));
     assert_eq!(meta["classes"], json!({"0": 1, "1": 1, "2": 1, "12": 1}));
     assert_eq!(meta["producer"]["stage"], "ntu");
@@ -103,7 +96,7 @@ fn ntu_manifests_are_versioned_diffed_verified_and_immutable() {
     let published = p.ok(&["manifest", "publish", "ntu60", "--from", "n.ntu", "-m", "fixed"]);
     assert!(published.stdout.starts_with("published ntu60@v2"), "{}", published.stdout);
     assert_eq!(std::fs::read(p.path("manifests/ntu60/v1.parquet")).unwrap(), v1_bytes, "v1 is never rewritten");
-    let v2 = json_of(&p, &["manifest", "show", "ntu60@v2", "--format", "json"]);
+    let v2 = p.json(&["manifest", "show", "ntu60@v2", "--format", "json"]);
     assert_eq!((v2["parent"].as_u64(), v2["licence"].as_str()), (Some(1), Some("CC BY-NC 4.0")), "the licence is kept");
 
     let diff = diff_pairs(&p, "ntu60");
@@ -119,7 +112,7 @@ fn ntu_manifests_are_versioned_diffed_verified_and_immutable() {
     assert_eq!(sql, diff.iter().map(|(id, c, _)| (id.clone(), c.clone())).collect::<Vec<_>>());
 
     // Verify: v2 matches the data here; v1 names the changed and the missing file.
-    let ok = json_of(&p, &["manifest", "verify", "ntu60", "--format", "json"]);
+    let ok = p.json(&["manifest", "verify", "ntu60", "--format", "json"]);
     assert_eq!((ok["files"].as_u64(), ok["problems"].as_array().unwrap().len()), (Some(4), 0));
     let bad = p.run(&["manifest", "verify", "ntu60@v1"]);
     assert_eq!(bad.code, 1);
@@ -143,7 +136,7 @@ fn ntu_manifests_are_versioned_diffed_verified_and_immutable() {
         std::fs::copy(entry.path(), elsewhere.path().join(entry.file_name())).unwrap();
     }
     let root = elsewhere.path().display().to_string();
-    let copy = json_of(&p, &["manifest", "verify", "ntu60@v2", "--root", &root, "--format", "json"]);
+    let copy = p.json(&["manifest", "verify", "ntu60@v2", "--root", &root, "--format", "json"]);
     assert_eq!(copy["problems"], json!([]));
     std::fs::remove_file(elsewhere.path().join("S001C002P003R002A013.skeleton")).unwrap();
     let copy = p.run(&["manifest", "verify", "ntu60@v2", "--root", &format!("data={root}")]);
@@ -151,15 +144,12 @@ fn ntu_manifests_are_versioned_diffed_verified_and_immutable() {
     assert!(copy.stdout.contains("S001C002P003R002A013.skeleton"), "{}", copy.stdout);
 
     // The latest version is `manifests.NAME`; each is `manifests."NAME@vN"`.
-    let n = json_of(
-        &p,
-        &[
-            "sql",
-            "SELECT (SELECT count(*) FROM manifests.\"ntu60@v1\") AS v1, (SELECT count(*) FROM manifests.ntu60) AS latest",
-            "--format",
-            "json",
-        ],
-    );
+    let n = p.json(&[
+        "sql",
+        "SELECT (SELECT count(*) FROM manifests.\"ntu60@v1\") AS v1, (SELECT count(*) FROM manifests.ntu60) AS latest",
+        "--format",
+        "json",
+    ]);
     assert_eq!(n, json!([{"v1": 4, "latest": 4}]));
 
     // A tampered version is caught, by SQL and by every command.
@@ -215,9 +205,7 @@ fn a_relabelled_sample_is_a_label_change() {
         ]
     );
     assert_eq!(sql_pairs(&p, "k400"), diff.iter().map(|(id, c, _)| (id.clone(), c.clone())).collect::<Vec<_>>());
-    let labels = json_of(
-        &p,
-        &[
+    let labels = p.json(&[
             "sql",
             "SELECT a.label AS a, b.label AS b FROM manifests.\"k400@v1\" a JOIN manifests.\"k400@v2\" b USING (sample_id) WHERE a.label <> b.label",
             "--format",
@@ -278,20 +266,22 @@ fn a_training_run_pinned_to_a_manifest_version() {
     p.ok(&["run", "n"]);
     // What `predict` scored: the manifest's val samples (P003); P004 (a
     // training subject anyway) is in the table but not in v1.
-    let key = json_of(&p, &["sql", "SELECT key FROM actionbench.stages WHERE stage = 'predict'", "--format", "json"]);
+    let key = p.json(&["sql", "SELECT key FROM actionbench.stages WHERE stage = 'predict'", "--format", "json"]);
     let file = format!(".actionbench/v1/stages/{}/predictions.parquet", key[0]["key"].as_str().unwrap());
-    let scored = json_of(&p, &["inspect", &file, "--format", "json"]);
+    let scored = p.json(&["inspect", &file, "--format", "json"]);
     let ids: Vec<&str> = scored["rows"].as_array().unwrap().iter().map(|r| r["sample_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["S001C001P003R001A003", "S001C002P003R002A013"]);
     // The training run saw the two training samples of v1, not P004's.
-    let steps = json_of(&p, &["sql", "SELECT steps FROM n.train_runs", "--format", "json"]);
+    let steps = p.json(&["sql", "SELECT steps FROM n.train_runs", "--format", "json"]);
     assert_eq!(steps[0]["steps"], 1, "2 samples, batch 2, 1 epoch");
 
     // The leaderboard records the manifest version and its hash.
-    let top1 = json_of(
-        &p,
-        &["sql", "SELECT value FROM actionbench.metrics WHERE stage = 'eval' AND metric = 'top1'", "--format", "json"],
-    );
+    let top1 = p.json(&[
+        "sql",
+        "SELECT value FROM actionbench.metrics WHERE stage = 'eval' AND metric = 'top1'",
+        "--format",
+        "json",
+    ]);
     let top1 = top1[0]["value"].as_f64().unwrap();
     p.write(
         "benchmarks/pinned/benchmark.toml",
@@ -303,7 +293,7 @@ fn a_training_run_pinned_to_a_manifest_version() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let results = std::fs::read_dir(p.path("benchmarks/pinned/results")).unwrap().next().unwrap().unwrap().path();
     let record: Value = serde_json::from_str(&std::fs::read_to_string(results).unwrap()).unwrap();
-    let hash = json_of(&p, &["manifest", "show", "ntu60@v1", "--format", "json"])["parquet-blake3"].clone();
+    let hash = p.json(&["manifest", "show", "ntu60@v1", "--format", "json"])["parquet-blake3"].clone();
     assert_eq!(record["provenance"]["manifests"], json!({"ntu60@v1": hash}));
 
     // The data changes under the manifest: the pinned run refuses it.
