@@ -218,7 +218,7 @@ pub fn publish(root: &Path, opts: &PublishOptions) -> Result<Published> {
         writer.write(&batch).map_err(|e| Error::data("Writing the manifest", e))?;
         writer.close().map_err(|e| Error::data("Writing the manifest", e))?;
     }
-    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    shareable(&tmp)?;
     let bytes = std::fs::read(tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
     let blake3 = actionbench_core::Fingerprint::of_bytes(&bytes).to_hex();
     let sha256 = format!("{:x}", sha2::Sha256::digest(&bytes));
@@ -319,7 +319,7 @@ pub fn publish(root: &Path, opts: &PublishOptions) -> Result<Published> {
         use std::io::Write;
         let mut f = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&mdir).map_err(|e| Error::io(&mdir, e))?;
         f.write_all(text.as_bytes()).map_err(|e| Error::io(f.path(), e))?;
-        f.as_file().sync_all().map_err(|e| Error::io(f.path(), e))?;
+        shareable(&f)?;
         Ok(f)
     };
     let jsonld = serde_json::to_string_pretty(&crate::croissant::croissant(&meta))
@@ -342,6 +342,17 @@ pub fn publish(root: &Path, opts: &PublishOptions) -> Result<Published> {
     let index_path = mdir.join("index.toml");
     index_tmp.persist(&index_path).map_err(|e| Error::io(&index_path, e.error))?;
     Ok(Published::New(Box::new(meta)))
+}
+
+/// Gives a temp file the mode of a file meant to be committed and shared
+/// (temp files are created 0600), and syncs it.
+fn shareable(f: &tempfile::NamedTempFile) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|e| Error::io(f.path(), e))?;
+    }
+    f.as_file().sync_all().map_err(|e| Error::io(f.path(), e))
 }
 
 /// The samples of a stage table, sorted by id, and the names of its split

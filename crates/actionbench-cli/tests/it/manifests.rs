@@ -48,8 +48,16 @@ fn ntu_manifests_are_versioned_diffed_verified_and_immutable() {
     let published =
         p.ok(&["manifest", "publish", "ntu60", "--from", "n.ntu", "-m", "first", "--licence", "CC BY-NC 4.0"]);
     assert!(published.stdout.starts_with("published ntu60@v1: 4 samples"), "{}", published.stdout);
-    for file in ["v1.parquet", "v1.toml", "v1.jsonld", "index.toml"] {
-        assert!(p.path(&format!("manifests/ntu60/{file}")).is_file(), "{file}");
+    for file in [
+        "manifests/ntu60/v1.parquet",
+        "manifests/ntu60/v1.toml",
+        "manifests/ntu60/v1.jsonld",
+        "manifests/ntu60/index.toml",
+        "pipelines/n.lock",
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(p.path(file)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "{file} is committed and shared: readable by all");
     }
     let rows = p.json(&[
             "sql",
