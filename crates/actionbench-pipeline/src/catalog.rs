@@ -180,6 +180,9 @@ impl ProjectCatalog {
         for out in &stage.outputs {
             if let Some(format) = TableFormat::of(out) {
                 tables.push(table(stage.stage.clone(), out, format));
+            } else if let Some(file) = single_parquet_file(out) {
+                // `predict`'s `predictions.parquet`: the stage's table.
+                tables.push(table(stage.stage.clone(), &file, TableFormat::ParquetFile));
             }
             if let Ok(entries) = std::fs::read_dir(out) {
                 let mut subs: Vec<PathBuf> = entries
@@ -207,6 +210,17 @@ impl ProjectCatalog {
         }
         Ok(out)
     }
+}
+
+/// The one Parquet file directly inside a built-in stage's output
+/// directory, when there is exactly one.
+fn single_parquet_file(dir: &Path) -> Option<PathBuf> {
+    let mut files = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "parquet"));
+    let first = files.next()?;
+    files.next().is_none().then_some(first)
 }
 
 /// The shard tables at or below `dir` (a stage's output, or a directory

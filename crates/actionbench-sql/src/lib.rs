@@ -4,7 +4,8 @@
 //!
 //! - `PIPELINE.STAGE`: the output table of each stage recorded in
 //!   `pipelines/PIPELINE.lock` (Parquet shards with a `_index.json`, or a
-//!   single CSV such as `files.manifest` writes); a stage that writes more
+//!   single CSV such as `files.manifest` writes, or the single Parquet file
+//!   of a `predict` stage); a stage that writes more
 //!   than one table adds `PIPELINE.STAGE_SUB` for each sub-directory;
 //! - `actionbench.stages`: one row per stage (pipeline, stage, kind, key,
 //!   rows, location);
