@@ -84,6 +84,11 @@ pub(crate) struct VerifyArgs {
     roots: Vec<String>,
 }
 
+/// The first 12 characters of a hash (whatever a hand-edited file holds).
+fn short(hash: &str) -> String {
+    hash.chars().take(12).collect()
+}
+
 fn project_root() -> anyhow::Result<PathBuf> {
     let cwd = std::env::current_dir()?;
     Ok(actionbench_pipeline::find_project_root(&cwd)?)
@@ -147,7 +152,7 @@ pub(crate) fn run(cmd: &ManifestCommand, format: OutputFormat) -> anyhow::Result
                             meta.rows,
                             meta.name,
                             meta.version,
-                            &meta.parquet_blake3[..12]
+                            short(&meta.parquet_blake3)
                         );
                         println!(
                             "query it: actionbench sql 'SELECT * FROM manifests.\"{}@v{}\" LIMIT 5'",
@@ -173,7 +178,7 @@ pub(crate) fn run(cmd: &ManifestCommand, format: OutputFormat) -> anyhow::Result
                                 format!("v{}", e.version),
                                 e.created.clone(),
                                 e.rows.to_string(),
-                                e.parquet_blake3[..12].to_string(),
+                                short(&e.parquet_blake3),
                                 e.message.clone(),
                             ]);
                         }
@@ -252,8 +257,8 @@ pub(crate) fn run(cmd: &ManifestCommand, format: OutputFormat) -> anyhow::Result
                             println!(
                                 "differs  {}  (blake3 {} here, {} in the manifest)",
                                 path.display(),
-                                &found[..12],
-                                &expected[..12]
+                                short(found),
+                                short(expected)
                             );
                         }
                     }
