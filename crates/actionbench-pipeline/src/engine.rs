@@ -677,9 +677,10 @@ impl Engine {
                 }
                 if let Some(entry) = entry {
                     self.record_run(i, &report, &entry)?;
-                    // A run with `-S` overrides is an experiment: its runs
-                    // are recorded, the lock file stays what the file says.
-                    if !self.pipeline.has_overrides() {
+                    // A stage changed by `-S` (or downstream of one) is an
+                    // experiment: its run is recorded, and the lock file
+                    // keeps what the pipeline file defines.
+                    if self.overrides_of(i).is_empty() {
                         lock.stages.insert(report.stage.clone(), entry);
                         lock.write(&lock_path)?;
                     }
@@ -689,6 +690,21 @@ impl Engine {
             Ok(())
         })?;
         Ok(selected.into_iter().filter_map(|i| done.remove(&i)).collect())
+    }
+
+    /// The `-S` overrides stage `i` runs under: its own and those of the
+    /// stages it depends on (an eval downstream of an overridden train is
+    /// part of that experiment).
+    fn overrides_of(&self, i: usize) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for j in self.graph.closure(&[i]) {
+            for o in &self.pipeline.stages[j].overrides {
+                if !all.contains(o) {
+                    all.push(o.clone());
+                }
+            }
+        }
+        all
     }
 
     /// Writes the run record of stage `i` (what `exp show` lists).
@@ -707,19 +723,7 @@ impl Engine {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
             seconds: report.seconds,
-            // Its own overrides and those of the stages it depends on: an
-            // eval downstream of an overridden train is part of that experiment.
-            overrides: self
-                .graph
-                .closure(&[i])
-                .into_iter()
-                .flat_map(|j| self.pipeline.stages[j].overrides.iter().cloned())
-                .fold(Vec::new(), |mut all, o| {
-                    if !all.contains(&o) {
-                        all.push(o);
-                    }
-                    all
-                }),
+            overrides: self.overrides_of(i),
             matrix: stage.matrix.clone(),
             definition: entry.definition.clone(),
         }
@@ -799,6 +803,27 @@ impl Engine {
                 Ok((StageOutcome::Ran, Some(fp), Some(entry)))
             }
             StageBody::Command { cmd, outs, .. } => {
+                // Its outputs are project files the lock file describes; an
+                // experiment must not replace them with its own.
+                let overrides = self.overrides_of(i);
+                if !overrides.is_empty() {
+                    return Ok((
+                        StageOutcome::Failed {
+                            error: format!(
+                                "command stage `{}` depends on a stage changed by -S `{}`; it would overwrite the project files in its `outs`",
+                                stage.name,
+                                overrides.join("` -S `")
+                            ),
+                            hint: Some(
+                                "Name the built-in stages the experiment needs as targets (e.g. `run PIPELINE eval@seed=0 -S ...`), or change the pipeline file"
+                                    .into(),
+                            ),
+                            location: None,
+                        },
+                        Some(fp),
+                        None,
+                    ));
+                }
                 if !force && locked.is_some_and(|l| l.key == fp) && self.output_problems(i, &fp, locked)?.is_empty() {
                     return Ok((StageOutcome::Cached, Some(fp), locked.cloned()));
                 }

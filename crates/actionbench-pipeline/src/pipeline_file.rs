@@ -337,11 +337,6 @@ impl PipelineDef {
         Ok(())
     }
 
-    /// Whether any `-S` override was applied.
-    pub fn has_overrides(&self) -> bool {
-        self.stages.iter().any(|s| !s.overrides.is_empty())
-    }
-
     /// The file's text as parsed.
     pub(crate) fn source_text(&self) -> Arc<str> {
         self.source.clone()
@@ -788,7 +783,6 @@ mod tests {
         assert_eq!(stage.overrides, ["train.params.opt.lr=0.05", "train@lr=0.1,seed=1.params.name=other"]);
         let StageBody::Builtin { params, .. } = &stage.body else { panic!("built-in") };
         assert_eq!(params["name"], toml::Value::String("other".into()), "a bare word is a string");
-        assert!(p.has_overrides());
         let err = |spec: &str| parse(SWEEP).unwrap().apply_override(spec).unwrap_err().to_string();
         assert_eq!(err("trian.params.x=1"), "-S `trian.params.x=1`: pipeline `p` has no stage `trian`");
         assert!(err("train.params.x").contains("has no `=VALUE`"));

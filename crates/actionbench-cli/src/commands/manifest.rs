@@ -121,7 +121,11 @@ pub(crate) fn run(cmd: &ManifestCommand, format: OutputFormat) -> anyhow::Result
                 let (Some(name), dir) = named_dir(r) else {
                     anyhow::bail!("`--data-root {r}` needs a name: write `--data-root NAME=DIR`");
                 };
-                roots.push((name, absolute(dir)?.canonicalize()?));
+                let dir = absolute(dir)?;
+                let dir = dir
+                    .canonicalize()
+                    .map_err(|e| anyhow::anyhow!("`--data-root {r}`: cannot open `{}`: {e}", dir.display()))?;
+                roots.push((name, dir));
             }
             let opts = PublishOptions {
                 name: a.name.clone(),

@@ -24,7 +24,8 @@ pub(crate) struct RunArgs {
     /// Change a param for this run only: `STAGE.params.KEY=VALUE` (TOML
     /// value; STAGE may be a matrix table, meaning every instance).
     /// Repeatable. The runs get new keys and are recorded for `exp show`;
-    /// the lock file is left as the pipeline file defines it.
+    /// the lock file keeps the file's definition of the stages it changes, and
+    /// a command stage downstream of it refuses to overwrite its `outs`.
     #[arg(short = 'S', long = "set", value_name = "STAGE.params.KEY=VALUE")]
     overrides: Vec<String>,
 }

@@ -37,6 +37,11 @@ uses = "eval.classify"
 inputs = ["@predict"]
 matrix = { seed = [0, 1] }
 params = { pred = "@predict", topk = [1] }
+
+[stages.report]
+cmd = "cat {@eval@seed=0}/metrics/_index.json > report.txt"
+deps = ["@eval"]
+outs = ["report.txt"]
 "#;
 
 fn keys_of(run: &Value) -> Vec<(String, String)> {
@@ -63,7 +68,8 @@ fn a_matrix_sweep_runs_is_overridden_and_compared() {
             "predict@seed=0",
             "predict@seed=1",
             "eval@seed=0",
-            "eval@seed=1"
+            "eval@seed=1",
+            "report"
         ]
     );
     assert!(run.as_array().unwrap().iter().all(|r| r["status"] == "ran"), "{run:#}");
@@ -116,6 +122,20 @@ fn a_matrix_sweep_runs_is_overridden_and_compared() {
     let new_train = &over_keys.iter().find(|(s, _)| s == "train@seed=0").unwrap().1;
     let old_train = &keys_of(&run).into_iter().find(|(s, _)| s == "train@seed=0").unwrap().1;
     assert_ne!(new_train, old_train);
+
+    // A command stage downstream of an override would overwrite the
+    // project files the lock file describes: it refuses, and they stay.
+    let report = p.read("report.txt");
+    let r = p.run(&["run", "sweep", "-S", "train@seed=0.params.train.lr=0.05"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("command stage `report` depends on a stage changed by -S `train@seed=0.params.train.lr=0.05`"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(p.read("report.txt"), report);
+    assert_eq!(p.read("pipelines/sweep.lock"), lock_before);
 
     // `exp show`: one row per run; the params that differ within a stage
     // table; metrics; the override recorded.
