@@ -26,6 +26,7 @@
 //! path to `ffmpeg-next` and that it loads no FFmpeg library.
 
 mod commands;
+pub mod embed;
 mod output;
 mod progress;
 
@@ -34,11 +35,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::output::OutputFormat;
-
-// Ingest allocates and frees large per-sample buffers; mimalloc keeps them
-// instead of returning them to the kernel (`scripts/bench skeletons`).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Reproducible data pipelines, evaluators and leaderboards for human action
 /// understanding research.

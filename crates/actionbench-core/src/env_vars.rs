@@ -21,4 +21,10 @@ impl EnvVars {
     pub const ACTIONBENCH_PIPELINE: &'static str = "ACTIONBENCH_PIPELINE";
     /// Set by the engine for a command stage: the stage key being produced.
     pub const ACTIONBENCH_STAGE_KEY: &'static str = "ACTIONBENCH_STAGE_KEY";
+    /// Set by the engine for a command stage: the project root (absolute).
+    pub const ACTIONBENCH_PROJECT: &'static str = "ACTIONBENCH_PROJECT";
+    /// Set by the engine for a command stage that declares an out named
+    /// `metrics`: where `actionbench.log_metrics` (Python) writes the
+    /// stage's `metrics` table (absolute).
+    pub const ACTIONBENCH_METRICS_DIR: &'static str = "ACTIONBENCH_METRICS_DIR";
 }

@@ -8,6 +8,10 @@ use std::path::Path;
 use actionbench_cli::{Ffmpeg, SynthProgress, SynthRequest};
 use actionbench_core::Diagnostic;
 
+// The allocator of `actionbench` (see its main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 static FFMPEG: Ffmpeg = Ffmpeg {
     stages: actionbench_video_stages::registry,
     libav_version: actionbench_video::libav_version,

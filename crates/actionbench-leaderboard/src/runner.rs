@@ -5,10 +5,10 @@
 //! command line only parses arguments and prints.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use actionbench_core::Fingerprint;
-use actionbench_pipeline::{Engine, Reporter, RunOptions, StageOutcome};
+use actionbench_pipeline::{Engine, Reporter, RunOptions, StageOutcome, StageRef};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{Float64Type, Int64Type};
 
@@ -54,7 +54,15 @@ pub fn run_benchmark(
     if def.tier != Tier::Throughput {
         for stage in &def.stages {
             let entry = lock.stages.get(stage).ok_or_else(|| fail(format!("stage `{stage}` left no lock entry")))?;
-            let dir = engine.cache().stage_dir(&entry.key).join("metrics");
+            let dir = if entry.definition.kind == "cmd" {
+                let catalog = actionbench_pipeline::ProjectCatalog::open(root, None)?;
+                catalog
+                    .stage(&engine.pipeline().name, stage)?
+                    .and_then(|s| metrics_dir(&catalog, &s))
+                    .unwrap_or_else(|| root.join("metrics"))
+            } else {
+                engine.cache().stage_dir(&entry.key).join("metrics")
+            };
             let batches = actionbench_shards::read_all(&dir).map_err(|e| {
                 fail(format!("stage `{stage}` wrote no readable `metrics` table (is it an eval or train stage?): {e}"))
             })?;
@@ -232,8 +240,7 @@ pub fn plots(root: &Path, checked: &[crate::board::Checked]) -> Result<Vec<Plot>
             let mut curves: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
             for e in &stages {
                 let name = &e.stage;
-                let Some(Ok(batches)) = e.outputs.first().map(|dir| actionbench_shards::read_all(&dir.join("metrics")))
-                else {
+                let Some(Ok(batches)) = metrics_dir(&catalog, e).map(|dir| actionbench_shards::read_all(&dir)) else {
                     continue;
                 };
                 for batch in &batches {
@@ -267,4 +274,11 @@ pub fn plots(root: &Path, checked: &[crate::board::Checked]) -> Result<Vec<Plot>
         }
     }
     Ok(out)
+}
+
+/// The `metrics` table of a stage: a built-in stage's `metrics` directory,
+/// or a command stage's `metrics` out (`log_metrics` in a Python script).
+fn metrics_dir(catalog: &actionbench_pipeline::ProjectCatalog, stage: &StageRef) -> Option<PathBuf> {
+    let name = format!("{}_metrics", stage.stage);
+    catalog.tables_of(stage).into_iter().find(|t| t.name == name).map(|t| t.path)
 }

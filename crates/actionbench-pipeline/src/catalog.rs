@@ -167,8 +167,13 @@ impl ProjectCatalog {
         if stage.kind == "cmd" {
             let candidates: Vec<(&PathBuf, TableFormat)> =
                 stage.outputs.iter().filter_map(|p| TableFormat::of(p).map(|f| (p, f))).collect();
+            // The `metrics` out (`log_metrics` in a Python script) is always `STAGE_metrics`.
+            let is_metrics = |p: &Path| is_metrics_out(&p.to_string_lossy());
+            let others = candidates.iter().filter(|(p, _)| !is_metrics(p)).count();
             for (path, format) in &candidates {
-                let name = if candidates.len() == 1 {
+                let name = if is_metrics(path) {
+                    format!("{}_metrics", stage.stage)
+                } else if others == 1 {
                     stage.stage.clone()
                 } else {
                     format!("{}_{}", stage.stage, path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default())
@@ -210,6 +215,12 @@ impl ProjectCatalog {
         }
         Ok(out)
     }
+}
+
+/// Whether a command stage's out is its `metrics` table: a path whose last
+/// component is `metrics` (the engine points `ACTIONBENCH_METRICS_DIR` at it).
+pub fn is_metrics_out(path: &str) -> bool {
+    Path::new(path).file_name().is_some_and(|n| n == "metrics")
 }
 
 /// The one Parquet file directly inside a built-in stage's output

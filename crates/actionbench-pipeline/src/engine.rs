@@ -840,11 +840,17 @@ impl Engine {
                     }
                 }
                 let command = self.expand_placeholders(cmd, &resolved);
-                let env = [
+                let root = std::path::absolute(&self.pipeline.root).unwrap_or_else(|_| self.pipeline.root.clone());
+                let mut env = vec![
                     (EnvVars::ACTIONBENCH_PIPELINE, self.pipeline.name.clone()),
                     (EnvVars::ACTIONBENCH_STAGE, stage.name.clone()),
                     (EnvVars::ACTIONBENCH_STAGE_KEY, fp.to_hex()),
+                    (EnvVars::ACTIONBENCH_PROJECT, root.display().to_string()),
                 ];
+                // The out a script's `log_metrics` writes to: SQL names it `STAGE_metrics`.
+                if let Some((metrics, _)) = outs.iter().find(|(o, _)| crate::catalog::is_metrics_out(o.as_str())) {
+                    env.push((EnvVars::ACTIONBENCH_METRICS_DIR, metrics.under(&root).display().to_string()));
+                }
                 let log = self.cache.log_path(&self.pipeline.name, &stage.name);
                 let result = run_shell(&command, &self.pipeline.root, &env, &log)?;
                 let missing: Vec<&String> = out_names

@@ -65,7 +65,12 @@ impl ShardIndex {
         let path = dir.join(INDEX_FILE);
         let mut text = serde_json::to_string_pretty(self).expect("the index serialises");
         text.push('\n');
-        std::fs::write(&path, text).map_err(|source| Error::Io { path, source })
+        // Written aside and renamed into place: a reader (or a table
+        // rewritten in place, like a script's `metrics`) sees the old index
+        // or the new one, never half of one.
+        let tmp = dir.join(format!(".{INDEX_FILE}.tmp"));
+        std::fs::write(&tmp, text).map_err(|source| Error::Io { path: tmp.clone(), source })?;
+        std::fs::rename(&tmp, &path).map_err(|source| Error::Io { path, source })
     }
 
     /// Checks every shard's size and blake3 against the index.

@@ -80,16 +80,28 @@ impl SqlSession {
         let mut batches = Vec::new();
         let mut seen = HashSet::new();
         for r in &runs {
-            let dir = project.cache().stage_dir(&r.key);
-            if r.definition.kind == "cmd" || !seen.insert(r.key) || !dir.is_dir() {
-                continue;
-            }
-            let stage = StageRef {
-                pipeline: r.pipeline.clone(),
-                stage: r.stage.clone(),
-                kind: r.definition.kind.clone(),
-                key: r.key,
-                outputs: vec![dir],
+            let stage = if r.definition.kind == "cmd" {
+                // A command stage's outs are project files each run replaces:
+                // only the current run's (`log_metrics` in its script).
+                if !current.contains(&(r.pipeline.clone(), r.stage.clone(), r.key)) || !seen.insert(r.key) {
+                    continue;
+                }
+                match project.stage(&r.pipeline, &r.stage)? {
+                    Some(s) if s.key == r.key => s,
+                    _ => continue,
+                }
+            } else {
+                let dir = project.cache().stage_dir(&r.key);
+                if !seen.insert(r.key) || !dir.is_dir() {
+                    continue;
+                }
+                StageRef {
+                    pipeline: r.pipeline.clone(),
+                    stage: r.stage.clone(),
+                    kind: r.definition.kind.clone(),
+                    key: r.key,
+                    outputs: vec![dir],
+                }
             };
             for table in project.tables_of(&stage) {
                 if table.format != TableFormat::Shards || !table.name.ends_with("_metrics") {

@@ -252,6 +252,17 @@ impl SqlSession {
         &self.tables
     }
 
+    /// Runs a query and returns its columns and batches (the columns are
+    /// known even when no row comes back).
+    pub fn query_with_schema(&self, sql: &str) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
+        self.runtime.block_on(async {
+            let frame = self.ctx.sql(sql).await.map_err(Error::query)?;
+            let schema = Arc::new(frame.schema().as_arrow().clone());
+            let batches = frame.collect().await.map_err(Error::query)?;
+            Ok((batches.first().map_or(schema, RecordBatch::schema), batches))
+        })
+    }
+
     /// Runs a query and returns its batches.
     pub fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
         self.runtime.block_on(async {

@@ -41,23 +41,28 @@ pub(crate) fn print_failure(failure: &Failure) {
 pub(crate) fn print_failed_stages(pipeline: &str, reports: &[actionbench_pipeline::StageReport]) -> bool {
     let mut failed = false;
     for r in reports {
-        if let StageOutcome::Failed { error, hint, location } = &r.outcome {
+        if let Some(failure) = stage_failure(pipeline, r) {
             failed = true;
-            // A failure located in the pipeline file itself is said at
-            // its line; others (a stage's own error) after the file.
-            let message = match location.as_ref().filter(|l| l.file == pipeline).and_then(|l| l.line) {
-                Some(line) => format!("{pipeline}:{line}: stage `{}` failed: {error}", r.stage),
-                None => format!("{pipeline}: stage `{}` failed: {error}", r.stage),
-            };
-            print_failure(&Failure { message, hint: hint.clone(), location: location.clone(), causes: Vec::new() });
+            print_failure(&failure);
         }
     }
     failed
 }
 
+/// How a failed stage is said: a failure located in the pipeline file
+/// itself at its line; others (a stage's own error) after the file.
+pub(crate) fn stage_failure(pipeline: &str, r: &actionbench_pipeline::StageReport) -> Option<Failure> {
+    let StageOutcome::Failed { error, hint, location } = &r.outcome else { return None };
+    let message = match location.as_ref().filter(|l| l.file == pipeline).and_then(|l| l.line) {
+        Some(line) => format!("{pipeline}:{line}: stage `{}` failed: {error}", r.stage),
+        None => format!("{pipeline}: stage `{}` failed: {error}", r.stage),
+    };
+    Some(Failure { message, hint: hint.clone(), location: location.clone(), causes: Vec::new() })
+}
+
 /// What the command line recognises in an error chain: every crate's error
 /// type that knows a hint or a location.
-fn probe<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e dyn Diagnose> {
+pub(crate) fn probe<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e dyn Diagnose> {
     if let Some(d) = actionbench_core::diagnostic_probe(e) {
         return Some(d);
     }
@@ -116,19 +121,32 @@ pub(crate) fn open_engine(pipeline: &str, binary: Binary) -> anyhow::Result<Engi
 /// [`open_engine`] with `-S STAGE.params.KEY=VALUE` overrides applied.
 pub(crate) fn open_engine_with(pipeline: &str, overrides: &[String], binary: Binary) -> anyhow::Result<Engine> {
     let cwd = std::env::current_dir()?;
-    let mut def = PipelineDef::load(pipeline, &cwd)?;
+    let def = load_pipeline(&cwd, pipeline, overrides)?;
+    let registry = binary.registry();
+    if binary.ffmpeg.is_none()
+        && let Some(reason) = missing_kind(&def, &registry)
+    {
+        return Err(crate::hand_over(&reason));
+    }
+    Ok(Engine::new(def, registry, None::<PathBuf>)?)
+}
+
+/// A pipeline (name or path, relative to `root`) with overrides applied.
+pub(crate) fn load_pipeline(root: &std::path::Path, pipeline: &str, overrides: &[String]) -> anyhow::Result<PipelineDef> {
+    let mut def = PipelineDef::load(pipeline, root)?;
     for spec in overrides {
         def.apply_override(spec)?;
     }
-    let registry = binary.registry();
-    if binary.ffmpeg.is_none() {
-        let other = def.stages.iter().find_map(|stage| match &stage.body {
-            StageBody::Builtin { uses, .. } if registry.get(uses).is_none() => Some((stage, uses)),
-            _ => None,
-        });
-        if let Some((stage, uses)) = other {
-            return Err(crate::hand_over(&format!("stage `{}` of `{}` uses `{uses}`", stage.name, def.display_path)));
+    Ok(def)
+}
+
+/// Why `registry` cannot run `def`: its first stage whose kind is not
+/// there (an unknown one too, so a typo is answered with every kind).
+pub(crate) fn missing_kind(def: &PipelineDef, registry: &Registry) -> Option<String> {
+    def.stages.iter().find_map(|stage| match &stage.body {
+        StageBody::Builtin { uses, .. } if registry.get(uses).is_none() => {
+            Some(format!("stage `{}` of `{}` uses `{uses}`", stage.name, def.display_path))
         }
-    }
-    Ok(Engine::new(def, registry, None::<PathBuf>)?)
+        _ => None,
+    })
 }

@@ -17,29 +17,7 @@ pub(crate) fn run(args: &StatusArgs, binary: super::Binary, format: OutputFormat
     let engine = super::open_engine(&args.pipeline, binary)?;
     let statuses = engine.status(&args.stages)?;
     match format {
-        OutputFormat::Json => {
-            let mut doc = Vec::new();
-            for s in &statuses {
-                let reasons: Vec<serde_json::Value> = s
-                    .reasons
-                    .iter()
-                    .map(|r| {
-                        let mut v = serde_json::to_value(r).unwrap_or_default();
-                        if let Some(obj) = v.as_object_mut() {
-                            obj.insert("message".into(), r.to_string().into());
-                        }
-                        v
-                    })
-                    .collect();
-                doc.push(serde_json::json!({
-                    "stage": s.stage,
-                    "state": s.state,
-                    "key": s.key,
-                    "reasons": reasons,
-                }));
-            }
-            print_json(&serde_json::Value::Array(doc))?;
-        }
+        OutputFormat::Json => print_json(&status_json(&statuses))?,
         OutputFormat::Csv => {
             let mut table = TextTable::new(["stage", "state", "key", "reasons"]);
             for s in &statuses {
@@ -74,4 +52,29 @@ fn state(s: StageState) -> &'static str {
         StageState::Fresh => "fresh",
         StageState::Stale => "stale",
     }
+}
+
+/// `status --format json`: one object per stage (reasons with their message).
+pub(crate) fn status_json(statuses: &[actionbench_pipeline::StageStatus]) -> serde_json::Value {
+    let mut doc = Vec::new();
+    for s in statuses {
+        let reasons: Vec<serde_json::Value> = s
+            .reasons
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                if let Some(obj) = v.as_object_mut() {
+                    obj.insert("message".into(), r.to_string().into());
+                }
+                v
+            })
+            .collect();
+        doc.push(serde_json::json!({
+            "stage": s.stage,
+            "state": s.state,
+            "key": s.key,
+            "reasons": reasons,
+        }));
+    }
+    serde_json::Value::Array(doc)
 }

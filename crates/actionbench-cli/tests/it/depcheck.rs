@@ -81,6 +81,19 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
         "actionbench-ffmpeg",
         &["actionbench-core", "actionbench-cli", "actionbench-synth", "actionbench-video", "actionbench-video-stages"],
     ),
+    // The Python package (`python/`): the command line's run/status
+    // (`actionbench_cli::embed`), SQL, the loader, the catalog, shards.
+    (
+        "actionbench-py",
+        &[
+            "actionbench-cli",
+            "actionbench-core",
+            "actionbench-loader",
+            "actionbench-pipeline",
+            "actionbench-shards",
+            "actionbench-sql",
+        ],
+    ),
 ];
 
 /// Heavy or terminal-facing external crates -> the only workspace crates
@@ -92,10 +105,12 @@ const CORNERS: &[(&str, &[&str])] = &[
     ("indicatif", &["actionbench-cli"]),
     ("ffmpeg-next", &["actionbench-video"]),
     ("plotters", &["actionbench-leaderboard"]),
+    // Nothing but the Python package links Python.
+    ("pyo3", &["actionbench-py"]),
     // The binary's global allocator; a library must not choose one. The
     // shards write benchmark and the training-step benchmarks (examples,
     // dev-dependencies) mirror the binary.
-    ("mimalloc", &["actionbench-cli", "actionbench-shards", "actionbench-train"]),
+    ("mimalloc", &["actionbench-cli", "actionbench-ffmpeg", "actionbench-shards", "actionbench-train"]),
 ];
 
 #[test]
@@ -193,7 +208,11 @@ fn actionbench_has_no_dependency_path_to_ffmpeg() {
         None
     };
     assert!(path_to_ffmpeg("actionbench-ffmpeg").is_some(), "actionbench-ffmpeg should reach FFmpeg");
-    if let Some(path) = path_to_ffmpeg("actionbench-cli") {
-        panic!("`actionbench` reaches FFmpeg: {}", path.join(" -> "));
+    // The Python wheel runs video pipelines through the command line, so
+    // it links no FFmpeg either.
+    for krate in ["actionbench-cli", "actionbench-py"] {
+        if let Some(path) = path_to_ffmpeg(krate) {
+            panic!("`{krate}` reaches FFmpeg: {}", path.join(" -> "));
+        }
     }
 }
