@@ -9,7 +9,8 @@ use pyo3::prelude::*;
 pub(crate) fn to_py(py: Python<'_>, failure: &Failure, needs_ffmpeg: bool) -> PyErr {
     let made = (|| -> PyResult<PyErr> {
         let class = py.import("actionbench.errors")?.getattr("ActionbenchError")?;
-        let value = class.call1((failure.message.clone(), failure.hint.clone(), failure.causes.clone(), needs_ffmpeg))?;
+        let value =
+            class.call1((failure.message.clone(), failure.hint.clone(), failure.causes.clone(), needs_ffmpeg))?;
         Ok(PyErr::from_value(value))
     })();
     made.unwrap_or_else(|e| e)

@@ -78,10 +78,7 @@ fn variable_to_nested(field: &Field, column: &ArrayRef) -> anyhow::Result<(Field
         let values = data.value_length(row);
         let product: i64 = shape.iter().map(|&d| i64::from(d)).product();
         if shape.iter().any(|&d| d < 0) || product != i64::from(values) {
-            anyhow::bail!(
-                "column `{}` row {row}: shape {shape:?} does not hold its {values} values",
-                field.name()
-            );
+            anyhow::bail!("column `{}` row {row}: shape {shape:?} does not hold its {values} values", field.name());
         }
         // Elements of level l in this row: d0 * … * d(l-1); each has d_l children.
         let mut count: i64 = 1;
@@ -119,7 +116,8 @@ fn fixed_to_nested(field: &Field, column: &ArrayRef) -> anyhow::Result<(Field, A
         .collect::<anyhow::Result<_>>()?;
     let list = column.as_fixed_size_list_opt().ok_or_else(bad)?;
     let rows = list.len();
-    let mut child: ArrayRef = list.values().slice(list.offset() * list.value_length() as usize, rows * list.value_length() as usize);
+    let mut child: ArrayRef =
+        list.values().slice(list.offset() * list.value_length() as usize, rows * list.value_length() as usize);
     for &d in shape.iter().rev() {
         let item = Arc::new(Field::new("item", child.data_type().clone(), true));
         child = Arc::new(FixedSizeListArray::try_new(item, d, child, None)?);

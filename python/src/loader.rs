@@ -11,7 +11,9 @@ use actionbench_loader::{
     SkeletonSource, Table, TableSpec, TrackletConfig, TrackletSource,
 };
 use actionbench_pipeline::TableFormat;
-use arrow::array::{Array, ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{
+    Array, ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow::datatypes::{DataType, Field, Schema};
 use pyo3::prelude::*;
 
@@ -41,7 +43,9 @@ fn make_source(
     let bad = |what: &str, e: serde_json::Error| {
         actionbench_core::Diagnostic::hinted(
             format!("bad `config` for the {what} source: {e}"),
-            format!("use the keys of a train stage's `data.{what}` table (`actionbench reference stage-kinds`, kind `train`)"),
+            format!(
+                "use the keys of a train stage's `data.{what}` table (`actionbench reference stage-kinds`, kind `train`)"
+            ),
         )
     };
     let open = |columns: Vec<String>| -> anyhow::Result<Arc<Table>> {
@@ -161,7 +165,9 @@ impl NativeLoader {
             ));
         }
         let mut loader = self.loader.lock().map_err(|_| hinted(py, "the loader failed earlier", "make a new one"))?;
-        loader.resume(LoaderState { seed, epoch, position }).map_err(|e| py_err(py, actionbench_core::Diagnostic::new(e)))
+        loader
+            .resume(LoaderState { seed, epoch, position })
+            .map_err(|e| py_err(py, actionbench_core::Diagnostic::new(e)))
     }
 
     /// Batches in one epoch (of this rank).

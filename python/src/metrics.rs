@@ -44,7 +44,9 @@ pub(crate) fn log_metrics(py: Python<'_>, rows: Vec<Row>) -> PyResult<PathBuf> {
             py,
             Diagnostic::hinted(
                 format!("stage `{stage}` of `{pipeline}` has no `metrics` out for `log_metrics` to write"),
-                format!("add a directory named `metrics` to the stage's `outs`, e.g. `outs = [\"runs/{stage}/metrics\"]`"),
+                format!(
+                    "add a directory named `metrics` to the stage's `outs`, e.g. `outs = [\"runs/{stage}/metrics\"]`"
+                ),
             ),
         ));
     };

@@ -92,8 +92,9 @@ pub(crate) fn resolve_table(root: &Path, name: &str) -> anyhow::Result<TableRef>
                 if pipelines.is_empty() { "none".to_string() } else { pipelines.join(", ") }
             )
         });
-        return Err(Diagnostic::hinted(format!("pipeline `{pipeline}` has no lock file in {}", root.display()), hint)
-            .into());
+        return Err(
+            Diagnostic::hinted(format!("pipeline `{pipeline}` has no lock file in {}", root.display()), hint).into()
+        );
     }
     let mut tables = Vec::new();
     for stage in catalog.stages(pipeline)? {

@@ -82,7 +82,9 @@ def test_exp_show_and_the_leaderboard_read_them(metrics_project, cli):
     root = metrics_project.root
     shown = subprocess.run([str(cli), "exp", "show", "m"], cwd=root, capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
-    assert "xsub-val/top1" in shown.stdout and "0.75" in shown.stdout
+    header, row = shown.stdout.splitlines()[:2]
+    columns = dict(zip(header.split(), row.split()))
+    assert columns["stage"] == "torch" and columns["top1"] == "0.7500"
     bench = root / "benchmarks" / "torch-script"
     bench.mkdir(parents=True)
     (bench / "benchmark.toml").write_text(BENCHMARK)
@@ -91,7 +93,7 @@ def test_exp_show_and_the_leaderboard_read_them(metrics_project, cli):
     board = subprocess.run([str(cli), "leaderboard", "show"], cwd=root, capture_output=True, text=True)
     assert board.returncode == 0, board.stderr
     line = next(l for l in board.stdout.splitlines() if "torch-script" in l)
-    assert "top1" in line and "0.75" in line
+    assert "| top1 | 75.00 pt |" in line
 
 
 def test_outside_a_stage_it_says_how_to_run_it(tmp_path):

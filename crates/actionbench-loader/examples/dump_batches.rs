@@ -9,7 +9,9 @@
 
 use std::sync::Arc;
 
-use actionbench_loader::{Loader, LoaderConfig, LoaderState, Sequential, SkeletonConfig, SkeletonSource, Table, TableSpec};
+use actionbench_loader::{
+    Loader, LoaderConfig, LoaderState, Sequential, SkeletonConfig, SkeletonSource, Table, TableSpec,
+};
 use arrow::array::{ArrayRef, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
@@ -46,7 +48,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for (name, t) in &b.tensors {
             let per = t.data.len() / n.max(1);
             let item = Arc::new(Field::new("item", DataType::Float32, false));
-            let list = FixedSizeListArray::try_new(item, per as i32, Arc::new(Float32Array::from(t.data.clone())), None)?;
+            let list =
+                FixedSizeListArray::try_new(item, per as i32, Arc::new(Float32Array::from(t.data.clone())), None)?;
             let meta = [("actionbench.shape".to_string(), serde_json::to_string(&t.shape[1..])?)].into();
             fields.push(Field::new(name, arrow::array::Array::data_type(&list).clone(), false).with_metadata(meta));
             columns.push(Arc::new(list));

@@ -43,7 +43,9 @@ mod snapshot;
 mod stage_key;
 
 pub use cache::{Cache, GcReport};
-pub use catalog::{ProjectCatalog, SHARD_INDEX_FILE, StageRef, TableFormat, TableRef, is_metrics_out, shard_dirs_under};
+pub use catalog::{
+    ProjectCatalog, SHARD_INDEX_FILE, StageRef, TableFormat, TableRef, is_metrics_out, shard_dirs_under,
+};
 pub use engine::{
     Engine, RunOptions, StageOutcome, StageReport, StageState, StageStatus, default_cache_dir, gc_project,
 };

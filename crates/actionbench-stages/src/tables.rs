@@ -108,7 +108,9 @@ pub(crate) fn role_file(
                 for p in paths {
                     if p.is_file() && has_ext(p) {
                         found.push(p.clone());
-                    } else if p.is_dir() {
+                    } else if p.is_dir() && !p.join(actionbench_core::SHARD_INDEX_FILE).is_file() {
+                        // A shard directory (a command stage's `metrics`
+                        // out) is a table, not a file to pick.
                         for e in std::fs::read_dir(p)? {
                             let e = e?.path();
                             if e.is_file() && has_ext(&e) {

@@ -132,7 +132,11 @@ pub(crate) fn open_engine_with(pipeline: &str, overrides: &[String], binary: Bin
 }
 
 /// A pipeline (name or path, relative to `root`) with overrides applied.
-pub(crate) fn load_pipeline(root: &std::path::Path, pipeline: &str, overrides: &[String]) -> anyhow::Result<PipelineDef> {
+pub(crate) fn load_pipeline(
+    root: &std::path::Path,
+    pipeline: &str,
+    overrides: &[String],
+) -> anyhow::Result<PipelineDef> {
     let mut def = PipelineDef::load(pipeline, root)?;
     for spec in overrides {
         def.apply_override(spec)?;
