@@ -197,7 +197,7 @@ pub(crate) fn to_record_batch(batch: HostBatch) -> anyhow::Result<RecordBatch> {
         vec![Arc::new(StringArray::from(batch.sample_ids)), Arc::new(Int64Array::from(batch.labels))];
     let tensors = batch.tensors.into_iter().chain(batch.multi_labels.map(|m| ("multi_labels".to_string(), m)));
     for (name, t) in tensors {
-        let per_row = if n == 0 { 0 } else { t.data.len() / n };
+        let per_row = t.data.len().checked_div(n).unwrap_or(0);
         let item = Arc::new(Field::new("item", DataType::Float32, false));
         let values = Float32Array::from(t.data);
         let list = FixedSizeListArray::try_new(item.clone(), i32::try_from(per_row)?, Arc::new(values), None)?;

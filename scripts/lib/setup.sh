@@ -90,5 +90,5 @@ ab_build_release() {
   ab_announce_build "cargo build --release (actionbench, actionbench-ffmpeg, benchmark examples)" \
     "$CARGO_TARGET_DIR/release/actionbench" 35
   cargo build --release --locked -p actionbench-cli -p actionbench-ffmpeg -p actionbench-shards -p actionbench-sql \
-    -p actionbench-video -p actionbench-loader -p actionbench-train --bins --examples
+    -p actionbench-video -p actionbench-loader -p actionbench-train -p actionbench-py --lib --bins --examples
 }

@@ -17,7 +17,7 @@ use crate::progress::Progress;
 #[derive(Debug, Clone)]
 pub struct EmbedError {
     /// What `actionbench` would print after `error:` (and `hint:`).
-    pub failure: Failure,
+    pub failure: Box<Failure>,
     /// The pipeline uses a kind only `actionbench-ffmpeg` has: run the
     /// command line instead.
     pub needs_ffmpeg: bool,
@@ -25,7 +25,7 @@ pub struct EmbedError {
 
 impl From<anyhow::Error> for EmbedError {
     fn from(e: anyhow::Error) -> Self {
-        Self { failure: failure(&e), needs_ffmpeg: false }
+        Self { failure: Box::new(failure(&e)), needs_ffmpeg: false }
     }
 }
 
@@ -42,12 +42,12 @@ fn open(root: &Path, pipeline: &str, overrides: &[String]) -> Result<Engine, Emb
     let registry = Binary { ffmpeg: None }.registry();
     if let Some(reason) = missing_kind(&def, &registry) {
         return Err(EmbedError {
-            failure: Failure {
+            failure: Box::new(Failure {
                 message: format!("{reason}, which only `actionbench-ffmpeg` runs"),
                 hint: Some(format!("run `actionbench run {pipeline}` from the command line")),
                 location: None,
                 causes: Vec::new(),
-            },
+            }),
             needs_ffmpeg: true,
         });
     }
@@ -71,7 +71,7 @@ pub fn run(
     let reports = engine.run(&opts, &progress).map_err(anyhow::Error::from)?;
     progress.clear();
     if let Some(failure) = reports.iter().find_map(|r| stage_failure(&engine.pipeline().display_path, r)) {
-        return Err(EmbedError { failure, needs_ffmpeg: false });
+        return Err(EmbedError { failure: Box::new(failure), needs_ffmpeg: false });
     }
     Ok(serde_json::to_value(&reports).map_err(anyhow::Error::from)?)
 }
