@@ -4,11 +4,10 @@
 //! leaderboard read a PyTorch run as they read a Burn one.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use actionbench_core::{Diagnostic, EnvVars};
 use actionbench_shards::{ShardIndex, ShardWriter, ShardWriterOptions};
-use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use pyo3::prelude::*;
 
 use crate::error::py_err;
@@ -55,20 +54,8 @@ pub(crate) fn log_metrics(py: Python<'_>, rows: Vec<Row>) -> PyResult<PathBuf> {
         logged.0.extend(rows);
         logged.1 += 1;
         let (all, generation) = (&logged.0, logged.1);
-        let n = all.len();
-        let text = |v: &str| -> ArrayRef { Arc::new(StringArray::from(vec![v; n])) };
-        let batch = RecordBatch::try_new(
-            actionbench_shards::metrics_schema(),
-            vec![
-                text(&key),
-                text(&pipeline),
-                text(&stage),
-                Arc::new(StringArray::from(all.iter().map(|r| r.0.as_str()).collect::<Vec<_>>())),
-                Arc::new(StringArray::from(all.iter().map(|r| r.1.as_str()).collect::<Vec<_>>())),
-                Arc::new(Float64Array::from(all.iter().map(|r| r.2).collect::<Vec<_>>())),
-                Arc::new(Int64Array::from(all.iter().map(|r| r.3).collect::<Vec<_>>())),
-            ],
-        )?;
+        let rows: Vec<_> = all.iter().map(|r| (r.0.as_str(), r.1.as_str(), r.2, r.3)).collect();
+        let batch = actionbench_shards::metrics_batch(&key, &pipeline, &stage, &rows)?;
         let options = ShardWriterOptions {
             stage_key: Some(key.clone()),
             file_prefix: format!("metrics-{generation:06}"),

@@ -52,20 +52,22 @@ pub fn run_benchmark(
     }
     let lock = engine.lock_file()?;
     if def.tier != Tier::Throughput {
+        let catalog = actionbench_pipeline::ProjectCatalog::open(root, None)?;
         for stage in &def.stages {
             let entry = lock.stages.get(stage).ok_or_else(|| fail(format!("stage `{stage}` left no lock entry")))?;
-            let dir = if entry.definition.kind == "cmd" {
-                let catalog = actionbench_pipeline::ProjectCatalog::open(root, None)?;
-                catalog
-                    .stage(&engine.pipeline().name, stage)?
-                    .and_then(|s| metrics_dir(&catalog, &s))
-                    .unwrap_or_else(|| root.join("metrics"))
-            } else {
-                engine.cache().stage_dir(&entry.key).join("metrics")
-            };
-            let batches = actionbench_shards::read_all(&dir).map_err(|e| {
-                fail(format!("stage `{stage}` wrote no readable `metrics` table (is it an eval or train stage?): {e}"))
-            })?;
+            // Through the catalog: a built-in stage's `metrics` directory or
+            // a command stage's `metrics` out, alike.
+            let dir = catalog
+                .stage(&engine.pipeline().name, stage)?
+                .filter(|s| s.key == entry.key)
+                .and_then(|s| metrics_dir(&catalog, &s))
+                .ok_or_else(|| {
+                    fail(format!(
+                        "stage `{stage}` wrote no `metrics` table (is it an eval or train stage, or a command stage with a `metrics` out?)"
+                    ))
+                })?;
+            let batches = actionbench_shards::read_all(&dir)
+                .map_err(|e| fail(format!("stage `{stage}`'s `metrics` table is unreadable: {e}")))?;
             for batch in &batches {
                 let metric = batch
                     .column_by_name("metric")

@@ -26,6 +26,37 @@ pub use memo::VerifiedShards;
 pub use reader::{read_all, read_shard, read_shard_columns};
 pub use writer::{CREATED_BY, STAGE_KEY_METADATA, ShardWriter, ShardWriterOptions};
 
+/// One row of a `metrics` table: split, metric, value, step (`None` for a
+/// final value).
+pub type MetricRecord<'a> = (&'a str, &'a str, Option<f64>, Option<i64>);
+
+/// A batch of the `metrics` table ([`metrics_schema`]): `rows`, all from
+/// run `run_id` (the stage key) of `stage` in `pipeline`. Evaluation and
+/// training stages and Python's `log_metrics` all write through it.
+pub fn metrics_batch(
+    run_id: &str,
+    pipeline: &str,
+    stage: &str,
+    rows: &[MetricRecord<'_>],
+) -> std::result::Result<arrow::array::RecordBatch, arrow::error::ArrowError> {
+    use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let n = rows.len();
+    let text = |v: &str| -> ArrayRef { Arc::new(StringArray::from(vec![v; n])) };
+    RecordBatch::try_new(
+        metrics_schema(),
+        vec![
+            text(run_id),
+            text(pipeline),
+            text(stage),
+            Arc::new(StringArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())),
+            Arc::new(Int64Array::from(rows.iter().map(|r| r.3).collect::<Vec<_>>())),
+        ],
+    )
+}
+
 /// Columns of the long-format `metrics` table that evaluation and training
 /// stages write and `actionbench sql` gathers into `actionbench.metrics`:
 /// `run_id, pipeline, stage, split, metric, value, step`.

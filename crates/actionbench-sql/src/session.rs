@@ -265,10 +265,7 @@ impl SqlSession {
 
     /// Runs a query and returns its batches.
     pub fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        self.runtime.block_on(async {
-            let frame = self.ctx.sql(sql).await.map_err(Error::query)?;
-            frame.collect().await.map_err(Error::query)
-        })
+        self.query_with_schema(sql).map(|(_, batches)| batches)
     }
 }
 

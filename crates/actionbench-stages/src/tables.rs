@@ -3,12 +3,11 @@
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use actionbench_core::Diagnostic;
 use actionbench_pipeline::{ResolvedInput, StageContext};
 use actionbench_shards::ShardWriterOptions;
-use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::RecordBatch;
 
 use crate::ingest::StageWriter;
 
@@ -33,20 +32,8 @@ pub(crate) fn write_metrics(
     split: &str,
     rows: &[(&str, Option<f64>)],
 ) -> Result<(), Box<dyn Error + Send + Sync>> {
-    let n = rows.len();
-    let text = |v: &str| -> ArrayRef { Arc::new(StringArray::from(vec![v; n])) };
-    let batch = RecordBatch::try_new(
-        actionbench_shards::metrics_schema(),
-        vec![
-            text(&ctx.key.to_hex()),
-            text(ctx.pipeline),
-            text(ctx.stage),
-            text(split),
-            Arc::new(StringArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())),
-            Arc::new(Float64Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())),
-            Arc::new(Int64Array::from(vec![None::<i64>; n])),
-        ],
-    )?;
+    let rows: Vec<_> = rows.iter().map(|&(metric, value)| (split, metric, value, None)).collect();
+    let batch = actionbench_shards::metrics_batch(&ctx.key.to_hex(), ctx.pipeline, ctx.stage, &rows)?;
     write_table(ctx, "metrics", batch)
 }
 

@@ -33,20 +33,8 @@ fn write_table(dir: &Path, batch: RecordBatch, key: &str) -> Result<()> {
 
 /// Writes `rows` as the `metrics` table in `dir`.
 pub fn write_metrics(dir: &Path, who: &RunIdentity, rows: &[MetricRow]) -> Result<()> {
-    let n = rows.len();
-    let text = |v: &str| -> ArrayRef { Arc::new(StringArray::from(vec![v; n])) };
-    let batch = RecordBatch::try_new(
-        actionbench_shards::metrics_schema(),
-        vec![
-            text(&who.run_id),
-            text(&who.pipeline),
-            text(&who.stage),
-            Arc::new(StringArray::from(rows.iter().map(|r| r.split.as_str()).collect::<Vec<_>>())),
-            Arc::new(StringArray::from(rows.iter().map(|r| r.metric.as_str()).collect::<Vec<_>>())),
-            Arc::new(Float64Array::from(rows.iter().map(|r| r.value).collect::<Vec<_>>())),
-            Arc::new(Int64Array::from(rows.iter().map(|r| r.step).collect::<Vec<_>>())),
-        ],
-    )?;
+    let rows: Vec<_> = rows.iter().map(|r| (r.split.as_str(), r.metric.as_str(), r.value, r.step)).collect();
+    let batch = actionbench_shards::metrics_batch(&who.run_id, &who.pipeline, &who.stage, &rows)?;
     write_table(dir, batch, &who.run_id)
 }
 
