@@ -62,6 +62,9 @@ ab_setup() {
   # earlier builds.
   if [ "${CI:-}" = "true" ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then
     export CARGO_TARGET_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/actionbench/target"
+    # Incremental caches double the debug target's size (about 12 GB) and
+    # buy a one-shot CI build nothing; its disk is shared with the session.
+    export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
   fi
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(pwd)/target}"
 }
