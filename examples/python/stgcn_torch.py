@@ -29,8 +29,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-import actionbench
-
 # NTU RGB+D bones (1-based), the graph of ST-GCN's `ntu-rgb+d` layout; the
 # centre is joint 21 (spine).
 NTU_EDGES = [(1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21), (10, 9), (11, 10),
@@ -139,6 +137,9 @@ def main() -> None:
     ap.add_argument("--val-filter", default="xsub = 'val'")
     ap.add_argument("--val-split", default="xsub-val")
     args = ap.parse_args()
+    # Imported here so `scripts/bench cpu-step` can borrow the model
+    # classes without the package.
+    import actionbench
 
     torch.manual_seed(args.seed)
     random.seed(args.seed)

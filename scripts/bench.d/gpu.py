@@ -18,7 +18,6 @@ skipped when absent), BATCH (32), FRAMES (128), PEOPLE (1), STEPS (20),
 WARMUP (5).
 """
 import json
-import math
 import os
 import subprocess
 import sys
@@ -29,50 +28,13 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(__file__))
 from step import loader_vs_memory  # noqa: E402
+from torch_lart import CLASSES, HEADS, LAYERS, W, Lart  # noqa: E402
 
 N = int(os.environ.get("BATCH", 32))
 T = int(os.environ.get("FRAMES", 128))
 P = int(os.environ.get("PEOPLE", 1))
 STEPS = int(os.environ.get("STEPS", 20))
 WARMUP = int(os.environ.get("WARMUP", 5))
-W, HEADS, LAYERS, CLASSES = 512, 16, 16, 80
-
-
-def position_encoding(frames, people, width):
-    half = width // 2
-    out = torch.zeros(people * frames, width)
-    for i in range(people):
-        for t in range(frames):
-            row = out[i * frames + t]
-            for offset, pos in ((0, t), (half, i)):
-                for r in range(half // 2):
-                    angle = pos / 10000 ** (4 * r / width)
-                    row[offset + 2 * r] = math.sin(angle)
-                    row[offset + 2 * r + 1] = math.cos(angle)
-    return out
-
-
-class Lart(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.pose_mlp = nn.Sequential(nn.Linear(229, W), nn.ReLU(), nn.Linear(W, W), nn.ReLU(), nn.Linear(W, W))
-        self.mask_token = nn.Parameter(torch.zeros(W))
-        layer = nn.TransformerEncoderLayer(W, HEADS, 4 * W, dropout=0.1, activation="gelu", batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, LAYERS, enable_nested_tensor=False)
-        self.head = nn.Linear(W, CLASSES)
-        self.register_buffer("pe", position_encoding(T, P, W).unsqueeze(0))
-
-    def forward(self, pose, valid, masked):
-        n, t, p, _ = pose.shape
-        s = p * t
-        x = self.pose_mlp(pose).permute(0, 2, 1, 3).reshape(n, s, W)
-        missing = (~valid).permute(0, 2, 1).reshape(n, s)
-        hidden = masked.permute(0, 2, 1).reshape(n, s)
-        x = torch.where((missing | hidden).unsqueeze(-1), self.mask_token.expand(n, s, W), x) + self.pe
-        eye = torch.eye(s, dtype=torch.bool, device=pose.device)
-        attn = (hidden.unsqueeze(1).expand(n, s, s) & ~eye).repeat_interleave(HEADS, dim=0)
-        y = self.encoder(x, mask=attn, src_key_padding_mask=missing)
-        return self.head(y).reshape(n, p, t, CLASSES)[:, 0]
 
 
 def time_steps(model, step):
@@ -91,7 +53,7 @@ def time_steps(model, step):
 def torch_step_ms(compiled):
     torch.manual_seed(0)
     dev = "cuda"
-    model = Lart().to(dev)
+    model = Lart(T, P).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
     fwd = torch.compile(model) if compiled else model
     pose = torch.randn(N, T, P, 229, device=dev)

@@ -19,7 +19,18 @@ static FFMPEG: Ffmpeg = Ffmpeg {
     generate,
 };
 
+/// mimalloc's `mi_option_purge_delay` (see actionbench's main.rs).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> std::process::ExitCode {
+    // Freed memory is kept for reuse, as in `actionbench` (see its main.rs).
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets an integer option; called before any other thread runs.
+        #[allow(unsafe_code)]
+        unsafe {
+            libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1)
+        };
+    }
     actionbench_cli::main_with_ffmpeg(&FFMPEG)
 }
 

@@ -8,8 +8,10 @@
 //! - [`multitask`] combines task losses (fixed, average, DWA, uncertainty,
 //!   automatic) with per-sample label masks ([`losses`]).
 //! - [`tasks`] wraps ST-GCN and LART with their losses.
+//! - [`backend`] names the CPU backend every `device = "cpu"` stage uses.
 //! - [`register`] adds the `train` and `predict` stage kinds to a registry.
 
+pub mod backend;
 pub mod checkpoint;
 pub mod error;
 pub mod losses;

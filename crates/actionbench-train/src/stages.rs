@@ -486,7 +486,7 @@ impl StageKind for TrainStage {
         match p.device.as_str() {
             #[cfg(feature = "cuda")]
             "cuda" => run_train::<burn::backend::Autodiff<burn_cuda::Cuda>>(ctx, p, &Default::default()),
-            _ => run_train::<burn::backend::Autodiff<burn::backend::NdArray>>(ctx, p, &Default::default()),
+            _ => run_train::<burn::backend::Autodiff<crate::backend::Cpu>>(ctx, p, &Default::default()),
         }
         .map_err(diagnosed)
     }
@@ -784,7 +784,7 @@ impl StageKind for PredictStage {
         match p.device.as_str() {
             #[cfg(feature = "cuda")]
             "cuda" => run_predict::<burn_cuda::Cuda>(ctx, p, &Default::default()),
-            _ => run_predict::<burn::backend::NdArray>(ctx, p, &Default::default()),
+            _ => run_predict::<crate::backend::Cpu>(ctx, p, &Default::default()),
         }
         .map_err(diagnosed)
     }

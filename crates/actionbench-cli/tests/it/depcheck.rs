@@ -111,6 +111,7 @@ const CORNERS: &[(&str, &[&str])] = &[
     // shards write benchmark and the training-step benchmarks (examples,
     // dev-dependencies) mirror the binary.
     ("mimalloc", &["actionbench-cli", "actionbench-ffmpeg", "actionbench-shards", "actionbench-train"]),
+    ("libmimalloc-sys", &["actionbench-cli", "actionbench-ffmpeg", "actionbench-train"]),
 ];
 
 #[test]

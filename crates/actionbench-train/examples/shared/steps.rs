@@ -50,6 +50,16 @@ pub(crate) fn time_steps<B: AutodiffBackend, M: TrainModel<B>>(
     data: &mut dyn BatchStream,
     device: &B::Device,
 ) -> Result<(f64, f64), Box<dyn std::error::Error>> {
+    // The binaries' allocator setting (actionbench's main.rs): mimalloc
+    // keeps freed pages for reuse (15 = `mi_option_purge_delay`) unless
+    // MIMALLOC_PURGE_DELAY says otherwise.
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets an integer option.
+        #[allow(unsafe_code)]
+        unsafe {
+            libmimalloc_sys::mi_option_set(15, -1)
+        };
+    }
     let train_config = TrainConfig {
         optimizer: OptimizerConfig::adamw(),
         lr: 1e-4,
@@ -131,7 +141,8 @@ macro_rules! on_device {
     ($device:expr, $run:ident, $args:expr) => {
         match $device {
             "cpu" => {
-                $run::<burn::backend::Autodiff<burn::backend::NdArray>>($args, &Default::default(), "burn ndarray cpu")
+                use actionbench_train::backend::{CPU_BACKEND_NAME, Cpu};
+                $run::<burn::backend::Autodiff<Cpu>>($args, &Default::default(), CPU_BACKEND_NAME)
             }
             #[cfg(feature = "cuda")]
             "cuda" => $run::<burn::backend::Autodiff<burn_cuda::Cuda>>($args, &Default::default(), "burn cuda f32"),
