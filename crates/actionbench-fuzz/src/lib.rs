@@ -131,9 +131,12 @@ pub fn phalp(data: &[u8]) {
 /// A pipeline file: parsed, then checked against every stage kind of the
 /// stages crate (params, graph, placeholders), as `run` and `status` do.
 pub fn pipeline_toml(data: &[u8]) {
-    static PROJECT: OnceLock<tempfile::TempDir> = OnceLock::new();
+    // One fixed project folder for every process: a `TempDir` in a static
+    // is never dropped, and left one cache tree in /tmp per test process.
+    // `Engine::new` only creates the (empty) cache folders there.
+    static PROJECT: OnceLock<std::path::PathBuf> = OnceLock::new();
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let root = PROJECT.get_or_init(|| tempfile::tempdir().expect("a temporary project")).path();
+    let root = PROJECT.get_or_init(|| std::env::temp_dir().join("actionbench-fuzz-project"));
     let path = root.join("pipelines/fuzz.toml");
     if let Ok(def) = actionbench_pipeline::PipelineDef::parse("fuzz", root, &path, "pipelines/fuzz.toml", text) {
         let _ = actionbench_pipeline::Engine::new(def, actionbench_stages::registry(), Some(root.join("cache")));
