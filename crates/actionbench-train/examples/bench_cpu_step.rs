@@ -5,7 +5,7 @@
 //! - `--model lart`: LART (`--size paper` is 16 layers, width 512, 16
 //!   heads), multi-label BCE over every frame, pose only;
 //! - `--model stgcn`: ST-GCN (`--size standard` is the paper's ten blocks)
-//!   over `[N, 3, T, 25, 2]` NTU joints, cross-entropy.
+//!   over `[N, 3, T, 25, 2]` NTU joints, no dropout, cross-entropy.
 //!
 //! Both go through `trainer::train` (host batch → tensors, forward, loss,
 //! backward, global grad norm, AdamW at lr 1e-4), as a `train` stage does.
@@ -90,7 +90,9 @@ fn main() -> Result<(), Error> {
                 "standard" => StGcnSize::Standard,
                 other => return Err(format!("--size: `{other}` is not tiny, small or standard").into()),
             };
-            let config = StGcnConfig::new(60, size);
+            // The PyTorch peer's blocks have no dropout (as ntu60-xsub's).
+            let mut config = StGcnConfig::new(60, size);
+            config.dropout = 0.0;
             let mut feed = InMemory::new(stgcn_batch(batch, frames, 60, &mut rng)?, warmup + steps);
             time_steps(StGcnTask::<B>::new(&config, &device), warmup, steps, &mut feed, &device)?
         }

@@ -1,6 +1,7 @@
 //! CLI integration tests: the `actionbench` binary run in temporary projects.
 //! One test binary for the crate (link time matters on two cores).
 
+mod allocator;
 mod concurrency;
 mod crash;
 mod depcheck;

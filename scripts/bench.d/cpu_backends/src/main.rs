@@ -1,6 +1,8 @@
 //! One CPU backend's LART (paper size, batch 8 x 32 frames) or ST-GCN
 //! (standard, batch 16 x 64 frames x 25 joints x 2 bodies) training step:
 //! forward, loss, backward, AdamW; median of `steps` after `warmup`.
+//! ST-GCN keeps its default dropout (0.5), as when the table in
+//! docs/performance.md was measured.
 //!
 //! ```text
 //! cpu-backends ndarray|flex|candle|tch lart|stgcn [steps 5] [warmup 2]
