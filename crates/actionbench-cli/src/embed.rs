@@ -66,7 +66,7 @@ pub fn run(
 ) -> Result<serde_json::Value, EmbedError> {
     let engine = open(root, pipeline, overrides)?;
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let opts = RunOptions { targets: stages.to_vec(), force, dry_run: false, jobs };
+    let opts = RunOptions { targets: stages.to_vec(), force, dry_run: false, jobs, shared: None };
     let progress = Progress::new(false);
     let reports = engine.run(&opts, &progress).map_err(anyhow::Error::from)?;
     progress.clear();

@@ -64,8 +64,12 @@ enum Command {
     Status(commands::status::StatusArgs),
     /// Query the project's tables, shard indexes and metrics with SQL.
     Sql(commands::sql::SqlArgs),
-    /// Remove cache entries no lock file refers to.
+    /// Remove cache entries (or, with `--remote`, remote records and blobs) no lock file refers to.
     Gc(commands::gc::GcArgs),
+    /// Upload built-in stage outputs the lock files record to the project's remote (`[remote]` in actionbench.toml).
+    Push(commands::remote::TransferArgs),
+    /// Download (and verify) the stage outputs the lock files record from the project's remote.
+    Pull(commands::remote::TransferArgs),
     /// Dataset manifests: publish a stage's samples as an immutable version, show, diff, verify source files.
     #[command(subcommand)]
     Manifest(commands::manifest::ManifestCommand),
@@ -165,6 +169,8 @@ fn dispatch(cli: &Cli, progress: &progress::Progress, binary: commands::Binary) 
         Command::Status(args) => commands::status::run(args, binary, cli.format),
         Command::Sql(args) => commands::sql::run(args, cli.format),
         Command::Gc(args) => commands::gc::run(args, cli.format, progress),
+        Command::Push(args) => commands::remote::push(args, cli.format, progress),
+        Command::Pull(args) => commands::remote::pull(args, cli.format, progress),
         Command::Exp(cmd) => commands::exp::run(cmd, cli.format),
         Command::Manifest(cmd) => commands::manifest::run(cmd, cli.format),
         Command::Eval(cmd) => commands::eval::run(cmd, cli.format).map(|()| ExitCode::SUCCESS),
@@ -198,6 +204,8 @@ fn needs_ffmpeg(cli: &Cli) -> Option<&'static str> {
         | Command::Status(_)
         | Command::Sql(_)
         | Command::Gc(_)
+        | Command::Push(_)
+        | Command::Pull(_)
         | Command::Exp(_)
         | Command::Manifest(_)
         | Command::Eval(_)

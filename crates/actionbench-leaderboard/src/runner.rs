@@ -37,8 +37,13 @@ pub fn run_benchmark(
     for i in 0..runs {
         // Throughput: every timed run re-runs the stages (the first one too,
         // so a cached result is never timed).
-        let opts =
-            RunOptions { targets: def.stages.clone(), force: def.tier == Tier::Throughput, dry_run: false, jobs };
+        let opts = RunOptions {
+            targets: def.stages.clone(),
+            force: def.tier == Tier::Throughput,
+            dry_run: false,
+            jobs,
+            shared: None,
+        };
         let reports = engine.run(&opts, reporter)?;
         for r in &reports {
             if let StageOutcome::Failed { error, .. } = &r.outcome {

@@ -66,7 +66,7 @@ fn disk_usage(path: &Path) -> u64 {
 
 /// Held while a run uses the cache; released on drop (and by the kernel if
 /// the process dies, so a `kill -9` never leaves a stale lock).
-pub(crate) struct CacheLock {
+pub struct CacheLock {
     _file: File,
 }
 
@@ -148,6 +148,25 @@ impl Cache {
         self.layout.join("stages").join(key.to_hex())
     }
 
+    /// Publishes a complete stage output, written into a [`Cache::work_dir`],
+    /// under `key` in one rename. Returns false (and deletes `work`) when an
+    /// output for `key` is already there: outputs of one key are equal, so
+    /// the first one stays.
+    pub fn publish_stage(&self, key: &Fingerprint, work: tempfile::TempDir) -> Result<bool> {
+        let dir = self.stage_dir(key);
+        if dir.is_dir() {
+            return Ok(false);
+        }
+        let path = work.keep();
+        match std::fs::rename(&path, &dir) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&path);
+                if dir.is_dir() { Ok(false) } else { Err(Error::io(&dir, e)) }
+            }
+        }
+    }
+
     /// Per-input snapshots (stat + hash of every file) for fast no-op checks.
     pub(crate) fn snapshots(&self) -> &Snapshots {
         &self.snapshots
@@ -158,8 +177,9 @@ impl Cache {
     }
 
     /// A fresh work directory on the cache's file system (so the final
-    /// rename is atomic). Deleted on drop unless kept.
-    pub(crate) fn work_dir(&self) -> Result<tempfile::TempDir> {
+    /// rename is atomic). Deleted on drop unless kept. Only use it with the
+    /// lock held: a run removes the work directories it finds.
+    pub fn work_dir(&self) -> Result<tempfile::TempDir> {
         let tmp = self.layout.join("tmp");
         tempfile::Builder::new().prefix("stage-").tempdir_in(&tmp).map_err(|e| Error::io(&tmp, e))
     }
@@ -187,7 +207,7 @@ impl Cache {
 
     /// Takes the exclusive lock, waiting (and telling the reporter) if
     /// another run holds it.
-    pub(crate) fn lock(&self, reporter: &dyn Reporter) -> Result<CacheLock> {
+    pub fn lock(&self, reporter: &dyn Reporter) -> Result<CacheLock> {
         let (file, path) = self.open_lock_file()?;
         match file.try_lock() {
             Ok(()) => {}

@@ -33,7 +33,7 @@ const STAMP_FILE: &str = ".actionbench-stage.toml";
 const CACHE_OUTPUT: &str = "@cache";
 
 /// Options of `actionbench run`.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RunOptions {
     /// Stages to bring up to date (with what they need); all when empty.
     pub targets: Vec<String>,
@@ -43,6 +43,22 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Stages run at the same time (at least 1).
     pub jobs: usize,
+    /// A cache shared between machines (`run --remote`): missing built-in
+    /// outputs are fetched from it instead of computed, and what is
+    /// computed is stored there.
+    pub shared: Option<std::sync::Arc<dyn crate::shared::SharedCache>>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("targets", &self.targets)
+            .field("force", &self.force)
+            .field("dry_run", &self.dry_run)
+            .field("jobs", &self.jobs)
+            .field("shared", &self.shared.is_some())
+            .finish()
+    }
 }
 
 /// Fresh or stale.
@@ -76,6 +92,8 @@ pub enum StageOutcome {
     Ran,
     /// Its key was unchanged and its outputs intact: not run.
     Cached,
+    /// Its output was fetched from the shared cache (`run --remote`): not run.
+    Pulled,
     /// It failed; its previous outputs are kept.
     Failed {
         /// What went wrong, with its causes (and a command's last output
@@ -111,6 +129,7 @@ impl StageOutcome {
         match self {
             StageOutcome::Ran => "ran",
             StageOutcome::Cached => "cached",
+            StageOutcome::Pulled => "pulled",
             StageOutcome::Failed { .. } => "failed",
             StageOutcome::Skipped { .. } => "skipped",
         }
@@ -639,23 +658,28 @@ impl Engine {
                     let up_keys: HashMap<usize, Fingerprint> = ups.iter().map(|u| (*u, keys[u])).collect();
                     let locked = lock.stages.get(&name).cloned();
                     let force = forced.contains(&i);
+                    let shared = opts.shared.as_deref();
                     let tx = tx.clone();
                     running += 1;
                     scope.spawn(move || {
                         let start = Instant::now();
-                        let (outcome, key, entry) = match self.run_stage(i, &up_keys, locked.as_ref(), force, reporter)
-                        {
-                            Ok(r) => r,
-                            // A definition error found while running (an
-                            // input that leaves the project) is this
-                            // stage's: its location says file and line.
-                            Err(Error::Definition { file, line, message, hint, .. }) => {
-                                let location =
-                                    actionbench_core::Location { file, line: Some(line as u64), column: None };
-                                (StageOutcome::Failed { error: message, hint, location: Some(location) }, None, None)
-                            }
-                            Err(e) => (StageOutcome::from_failure(Failure::from_error(&e, &probe)), None, None),
-                        };
+                        let (outcome, key, entry) =
+                            match self.run_stage(i, &up_keys, locked.as_ref(), force, shared, reporter) {
+                                Ok(r) => r,
+                                // A definition error found while running (an
+                                // input that leaves the project) is this
+                                // stage's: its location says file and line.
+                                Err(Error::Definition { file, line, message, hint, .. }) => {
+                                    let location =
+                                        actionbench_core::Location { file, line: Some(line as u64), column: None };
+                                    (
+                                        StageOutcome::Failed { error: message, hint, location: Some(location) },
+                                        None,
+                                        None,
+                                    )
+                                }
+                                Err(e) => (StageOutcome::from_failure(Failure::from_error(&e, &probe)), None, None),
+                            };
                         let seconds = start.elapsed().as_secs_f64();
                         reporter.stage_finished(&name, &outcome, seconds);
                         let _ = tx.send((i, StageReport { stage: name, outcome, key, seconds }, entry));
@@ -709,7 +733,7 @@ impl Engine {
 
     /// Writes the run record of stage `i` (what `exp show` lists).
     fn record_run(&self, i: usize, report: &StageReport, entry: &LockedStage) -> Result<()> {
-        if !matches!(report.outcome, StageOutcome::Ran | StageOutcome::Cached) {
+        if !matches!(report.outcome, StageOutcome::Ran | StageOutcome::Cached | StageOutcome::Pulled) {
             return Ok(());
         }
         let stage = &self.pipeline.stages[i];
@@ -738,6 +762,38 @@ impl Engine {
         up_keys: &HashMap<usize, Fingerprint>,
         locked: Option<&LockedStage>,
         force: bool,
+        shared: Option<&dyn crate::shared::SharedCache>,
+        reporter: &dyn Reporter,
+    ) -> Result<(StageOutcome, Option<Fingerprint>, Option<LockedStage>)> {
+        let (outcome, key, entry) = self.run_stage_here(i, up_keys, locked, force, shared, reporter)?;
+        // What this machine has, the shared cache gets (a no-op when it
+        // has it already); a stage whose result could not be shared has
+        // failed the `--remote` contract, but its local output stays.
+        if let (Some(shared), Some(fp), StageOutcome::Ran | StageOutcome::Cached) = (shared, key, &outcome)
+            && matches!(self.pipeline.stages[i].body, StageBody::Builtin { .. })
+            && let Err(e) = shared.store(&self.cache, &fp)
+        {
+            let failure = Failure::from_error(e.as_ref(), &diagnostic_probe);
+            let outcome = StageOutcome::Failed {
+                error: format!(
+                    "its output is in the local cache, but storing it on the remote failed: {}",
+                    failure.one_line()
+                ),
+                hint: Some(failure.hint.unwrap_or_else(|| "`actionbench push` retries the upload".into())),
+                location: None,
+            };
+            return Ok((outcome, key, entry));
+        }
+        Ok((outcome, key, entry))
+    }
+
+    fn run_stage_here(
+        &self,
+        i: usize,
+        up_keys: &HashMap<usize, Fingerprint>,
+        locked: Option<&LockedStage>,
+        force: bool,
+        shared: Option<&dyn crate::shared::SharedCache>,
         reporter: &dyn Reporter,
     ) -> Result<(StageOutcome, Option<Fingerprint>, Option<LockedStage>)> {
         let stage = &self.pipeline.stages[i];
@@ -760,6 +816,28 @@ impl Engine {
                         outputs: BTreeMap::new(),
                     });
                     return Ok((StageOutcome::Cached, Some(fp), Some(entry)));
+                }
+                if !force && let Some(shared) = shared {
+                    match shared.fetch(&self.cache, &fp) {
+                        Ok(true) => {
+                            let entry = read_stamp(&dir).unwrap_or_else(|| LockedStage {
+                                key: fp,
+                                definition: key.clone(),
+                                outputs: BTreeMap::new(),
+                            });
+                            return Ok((StageOutcome::Pulled, Some(fp), Some(entry)));
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            let failure = Failure::from_error(e.as_ref(), &diagnostic_probe);
+                            let error = format!("fetching its output from the remote failed: {}", failure.one_line());
+                            return Ok((
+                                StageOutcome::Failed { error, hint: failure.hint, location: None },
+                                Some(fp),
+                                None,
+                            ));
+                        }
+                    }
                 }
                 reporter.stage_started(&stage.name);
                 let kind = self.registry.get(uses).expect("kinds checked in Engine::new");
@@ -938,17 +1016,29 @@ pub fn gc_project(root: &Path, cache_dir: Option<PathBuf>, dry_run: bool, report
     let _guard = cache.lock(reporter)?;
     let mut keys = HashSet::new();
     let mut listings = HashSet::new();
-    let dir = root.join("pipelines");
-    for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
-        let path = entry.map_err(|e| Error::io(&dir, e))?.path();
-        if path.extension().is_some_and(|e| e == "lock") {
-            for stage in LockFile::read(&path)?.stages.into_values() {
-                keys.insert(stage.key);
-                listings.extend(stage.definition.inputs.into_values());
-            }
+    for (_, lock) in project_lock_files(root)? {
+        for stage in lock.stages.into_values() {
+            keys.insert(stage.key);
+            listings.extend(stage.definition.inputs.into_values());
         }
     }
     cache.gc(&keys, &listings, dry_run)
+}
+
+/// Every lock file of the project (`pipelines/*.lock`), by pipeline name,
+/// sorted.
+pub fn project_lock_files(root: &Path) -> Result<Vec<(String, LockFile)>> {
+    let dir = root.join("pipelines");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+        let path = entry.map_err(|e| Error::io(&dir, e))?.path();
+        if path.extension().is_some_and(|e| e == "lock") {
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            out.push((name, LockFile::read(&path)?));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
 }
 
 /// The cache directory: the one given, else `ACTIONBENCH_CACHE_DIR`, else

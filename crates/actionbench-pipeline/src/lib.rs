@@ -39,15 +39,17 @@ mod pipeline_file;
 mod reference;
 mod reporter;
 mod runs;
+mod shared;
 mod snapshot;
 mod stage_key;
 
-pub use cache::{Cache, GcReport};
+pub use cache::{Cache, CacheLock, GcReport};
 pub use catalog::{
     ProjectCatalog, SHARD_INDEX_FILE, StageRef, TableFormat, TableRef, is_metrics_out, shard_dirs_under,
 };
 pub use engine::{
     Engine, RunOptions, StageOutcome, StageReport, StageState, StageStatus, default_cache_dir, gc_project,
+    project_lock_files,
 };
 pub use error::{BadParam, Error, Result};
 pub use explain::Reason;
@@ -59,6 +61,7 @@ pub use pipeline_file::{PipelineDef, StageBody, StageDef, find_project_root};
 pub use reference::stage_kinds_markdown;
 pub use reporter::{NoopReporter, Reporter};
 pub use runs::{RunRecord, utc_text};
+pub use shared::{SharedCache, SharedCacheError};
 pub use stage_key::StageKey;
 
 /// Version of the on-disk cache layout: the cache lives under `v{N}/`, and a

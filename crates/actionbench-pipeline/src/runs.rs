@@ -57,7 +57,7 @@ impl RunRecord {
     /// record of the same key: the run that computed it is kept.
     pub fn save(&self, cache: &Cache) -> Result<()> {
         let path = record_path(cache, &self.pipeline, &self.stage, &self.key);
-        if self.outcome == "cached" && path.exists() {
+        if matches!(self.outcome.as_str(), "cached" | "pulled") && path.exists() {
             return Ok(());
         }
         let text = toml::to_string(self).map_err(|e| Error::Internal(e.to_string()))?;

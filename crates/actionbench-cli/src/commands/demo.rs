@@ -98,7 +98,7 @@ pub(crate) fn run(
                 StageOutcome::Failed { error, .. } => {
                     anyhow::bail!("pipeline `{name}`: stage `{}` failed: {error}", r.stage)
                 }
-                StageOutcome::Cached => cached += 1,
+                StageOutcome::Cached | StageOutcome::Pulled => cached += 1,
                 _ => ran += 1,
             }
         }

@@ -9,6 +9,7 @@ pub(crate) mod kinds;
 pub(crate) mod leaderboard;
 pub(crate) mod manifest;
 pub(crate) mod reference;
+pub(crate) mod remote;
 pub(crate) mod run;
 pub(crate) mod sql;
 pub(crate) mod status;

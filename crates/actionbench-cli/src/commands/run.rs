@@ -28,6 +28,11 @@ pub(crate) struct RunArgs {
     /// a command stage downstream of it refuses to overwrite its `outs`.
     #[arg(short = 'S', long = "set", value_name = "STAGE.params.KEY=VALUE")]
     overrides: Vec<String>,
+    /// Use the project's remote (`[remote]` in actionbench.toml): fetch a
+    /// built-in stage's output from it instead of running the stage when
+    /// it has that key, and store there what runs here.
+    #[arg(long)]
+    remote: bool,
 }
 
 pub(crate) fn run(
@@ -39,7 +44,12 @@ pub(crate) fn run(
     let engine = super::open_engine_with(&args.pipeline, &args.overrides, binary)?;
     let jobs =
         args.jobs.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let opts = RunOptions { targets: args.stages.clone(), force: args.force, dry_run: args.dry_run, jobs };
+    let shared: Option<std::sync::Arc<dyn actionbench_pipeline::SharedCache>> = if args.remote {
+        Some(std::sync::Arc::new(actionbench_remote::Remote::open(&engine.pipeline().root)?))
+    } else {
+        None
+    };
+    let opts = RunOptions { targets: args.stages.clone(), force: args.force, dry_run: args.dry_run, jobs, shared };
     let reports = engine.run(&opts, progress)?;
     progress.clear();
     match format {
