@@ -25,7 +25,8 @@ pub struct RunRecord {
     pub table: String,
     /// Its key.
     pub key: Fingerprint,
-    /// `ran`, or `cached` when it was first seen already computed.
+    /// `ran`, `cached` when it was first seen already computed, or `pulled`
+    /// when `run --remote` fetched it from the remote.
     pub outcome: String,
     /// When it finished, in milliseconds since 1970 (UTC).
     pub finished_ms: u64,

@@ -29,7 +29,7 @@ pub enum Error {
         hint: String,
     },
     /// The project has no `[remote]`.
-    #[error("this project has no remote: `{}` has no `[remote]` table", path.display())]
+    #[error("this project has no remote: no `[remote]` table in `{}`", path.display())]
     NoRemote {
         /// The settings file it looked in.
         path: PathBuf,

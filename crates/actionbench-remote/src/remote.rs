@@ -176,6 +176,15 @@ impl Remote {
                 if let Some(region) = config.region.clone().or(env_region).or(profile_region) {
                     builder = builder.with_region(region);
                 }
+                // object_store retries for up to 3 minutes by default; a
+                // remote that is down should be said within seconds.
+                let retry = object_store::RetryConfig {
+                    backoff: Default::default(),
+                    max_retries: 3,
+                    retry_timeout: Duration::from_secs(30),
+                };
+                let client = object_store::ClientOptions::new().with_connect_timeout(Duration::from_secs(5));
+                builder = builder.with_retry(retry).with_client_options(client);
                 if let Some(endpoint) = &config.endpoint {
                     builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
                 }

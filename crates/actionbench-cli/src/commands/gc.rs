@@ -18,7 +18,7 @@ pub(crate) struct GcArgs {
     #[arg(long, requires = "remote")]
     apply: bool,
     /// With `--remote`: keep unreferenced blobs younger than this many
-    /// seconds (a push uploads its blobs before its record).
+    /// seconds, since a push uploads its blobs before its record.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600, requires = "remote")]
     grace: u64,
 }

@@ -49,7 +49,11 @@ const ON_REMOTE: &str = "its output is on the remote: `actionbench run --remote`
 pub(crate) fn run(args: &StatusArgs, binary: super::Binary, format: OutputFormat) -> anyhow::Result<ExitCode> {
     let engine = super::open_engine(&args.pipeline, binary)?;
     let statuses = engine.status(&args.stages)?;
-    let remote = on_remote(args, &engine, &statuses)?;
+    // The remote is a bonus here: when it cannot be asked, say so and go on.
+    let remote = on_remote(args, &engine, &statuses).unwrap_or_else(|e| {
+        eprintln!("warning: cannot ask the remote which outputs it has: {e:#}");
+        None
+    });
     let remote_of = |i: usize| remote.as_ref().and_then(|r| r[i]);
     let reasons_of = |i: usize, s: &actionbench_pipeline::StageStatus| -> Vec<String> {
         let mut reasons: Vec<String> = s.reasons.iter().map(ToString::to_string).collect();

@@ -13,6 +13,8 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
     ("actionbench-shards", &["actionbench-core"]),
     // Dataset manifests: read stage tables (shards) found through the catalog.
     ("actionbench-manifest", &["actionbench-core", "actionbench-pipeline", "actionbench-shards"]),
+    // The remote cache: stage outputs in the local cache, shared through object storage.
+    ("actionbench-remote", &["actionbench-core", "actionbench-pipeline"]),
     ("actionbench-sql", &["actionbench-core", "actionbench-manifest", "actionbench-pipeline", "actionbench-shards"]),
     ("actionbench-synth", &["actionbench-core", "actionbench-formats", "actionbench-video"]),
     ("actionbench-video", &["actionbench-core"]),
@@ -75,6 +77,7 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
             "actionbench-train",
             "actionbench-leaderboard",
             "actionbench-manifest",
+            "actionbench-remote",
         ],
     ),
     (
@@ -100,6 +103,8 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
 /// allowed to name them.
 const CORNERS: &[(&str, &[&str])] = &[
     ("datafusion", &["actionbench-sql"]),
+    // The HTTP client, TLS and cloud credentials come with it.
+    ("object_store", &["actionbench-remote"]),
     ("burn", &["actionbench-loader", "actionbench-models", "actionbench-train"]),
     ("burn-cuda", &["actionbench-train", "actionbench-models"]),
     ("indicatif", &["actionbench-cli"]),
