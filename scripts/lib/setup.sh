@@ -10,6 +10,8 @@ ACTIONBENCH_APT_PACKAGES=(
   fonts-dejavu-core chromium
   # ffprobe reads the generator's mp4 files in the interop tests (crates/actionbench-synth/tests/it/python.rs)
   ffmpeg
+  # a one-node SLURM cluster for `run --executor slurm` (scripts/lib/slurm-cluster, crates/actionbench-cli/tests/it/slurm.rs)
+  slurmctld slurmd slurm-client munge
 )
 
 ab_apt_missing() {

@@ -27,4 +27,14 @@ impl EnvVars {
     /// `metrics`: where `actionbench.log_metrics` (Python) writes the
     /// stage's `metrics` table (absolute).
     pub const ACTIONBENCH_METRICS_DIR: &'static str = "ACTIONBENCH_METRICS_DIR";
+    /// `run --executor slurm`: milliseconds between two status polls of
+    /// the submitted jobs (default 5000).
+    pub const ACTIONBENCH_SLURM_POLL_MS: &'static str = "ACTIONBENCH_SLURM_POLL_MS";
+    /// `run --executor slurm`: seconds an ended job's exit marker is waited
+    /// for (NFS attribute caching can delay it) before the job is called
+    /// lost (default 60).
+    pub const ACTIONBENCH_SLURM_MARKER_GRACE_S: &'static str = "ACTIONBENCH_SLURM_MARKER_GRACE_S";
+    /// Testing hook of the remote cache: `push` aborts the process (as
+    /// `kill -9` would) after uploading this many blobs.
+    pub const ACTIONBENCH_FAULT_ABORT_AFTER_BLOBS: &'static str = "ACTIONBENCH_FAULT_ABORT_AFTER_BLOBS";
 }

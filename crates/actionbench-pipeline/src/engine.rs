@@ -277,6 +277,13 @@ impl Engine {
         &self.pipeline
     }
 
+    /// The stages `stage` depends on directly (`@stage` references and
+    /// the command stages whose `outs` it reads).
+    pub fn upstream(&self, stage: &str) -> Vec<String> {
+        let Some(i) = self.pipeline.stages.iter().position(|s| s.name == stage) else { return Vec::new() };
+        self.graph.upstream[i].iter().map(|&j| self.pipeline.stages[j].name.clone()).collect()
+    }
+
     /// The cache.
     pub fn cache(&self) -> &Cache {
         &self.cache

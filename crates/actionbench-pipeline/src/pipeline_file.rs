@@ -51,6 +51,8 @@ pub struct StageDef {
     pub description: Option<String>,
     /// Built-in or command.
     pub body: StageBody,
+    /// What it asks of a cluster node (`resources = {...}`; not in its key).
+    pub resources: crate::resources::Resources,
 }
 
 /// An entry of `inputs`, `deps` or `outs`, with its line.
@@ -128,6 +130,7 @@ struct RawStage {
     outs: Option<Vec<Spanned<String>>>,
     tools: Option<Spanned<BTreeMap<String, String>>>,
     matrix: Option<Spanned<toml::Table>>,
+    resources: Option<Spanned<toml::Table>>,
 }
 
 /// 1-based line and column of a byte offset.
@@ -566,7 +569,21 @@ fn build_stage(
             }
         }
     };
-    Ok(StageDef { name, table, matrix, overrides: Vec::new(), line, description: raw.description, body })
+    let resources = match raw.resources {
+        None => crate::resources::Resources::default(),
+        Some(table) => {
+            let at = line_of(table.span().start);
+            let hint = Some(
+                "`resources` takes cpus, mem (\"32G\"), gpus, time (\"HH:MM:SS\"), partition and sbatch (a list of `--option=value`)",
+            );
+            let parsed: crate::resources::Resources = toml::Value::Table(table.into_inner())
+                .try_into()
+                .map_err(|e: toml::de::Error| def_err(at, format!("bad `resources`: {}", e.message()), hint))?;
+            parsed.check().map_err(|m| def_err(at, format!("bad `resources`: {m}"), hint))?;
+            parsed
+        }
+    };
+    Ok(StageDef { name, table, matrix, overrides: Vec::new(), line, description: raw.description, body, resources })
 }
 
 /// An override's value: TOML (`0.05`, `true`, `[1, 2]`, `"text"`), or the

@@ -43,7 +43,7 @@ const SINGLE_PUT_MAX: u64 = 64 << 20;
 const PART: usize = 16 << 20;
 /// Testing hook: abort the process (as `kill -9` would end it) after this
 /// many blobs were uploaded, to check that a cut upload leaves no record.
-const FAULT_ABORT_AFTER_BLOBS: &str = "ACTIONBENCH_FAULT_ABORT_AFTER_BLOBS";
+const FAULT_ABORT_AFTER_BLOBS: &str = actionbench_core::EnvVars::ACTIONBENCH_FAULT_ABORT_AFTER_BLOBS;
 
 /// A stage output as the remote records it.
 #[derive(Debug, Serialize, Deserialize)]

@@ -85,6 +85,9 @@ pub(crate) fn probe<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e 
     if let Some(d) = e.downcast_ref::<actionbench_remote::Error>() {
         return Some(d);
     }
+    if let Some(d) = e.downcast_ref::<actionbench_slurm::Error>() {
+        return Some(d);
+    }
     None
 }
 

@@ -33,6 +33,20 @@ pub(crate) struct RunArgs {
     /// it has that key, and store there what runs here.
     #[arg(long)]
     remote: bool,
+    /// Where stages run: here (`local`), or as SLURM batch jobs
+    /// (`slurm`: one job per stale stage, with the stage's `resources`
+    /// and dependencies between jobs; Ctrl-C cancels them).
+    #[arg(long, value_enum, default_value_t = Executor::Local)]
+    executor: Executor,
+}
+
+/// `run --executor`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Executor {
+    /// This machine, `-j N` stages at a time.
+    Local,
+    /// SLURM batch jobs (docs/cluster.md).
+    Slurm,
 }
 
 pub(crate) fn run(
@@ -42,6 +56,9 @@ pub(crate) fn run(
     progress: &Progress,
 ) -> anyhow::Result<ExitCode> {
     let engine = super::open_engine_with(&args.pipeline, &args.overrides, binary)?;
+    if args.executor == Executor::Slurm {
+        return run_on_slurm(args, &engine, format, progress);
+    }
     let jobs =
         args.jobs.map(usize::from).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let shared: Option<std::sync::Arc<dyn actionbench_pipeline::SharedCache>> = if args.remote {
@@ -68,5 +85,72 @@ pub(crate) fn run(
         }
     }
     let failed = super::print_failed_stages(&engine.pipeline().display_path, &reports);
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `run --executor slurm`.
+fn run_on_slurm(
+    args: &RunArgs,
+    engine: &actionbench_pipeline::Engine,
+    format: OutputFormat,
+    progress: &Progress,
+) -> anyhow::Result<ExitCode> {
+    use actionbench_core::EnvVars;
+    if args.dry_run {
+        anyhow::bail!("`--dry-run` with `--executor slurm`: `actionbench status` says what would be submitted");
+    }
+    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = interrupted.clone();
+    ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst))?;
+    let mut job_args = Vec::new();
+    if args.remote {
+        job_args.push("--remote".to_string());
+    }
+    for o in &args.overrides {
+        job_args.extend(["-S".to_string(), o.clone()]);
+    }
+    let env_number = |name: &str, default: u64| -> anyhow::Result<u64> {
+        match std::env::var(name) {
+            Ok(v) => v.parse().map_err(|_| anyhow::anyhow!("{name}=`{v}` is not a whole number")),
+            Err(_) => Ok(default),
+        }
+    };
+    let opts = actionbench_slurm::SlurmOptions {
+        targets: args.stages.clone(),
+        force: args.force,
+        job_args,
+        binary: std::env::current_exe()?,
+        poll: std::time::Duration::from_millis(env_number(EnvVars::ACTIONBENCH_SLURM_POLL_MS, 5000)?),
+        marker_grace: std::time::Duration::from_secs(env_number(EnvVars::ACTIONBENCH_SLURM_MARKER_GRACE_S, 60)?),
+        interrupted,
+    };
+    let run = actionbench_slurm::run_on_slurm(engine, &opts, progress)?;
+    progress.clear();
+    match format {
+        OutputFormat::Json => print_json(&serde_json::to_value(&run.stages)?)?,
+        _ => {
+            let mut table = TextTable::new(["stage", "status", "key", "job", "seconds"]);
+            for r in &run.stages {
+                let key = r.report.key.map(|k| if format == OutputFormat::Csv { k.to_hex() } else { k.short() });
+                table.push(vec![
+                    r.report.stage.clone(),
+                    r.report.outcome.label().to_string(),
+                    key.unwrap_or_default(),
+                    r.job.clone().unwrap_or_else(|| "-".into()),
+                    format!("{:.2}", r.report.seconds),
+                ]);
+            }
+            table.print(format)?;
+        }
+    }
+    let reports: Vec<actionbench_pipeline::StageReport> = run.stages.iter().map(|r| r.report.clone()).collect();
+    let failed = super::print_failed_stages(&engine.pipeline().display_path, &reports);
+    if run.interrupted {
+        eprintln!(
+            "interrupted: the submitted jobs that had not ended were cancelled; job files are in {}",
+            run.dir.display()
+        );
+        return Ok(ExitCode::from(130));
+    }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -15,6 +15,8 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
     ("actionbench-manifest", &["actionbench-core", "actionbench-pipeline", "actionbench-shards"]),
     // The remote cache: stage outputs in the local cache, shared through object storage.
     ("actionbench-remote", &["actionbench-core", "actionbench-pipeline"]),
+    // Stages as SLURM batch jobs (sbatch/squeue/sacct/scancel as processes).
+    ("actionbench-slurm", &["actionbench-core", "actionbench-pipeline"]),
     ("actionbench-sql", &["actionbench-core", "actionbench-manifest", "actionbench-pipeline", "actionbench-shards"]),
     ("actionbench-synth", &["actionbench-core", "actionbench-formats", "actionbench-video"]),
     ("actionbench-video", &["actionbench-core"]),
@@ -78,6 +80,7 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
             "actionbench-leaderboard",
             "actionbench-manifest",
             "actionbench-remote",
+            "actionbench-slurm",
         ],
     ),
     (

@@ -16,6 +16,7 @@ mod leaderboard;
 mod manifests;
 mod remote;
 mod run_order;
+mod slurm;
 mod sql;
 mod status;
 mod video;

@@ -1,0 +1,219 @@
+//! `run --executor slurm` on a real one-node SLURM cluster on loopback
+//! (`scripts/lib/slurm-cluster`: Debian's slurmctld/slurmd/munge, which
+//! `scripts/test` installs and starts; a test run alone starts it too).
+
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::harness::{Project, Run, wait_for_exit, wait_for_file};
+
+/// `SLURM_CONF` of the test cluster, started if it is not answering.
+fn cluster() -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/lib/slurm-cluster");
+    let out = Command::new(script).arg("up").output().expect("run scripts/lib/slurm-cluster");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "scripts/lib/slurm-cluster up failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout.trim().strip_prefix("SLURM_CONF=").expect("it prints SLURM_CONF=PATH").to_string()
+}
+
+fn command(p: &Project, conf: &str, args: &[&str]) -> Command {
+    let mut cmd = p.command(args);
+    cmd.env("SLURM_CONF", conf).env("ACTIONBENCH_SLURM_POLL_MS", "100");
+    cmd
+}
+
+fn run(p: &Project, conf: &str, args: &[&str]) -> Run {
+    Run::from(command(p, conf, args).output().expect("run actionbench"))
+}
+
+fn slurm_tool(conf: &str, tool: &str, args: &[&str]) -> String {
+    let out = Command::new(tool).args(args).env("SLURM_CONF", conf).output().expect("run a SLURM command");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The state a job settles in (`COMPLETING` passes while its processes
+/// are cleaned up): polled until final, with a deadline.
+fn final_state(conf: &str, job: &str) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let state = slurm_tool(conf, "squeue", &["-h", "-t", "all", "-o", "%T", "-j", job]).trim().to_string();
+        if !matches!(state.as_str(), "PENDING" | "RUNNING" | "COMPLETING" | "CONFIGURING") {
+            return state;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "job {job} stays {state}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+const PIPELINE: &str = r#"
+[stages.ntu]
+uses = "ingest.ntu"
+inputs = ["data/ntu"]
+params = { dataset = "ntu60" }
+
+[stages.train]
+uses = "train"
+inputs = ["@ntu"]
+resources = { cpus = 1, mem = "200M", time = "00:10:00" }
+[stages.train.params]
+model = { kind = "stgcn", num-classes = 60, size = "tiny" }
+data = { filter = "xsub = 'train'", batch-size = 2, skeleton = { frames = 2, bodies = 1 } }
+train = { optimizer = { kind = "sgd", momentum = 0.9, nesterov = false, weight-decay = 0.0 }, lr = 0.1, epochs = 1, seed = 0 }
+
+[stages.predict]
+uses = "predict"
+inputs = ["@train", "@ntu"]
+params = { model = "@train", filter = "xsub = 'val'" }
+
+[stages.eval]
+uses = "eval.classify"
+inputs = ["@predict"]
+params = { pred = "@predict", topk = [1] }
+"#;
+
+fn ntu_project() -> Project {
+    let p = Project::new();
+    let skeleton = crate::inspect::skeleton_text();
+    for name in ["S001C001P001R001A001", "S001C001P002R001A002", "S001C001P003R001A003", "S001C002P003R002A013"] {
+        p.write(&format!("data/ntu/{name}.skeleton"), &skeleton);
+    }
+    p.write("pipelines/n.toml", PIPELINE);
+    p
+}
+
+#[test]
+fn stages_run_as_slurm_jobs_with_their_resources_and_match_a_local_run() {
+    let conf = cluster();
+    let p = ntu_project();
+    let r = run(&p, &conf, &["run", "n", "--executor", "slurm", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    let stages = doc.as_array().unwrap();
+    let names: Vec<&str> = stages.iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ntu", "train", "predict", "eval"]);
+    for s in stages {
+        assert_eq!(s["status"], "ran", "{s}");
+        assert!(s["job"].as_str().is_some_and(|j| j.parse::<u64>().is_ok()), "{s}");
+        // squeue saw every job.
+        assert!(!s["states"].as_array().unwrap().is_empty(), "{s}");
+        let log = std::path::PathBuf::from(s["log"].as_str().unwrap());
+        assert!(log.is_file(), "one log per stage: {}", log.display());
+    }
+    // The train job got the stage's resources.
+    let train_job = stages[1]["job"].as_str().unwrap();
+    let shown = slurm_tool(&conf, "scontrol", &["show", "job", train_job]);
+    for want in ["NumCPUs=1", "MinMemoryNode=200M", "TimeLimit=00:10:00", "JobName=ab:n:train"] {
+        assert!(shown.contains(want), "{want} not in:\n{shown}");
+    }
+    // ... and the jobs waited for each other: predict became eligible
+    // when train ended (SLURM clears a satisfied dependency, so its times
+    // say it).
+    let time = |job: &str, field: &str| -> String {
+        let shown = slurm_tool(&conf, "scontrol", &["show", "job", job]);
+        let at = shown.find(&format!("{field}=")).unwrap_or_else(|| panic!("no {field} in:\n{shown}"));
+        shown[at + field.len() + 1..].split_whitespace().next().unwrap().to_string()
+    };
+    let predict_job = stages[2]["job"].as_str().unwrap();
+    assert!(time(predict_job, "EligibleTime") >= time(train_job, "EndTime"));
+    assert!(time(predict_job, "SubmitTime") < time(train_job, "EndTime") || stages[1]["seconds"].as_f64() < Some(1.0));
+
+    // The same pipeline run here gives the same keys and the same bytes.
+    // Except `train`'s own directory: its `runs` table records the wall
+    // time, and Burn gives every parameter a random id in `model.mpk`, so
+    // two local runs differ there too; its weights are compared through
+    // `predict`, whose output is byte-identical.
+    let local = ntu_project();
+    local.ok(&["run", "n"]);
+    let lock = |p: &Project| -> toml::Table { toml::from_str(&p.read("pipelines/n.lock")).unwrap() };
+    let (here, there) = (lock(&local), lock(&p));
+    for stage in ["ntu", "train", "predict", "eval"] {
+        assert_eq!(here["stages"][stage]["key"], there["stages"][stage]["key"], "{stage}");
+        if stage != "train" {
+            assert_eq!(here["stages"][stage]["outputs"], there["stages"][stage]["outputs"], "{stage}");
+        }
+    }
+
+    // Nothing is stale: nothing is submitted.
+    let again = run(&p, &conf, &["run", "n", "--executor", "slurm", "--format", "json"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let doc: Value = serde_json::from_str(&again.stdout).unwrap();
+    assert!(doc.as_array().unwrap().iter().all(|s| s["status"] == "cached" && s["job"].is_null()), "{doc}");
+}
+
+#[test]
+fn a_failed_job_says_why_and_what_depended_on_it_is_removed() {
+    let conf = cluster();
+    let p = Project::new();
+    p.write(
+        "pipelines/n.toml",
+        "[stages.bad]\ncmd = \"echo going wrong >&2; exit 3\"\nouts = [\"out/bad.txt\"]\n\n\
+         [stages.after]\ncmd = \"cp out/bad.txt out/after.txt\"\ndeps = [\"out/bad.txt\"]\nouts = [\"out/after.txt\"]\n",
+    );
+    let r = run(&p, &conf, &["run", "n", "--executor", "slurm", "--format", "json"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc[0]["status"], "failed", "{doc}");
+    assert_eq!(doc[1]["status"], "skipped", "{doc}");
+    assert!(doc[1]["reason"].as_str().unwrap().contains("upstream stage `bad` did not complete"), "{doc}");
+    assert!(r.stderr.contains("stage `bad` failed") && r.stderr.contains("going wrong"), "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("job {}", doc[0]["job"].as_str().unwrap())), "{}", r.stderr);
+    let after = doc[1]["job"].as_str().unwrap();
+    assert_eq!(final_state(&conf, after), "CANCELLED");
+    let reason = slurm_tool(&conf, "squeue", &["-h", "-t", "all", "-o", "%r", "-j", after]);
+    assert_eq!(reason.trim(), "DependencyNeverSatisfied");
+}
+
+#[test]
+fn ctrl_c_cancels_the_submitted_jobs() {
+    let conf = cluster();
+    let p = Project::new();
+    p.write(
+        "pipelines/n.toml",
+        "[stages.hold]\ncmd = \"touch started; while [ ! -e release ]; do sleep 0.1; done; touch out.txt\"\n\
+         outs = [\"out.txt\"]\n\n[stages.next]\ncmd = \"cp out.txt next.txt\"\ndeps = [\"out.txt\"]\nouts = [\"next.txt\"]\n",
+    );
+    let child = command(&p, &conf, &["run", "n", "--executor", "slurm", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_file(&p.path("started"));
+    let pid = child.id();
+    assert!(Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success());
+    wait_for_exit(pid);
+    let r = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(r.code, 130, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("interrupted: the submitted jobs that had not ended were cancelled"), "{}", r.stderr);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    for s in doc.as_array().unwrap() {
+        let job = s["job"].as_str().unwrap();
+        assert!(s["error"].as_str().unwrap().contains(&format!("job {job} was cancelled")), "{s}");
+        assert_eq!(final_state(&conf, job), "CANCELLED", "job {job}");
+    }
+    assert!(!p.path("out.txt").exists());
+}
+
+#[test]
+fn bad_resources_name_the_line() {
+    let p = Project::new();
+    p.write("pipelines/n.toml", "[stages.a]\ncmd = \"true\"\nouts = [\"a\"]\nresources = { mem = \"32GB\" }\n");
+    let r = p.run(&["status", "n"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("pipelines/n.toml:4: stage `a`: bad `resources`: `mem = \"32GB\"` is not a size"),
+        "{}",
+        r.stderr
+    );
+    p.write("pipelines/n.toml", "[stages.a]\ncmd = \"true\"\nouts = [\"a\"]\nresources = { cpu = 2 }\n");
+    let r = p.run(&["status", "n"]);
+    assert!(
+        r.stderr.contains("unknown field `cpu`") && r.stderr.contains("hint: `resources` takes cpus"),
+        "{}",
+        r.stderr
+    );
+}
