@@ -17,4 +17,4 @@ mod remote;
 
 pub use config::{PROJECT_CONFIG_FILE, RemoteConfig};
 pub use error::{Error, Result};
-pub use remote::{Pulled, Pushed, Remote, RemoteGcReport};
+pub use remote::{Pulled, Pushed, Remote, RemoteFile, RemoteGcReport};

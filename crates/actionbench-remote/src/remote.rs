@@ -117,6 +117,20 @@ pub struct RemoteGcReport {
     pub kept_records: usize,
 }
 
+/// One file of a stage output on the remote (for readers that use the
+/// blobs in place: SQL over remote shards).
+#[derive(Debug, Clone)]
+pub struct RemoteFile {
+    /// Path inside the output directory, `/`-separated.
+    pub path: String,
+    /// blake3 of its content (the blob's name).
+    pub blake3: Fingerprint,
+    /// Size in bytes.
+    pub size: u64,
+    /// The blob's location in [`Remote::object_store`].
+    pub location: Path,
+}
+
 /// A project's remote cache.
 pub struct Remote {
     store: Arc<dyn ObjectStore>,
@@ -475,6 +489,85 @@ impl Remote {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.store_error(format!("removing `{path}`"))(e)),
         }
+    }
+
+    /// The store and the root of the remote, for readers that register it
+    /// (DataFusion); blob locations of [`RemoteFile`] are in it.
+    pub fn object_store(&self) -> Arc<dyn ObjectStore> {
+        self.store.clone()
+    }
+
+    /// The files of the output of `key` as the remote records them (`None`
+    /// when it has no record).
+    pub fn stage_files(&self, key: &Fingerprint) -> Result<Option<Vec<RemoteFile>>> {
+        let record = self.runtime.block_on(self.read_record(&self.record_path(key)))?;
+        Ok(record.map(|r| {
+            r.files
+                .into_iter()
+                .map(|f| RemoteFile {
+                    location: self.blob_path(&f.blake3),
+                    path: f.path,
+                    blake3: f.blake3,
+                    size: f.size,
+                })
+                .collect()
+        }))
+    }
+
+    /// A blob's bytes, verified against its name (small files: an index).
+    pub fn read_file(&self, key: &Fingerprint, file: &RemoteFile) -> Result<Vec<u8>> {
+        let bytes = self.runtime.block_on(async {
+            let got = self
+                .store
+                .get(&file.location)
+                .await
+                .map_err(self.store_error(format!("reading `{}`", file.location)))?;
+            got.bytes().await.map_err(self.store_error(format!("reading `{}`", file.location)))
+        })?;
+        self.check_content(key, file, Fingerprint::of_bytes(&bytes), bytes.len() as u64)?;
+        Ok(bytes.to_vec())
+    }
+
+    /// The blob's ETag and size as the server reports them now (what a
+    /// verification memo is keyed by).
+    pub fn blob_version(&self, file: &RemoteFile) -> Result<(String, u64)> {
+        let meta = self
+            .runtime
+            .block_on(self.store.head(&file.location))
+            .map_err(self.store_error(format!("looking up `{}`", file.location)))?;
+        Ok((meta.e_tag.unwrap_or_default(), meta.size))
+    }
+
+    /// Streams a blob and checks its blake3 and size against the record,
+    /// without keeping it.
+    pub fn verify_file(&self, key: &Fingerprint, file: &RemoteFile) -> Result<()> {
+        let (found, size) = self.runtime.block_on(async {
+            let what = || format!("reading `{}`", file.location);
+            let got = self.store.get(&file.location).await.map_err(self.store_error(what()))?;
+            let mut stream = got.into_stream();
+            let mut hasher = blake3::Hasher::new();
+            let mut size = 0u64;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(self.store_error(what()))?;
+                hasher.update(&chunk);
+                size += chunk.len() as u64;
+            }
+            Ok::<_, Error>((Fingerprint::from_bytes(*hasher.finalize().as_bytes()), size))
+        })?;
+        self.check_content(key, file, found, size)
+    }
+
+    fn check_content(&self, key: &Fingerprint, file: &RemoteFile, found: Fingerprint, size: u64) -> Result<()> {
+        if found != file.blake3 || size != file.size {
+            return Err(Error::CorruptBlob {
+                url: self.url.clone(),
+                blob: file.location.to_string(),
+                key: key.to_hex(),
+                expected: format!("{} ({} bytes)", file.blake3, file.size),
+                found: format!("{found} ({size} bytes)"),
+            });
+        }
+        Ok(())
     }
 
     /// The keys of every stage record on the remote.

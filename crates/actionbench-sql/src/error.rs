@@ -36,6 +36,9 @@ pub enum Error {
     /// A dataset manifest is missing, tampered with or unreadable.
     #[error(transparent)]
     Manifest(#[from] actionbench_manifest::Error),
+    /// The project's remote could not be read (`sql --remote`).
+    #[error(transparent)]
+    Remote(#[from] actionbench_remote::Error),
     /// Formatting results failed.
     #[error("Cannot format the result: {0}")]
     Output(String),
@@ -77,6 +80,7 @@ impl Error {
             Error::Pipeline(e) => actionbench_core::Diagnose::hint(e),
             Error::Shards(e) => actionbench_core::Diagnose::hint(e),
             Error::Manifest(e) => actionbench_core::Diagnose::hint(e),
+            Error::Remote(e) => actionbench_core::Diagnose::hint(e),
             Error::Register { .. } | Error::Output(_) => None,
         }
     }

@@ -12,6 +12,10 @@ use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, Ses
 
 use crate::error::{Error, Result};
 
+/// The URL under which `sql --remote` registers the project's remote with
+/// DataFusion (its own scheme, so it never shadows `file://` or `s3://`).
+const REMOTE_URL: &str = "abremote://cache/";
+
 /// A table registered in the session.
 #[derive(Debug, Clone)]
 pub struct TableInfo {
@@ -66,6 +70,14 @@ impl SqlSession {
     /// against their index (size always; blake3 when their stat changed since
     /// the last check), so a corrupt shard is an error, not a wrong number.
     pub fn open(root: &Path, cache_dir: Option<PathBuf>) -> Result<Self> {
+        Self::open_with(root, cache_dir, false)
+    }
+
+    /// [`SqlSession::open`], and with `remote`, the tables of stages whose
+    /// output this machine lacks but the project's remote has, read in
+    /// place from the object store (each shard's blake3 checked against
+    /// the remote's record and the table's index first).
+    pub fn open_with(root: &Path, cache_dir: Option<PathBuf>, remote: bool) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -89,6 +101,9 @@ impl SqlSession {
         session.register_runs(&project, &mut verified)?;
         session.register_manifests(root)?;
         verified.save();
+        if remote {
+            session.register_remote(&project, root)?;
+        }
         Ok(session)
     }
 
@@ -150,6 +165,120 @@ impl SqlSession {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The tables of stages missing here and present on the remote: each
+    /// shard table of the output (`_index.json` at its top: the stage's
+    /// table; one level down: `STAGE_SUB`), registered over the blobs.
+    fn register_remote(&mut self, project: &ProjectCatalog, root: &Path) -> Result<()> {
+        let remote = actionbench_remote::Remote::open(root)?;
+        let base = url::Url::parse(REMOTE_URL).expect("a valid URL");
+        self.ctx.register_object_store(&base, remote.object_store());
+        let memo_path = project.cache().state_file("remote-verified.json");
+        let mut memo: std::collections::BTreeMap<String, String> =
+            std::fs::read(&memo_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        for pipeline in project.pipelines()? {
+            for stage in project.stages(&pipeline)? {
+                if stage.kind == "cmd" || stage.outputs.iter().any(|o| o.exists()) {
+                    continue;
+                }
+                let Some(files) = remote.stage_files(&stage.key)? else { continue };
+                let mut tables: Vec<(String, String)> = Vec::new();
+                for f in &files {
+                    let Some(dir) = f.path.strip_suffix(actionbench_shards::INDEX_FILE) else { continue };
+                    let dir = dir.trim_end_matches('/');
+                    match dir {
+                        "" => tables.push((stage.stage.clone(), String::new())),
+                        sub if !sub.contains('/') => tables.push((format!("{}_{sub}", stage.stage), format!("{sub}/"))),
+                        _ => {}
+                    }
+                }
+                tables.sort();
+                // `predict`'s `predictions.parquet`: one Parquet file at the top.
+                let top: Vec<&actionbench_remote::RemoteFile> =
+                    files.iter().filter(|f| !f.path.contains('/') && f.path.ends_with(".parquet")).collect();
+                if !tables.iter().any(|(_, dir)| dir.is_empty())
+                    && let [file] = top.as_slice()
+                {
+                    verify_once(&remote, &stage.key, file, &mut memo)?;
+                    self.register_urls(&pipeline, &stage.stage, vec![format!("{REMOTE_URL}{}", file.location)])?;
+                }
+                for (name, dir) in tables {
+                    let index_file = files
+                        .iter()
+                        .find(|f| f.path == format!("{dir}{}", actionbench_shards::INDEX_FILE))
+                        .expect("found above");
+                    let bytes = remote.read_file(&stage.key, index_file)?;
+                    let index: actionbench_shards::ShardIndex = serde_json::from_slice(&bytes).map_err(|e| {
+                        Error::Output(format!("remote `{}`: index `{}`: {e}", remote.url(), index_file.location))
+                    })?;
+                    let mut urls = Vec::new();
+                    for shard in &index.shards {
+                        let path = format!("{dir}{}", shard.file);
+                        let file = files.iter().find(|f| f.path == path).ok_or_else(|| {
+                            Error::Output(format!(
+                                "remote `{}`: the output of {} has no `{path}`, which its index lists",
+                                remote.url(),
+                                stage.key
+                            ))
+                        })?;
+                        if file.blake3 != shard.blake3 || file.size != shard.bytes {
+                            return Err(Error::Output(format!(
+                                "remote `{}`: `{path}` of {} is not the shard its index describes",
+                                remote.url(),
+                                stage.key
+                            )));
+                        }
+                        verify_once(&remote, &stage.key, file, &mut memo)?;
+                        urls.push(format!("{REMOTE_URL}{}", file.location));
+                    }
+                    self.register_urls(&pipeline, &name, urls)?;
+                }
+            }
+        }
+        if let Ok(text) = serde_json::to_vec(&memo) {
+            let _ = std::fs::write(&memo_path, text);
+        }
+        Ok(())
+    }
+
+    /// A Parquet table over the given object URLs, in order.
+    fn register_urls(&mut self, pipeline: &str, name: &str, urls: Vec<String>) -> Result<()> {
+        use datafusion::datasource::file_format::parquet::ParquetFormat;
+        use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+        self.schema_provider(pipeline)?;
+        let err = |message: String| Error::Register {
+            table: format!("{pipeline}.{name}"),
+            path: PathBuf::from(urls.first().cloned().unwrap_or_default()),
+            message,
+        };
+        let paths: Vec<ListingTableUrl> = urls
+            .iter()
+            .map(|u| ListingTableUrl::parse(u).map_err(|e| err(e.strip_backtrace())))
+            .collect::<Result<_>>()?;
+        // Blobs are named by their hash: no `.parquet` to filter on.
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
+        let state = self.ctx.state();
+        let table = self
+            .runtime
+            .block_on(async {
+                let config = ListingTableConfig::new_with_multi_paths(paths)
+                    .with_listing_options(options)
+                    .infer_schema(&state)
+                    .await?;
+                ListingTable::try_new(config)
+            })
+            .map_err(|e| err(e.strip_backtrace()))?;
+        self.ctx
+            .register_table(TableReference::partial(pipeline, name), Arc::new(table))
+            .map_err(|e| err(e.strip_backtrace()))?;
+        self.tables.push(TableInfo {
+            schema: pipeline.to_string(),
+            name: name.to_string(),
+            format: "parquet-remote",
+            location: PathBuf::from(urls.first().cloned().unwrap_or_default()),
+        });
         Ok(())
     }
 
@@ -267,6 +396,23 @@ impl SqlSession {
     pub fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
         self.query_with_schema(sql).map(|(_, batches)| batches)
     }
+}
+
+/// Checks a remote blob's blake3 once per version of it (its ETag and
+/// size, which change when it is overwritten).
+fn verify_once(
+    remote: &actionbench_remote::Remote,
+    key: &actionbench_core::Fingerprint,
+    file: &actionbench_remote::RemoteFile,
+    memo: &mut std::collections::BTreeMap<String, String>,
+) -> Result<()> {
+    let (etag, size) = remote.blob_version(file)?;
+    let version = format!("{etag}/{size}");
+    if memo.get(&file.location.to_string()) != Some(&version) {
+        remote.verify_file(key, file)?;
+        memo.insert(file.location.to_string(), version);
+    }
+    Ok(())
 }
 
 /// The tables of every pipeline that ran (from the project catalog), and

@@ -33,9 +33,9 @@ pub(crate) struct RunArgs {
     /// it has that key, and store there what runs here.
     #[arg(long)]
     remote: bool,
-    /// Where stages run: here (`local`), or as SLURM batch jobs
-    /// (`slurm`: one job per stale stage, with the stage's `resources`
-    /// and dependencies between jobs; Ctrl-C cancels them).
+    /// Where stages run: here (`local`), or as SLURM batch jobs (`slurm`:
+    /// one job per stale stage, with the stage's `resources` and
+    /// dependencies between jobs; Ctrl-C cancels them; docs/cluster.md).
     #[arg(long, value_enum, default_value_t = Executor::Local)]
     executor: Executor,
 }

@@ -14,6 +14,11 @@ pub(crate) struct SqlArgs {
     /// `json` (every value). Tables always summarise them; JSON output keeps every value.
     #[arg(long, value_enum, default_value_t = TensorCells::Summary)]
     tensors: TensorCells,
+    /// Also read, in place, the tables of stages whose output is not in the
+    /// local cache but on the project's remote (`[remote]` in
+    /// actionbench.toml); each shard is checked against its blake3 first.
+    #[arg(long)]
+    remote: bool,
 }
 
 /// Values of `--tensors`.
@@ -28,7 +33,8 @@ pub(crate) enum TensorCells {
 pub(crate) fn run(args: &SqlArgs, format: OutputFormat) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
     let root = actionbench_pipeline::find_project_root(&cwd)?;
-    let session = actionbench_sql::SqlSession::open(&root, None).context("Cannot open the project's tables")?;
+    let session =
+        actionbench_sql::SqlSession::open_with(&root, None, args.remote).context("Cannot open the project's tables")?;
     let batches = match session.query(&args.query) {
         Ok(b) => b,
         Err(e) => {

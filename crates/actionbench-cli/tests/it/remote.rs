@@ -224,6 +224,14 @@ fn push_wipe_pull_gives_fresh_stages_and_the_same_answers() {
     let table = ok(&p, &["status", "n"]).stdout;
     assert!(table.contains("on remote") && table.contains("`actionbench run --remote` fetches it"), "{table}");
 
+    // SQL reads the remote's shards in place: same answers, nothing pulled.
+    assert_eq!(ok(&p, &["sql", SQL, "--remote", "--format", "json"]).stdout, before);
+    let predictions = "SELECT count(*) AS n FROM n.predict";
+    assert_eq!(ok(&p, &["sql", predictions, "--remote", "--format", "json"]).stdout, r#"[{"n":2}]"#.to_string() + "\n");
+    assert_eq!(std::fs::read_dir(p.path(".actionbench/v1/stages")).unwrap().count(), 0);
+    let without = run(&p, &["sql", SQL]);
+    assert_eq!(without.code, 1, "without --remote the table is not there");
+
     let pulled = json(&p, &["pull", "--format", "json"]);
     assert_eq!(results(&pulled), all("downloaded"), "{pulled}");
     assert_eq!(status(&p), fresh(true));
@@ -251,11 +259,13 @@ fn remote_writes_are_all_or_nothing_and_every_download_is_verified() {
     let s3 = S3Server::start();
     let p = project(&s3, "atomic", true);
     ok(&p, &["run", "n"]);
-    let blobs_in_output = {
-        let key = json(&p, &["status", "n", "--format", "json"])[0]["key"].as_str().unwrap().to_string();
-        std::fs::read_dir(p.path(&format!(".actionbench/v1/stages/{key}"))).unwrap().count()
-    };
+    let key = json(&p, &["status", "n", "--format", "json"])[0]["key"].as_str().unwrap().to_string();
+    let blobs_in_output = std::fs::read_dir(p.path(&format!(".actionbench/v1/stages/{key}"))).unwrap().count();
     assert!(blobs_in_output >= 2, "the ingest output has several files");
+    // The blob of the table's first shard (named by its blake3, which the index records).
+    let index: Value = serde_json::from_str(&p.read(&format!(".actionbench/v1/stages/{key}/_index.json"))).unwrap();
+    let shard = index["shards"][0]["blake3"].as_str().unwrap().to_string();
+    let victim = format!("lab/v1/cas/{}/{shard}", &shard[..2]);
 
     // A push killed after its first blob leaves no record: the stage is
     // not on the remote, and the next push completes it.
@@ -283,7 +293,7 @@ fn remote_writes_are_all_or_nothing_and_every_download_is_verified() {
     // A blob flipped on the server is refused by name, and nothing is
     // published locally.
     let blobs = s3.list("atomic", "lab/v1/cas/");
-    let victim = blobs.iter().max().unwrap().clone();
+    assert!(blobs.contains(&victim), "{victim} in {blobs:?}");
     s3.put("atomic", &victim, b"not what it was");
     std::fs::remove_dir_all(p.path(".actionbench")).unwrap();
     let refused = run(&p, &["pull"]);
@@ -295,6 +305,9 @@ fn remote_writes_are_all_or_nothing_and_every_download_is_verified() {
     );
     assert!(refused.stderr.contains("hint: nothing was published locally"), "{}", refused.stderr);
     assert_eq!(status(&p)[0].1, "stale");
+    let by_sql = run(&p, &["sql", SQL, "--remote"]);
+    assert_eq!(by_sql.code, 1, "{}", by_sql.stderr);
+    assert!(by_sql.stderr.contains(&format!("blob `{victim}`")), "{}", by_sql.stderr);
     let by_run = run(&p, &["run", "n", "--remote"]);
     assert_eq!(by_run.code, 1, "{}", by_run.stderr);
     assert!(by_run.stderr.contains(&format!("blob `{victim}`")), "{}", by_run.stderr);
