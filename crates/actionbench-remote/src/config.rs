@@ -127,9 +127,12 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// S3 credentials from the standard AWS files when the environment has
-/// none: `(access key, secret, session token, region)`.
-pub(crate) fn aws_profile() -> (Option<(String, String, Option<String>)>, Option<String>) {
+/// Keys from `~/.aws/credentials`: access key, secret, session token.
+pub(crate) type ProfileKeys = (String, String, Option<String>);
+
+/// S3 credentials and region from the standard AWS files (profile
+/// `AWS_PROFILE` or `default`), for when the environment has none.
+pub(crate) fn aws_profile() -> (Option<ProfileKeys>, Option<String>) {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let profile = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into());
     let file = |var: &str, default: &str| {

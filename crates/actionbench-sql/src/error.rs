@@ -38,7 +38,7 @@ pub enum Error {
     Manifest(#[from] actionbench_manifest::Error),
     /// The project's remote could not be read (`sql --remote`).
     #[error(transparent)]
-    Remote(#[from] actionbench_remote::Error),
+    Remote(Box<actionbench_remote::Error>),
     /// Formatting results failed.
     #[error("Cannot format the result: {0}")]
     Output(String),
@@ -80,7 +80,7 @@ impl Error {
             Error::Pipeline(e) => actionbench_core::Diagnose::hint(e),
             Error::Shards(e) => actionbench_core::Diagnose::hint(e),
             Error::Manifest(e) => actionbench_core::Diagnose::hint(e),
-            Error::Remote(e) => actionbench_core::Diagnose::hint(e),
+            Error::Remote(e) => actionbench_core::Diagnose::hint(e.as_ref()),
             Error::Register { .. } | Error::Output(_) => None,
         }
     }
@@ -90,6 +90,12 @@ impl Error {
         let Error::Query { line: Some(line), column: Some(column), .. } = self else { return None };
         let text = query.lines().nth(line.saturating_sub(1))?;
         Some(format!("{text}\n{}^", " ".repeat(column.saturating_sub(1))))
+    }
+}
+
+impl From<actionbench_remote::Error> for Error {
+    fn from(e: actionbench_remote::Error) -> Self {
+        Error::Remote(Box::new(e))
     }
 }
 

@@ -17,7 +17,17 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
     ("actionbench-remote", &["actionbench-core", "actionbench-pipeline"]),
     // Stages as SLURM batch jobs (sbatch/squeue/sacct/scancel as processes).
     ("actionbench-slurm", &["actionbench-core", "actionbench-pipeline"]),
-    ("actionbench-sql", &["actionbench-core", "actionbench-manifest", "actionbench-pipeline", "actionbench-shards"]),
+    // `sql --remote`: tables read in place from the remote's object store.
+    (
+        "actionbench-sql",
+        &[
+            "actionbench-core",
+            "actionbench-manifest",
+            "actionbench-pipeline",
+            "actionbench-remote",
+            "actionbench-shards",
+        ],
+    ),
     ("actionbench-synth", &["actionbench-core", "actionbench-formats", "actionbench-video"]),
     ("actionbench-video", &["actionbench-core"]),
     ("actionbench-loader", &["actionbench-core", "actionbench-pipeline", "actionbench-shards", "actionbench-sql"]),
@@ -106,8 +116,9 @@ const ALLOWED_INTERNAL: &[(&str, &[&str])] = &[
 /// allowed to name them.
 const CORNERS: &[(&str, &[&str])] = &[
     ("datafusion", &["actionbench-sql"]),
-    // The HTTP client, TLS and cloud credentials come with it.
-    ("object_store", &["actionbench-remote"]),
+    // The HTTP client, TLS and cloud credentials come with it (SQL names
+    // its store type to register the remote with DataFusion).
+    ("object_store", &["actionbench-remote", "actionbench-sql"]),
     ("burn", &["actionbench-loader", "actionbench-models", "actionbench-train"]),
     ("burn-cuda", &["actionbench-train", "actionbench-models"]),
     ("indicatif", &["actionbench-cli"]),

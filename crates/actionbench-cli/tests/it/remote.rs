@@ -358,11 +358,7 @@ fn remote_settings_mistakes_are_clear() {
     ok(&p, &["run", "n"]);
     let r = run(&p, &["push", "n"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(&format!("remote `s3://b/p`")) && r.stderr.contains("hint: check `[remote]`"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("remote `s3://b/p`") && r.stderr.contains("hint: check `[remote]`"), "{}", r.stderr);
 }
 
 fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
