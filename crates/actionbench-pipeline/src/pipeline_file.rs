@@ -693,7 +693,7 @@ mod tests {
         let err = parse("[stages.a]\ncmd = \"true\"\nouts = []\nimputs = [\"x\"]\n").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "pipelines/p.toml:4:1: unknown field `imputs`, expected one of `description`, `uses`, `inputs`, `params`, `cmd`, `deps`, `outs`, `tools`, `matrix`"
+            "pipelines/p.toml:4:1: unknown field `imputs`, expected one of `description`, `uses`, `inputs`, `params`, `cmd`, `deps`, `outs`, `tools`, `matrix`, `resources`"
         );
     }
 

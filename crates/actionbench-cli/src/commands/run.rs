@@ -33,9 +33,10 @@ pub(crate) struct RunArgs {
     /// it has that key, and store there what runs here.
     #[arg(long)]
     remote: bool,
-    /// Where stages run: here (`local`), or as SLURM batch jobs (`slurm`:
-    /// one job per stale stage, with the stage's `resources` and
-    /// dependencies between jobs; Ctrl-C cancels them; docs/cluster.md).
+    /// Where stages run: `local` is this machine; `slurm` submits one SLURM
+    /// batch job per stale stage, with the stage's `resources` and
+    /// dependencies between jobs, and Ctrl-C cancels them; docs/cluster.md
+    /// has the details.
     #[arg(long, value_enum, default_value_t = Executor::Local)]
     executor: Executor,
 }

@@ -124,7 +124,9 @@ fn json(p: &Project, args: &[&str]) -> Value {
     serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", r.stdout, r.stderr))
 }
 
-const PIPELINE: &str = r#"
+/// NTU ingest, ST-GCN (tiny) training, prediction and evaluation on the
+/// four files [`ntu_files`] writes (also the SLURM tests' pipeline).
+pub(crate) const PIPELINE: &str = r#"
 [stages.ntu]
 uses = "ingest.ntu"
 inputs = ["data/ntu"]
@@ -151,12 +153,17 @@ params = { pred = "@predict", topk = [1] }
 
 /// A project with four NTU files, the pipeline above (or its ingest
 /// only) and a remote in `bucket` of `s3`.
-fn project(s3: &S3Server, bucket: &str, ingest_only: bool) -> Project {
-    let p = Project::new();
+/// Four NTU `.skeleton` files (two cross-subject training subjects, one test).
+pub(crate) fn ntu_files(p: &Project) {
     let skeleton = crate::inspect::skeleton_text();
     for name in ["S001C001P001R001A001", "S001C001P002R001A002", "S001C001P003R001A003", "S001C002P003R002A013"] {
         p.write(&format!("data/ntu/{name}.skeleton"), &skeleton);
     }
+}
+
+fn project(s3: &S3Server, bucket: &str, ingest_only: bool) -> Project {
+    let p = Project::new();
+    ntu_files(&p);
     let pipeline = if ingest_only { &PIPELINE[..PIPELINE.find("[stages.train]").unwrap()] } else { PIPELINE };
     p.write("pipelines/n.toml", pipeline);
     s3.create_bucket(bucket);

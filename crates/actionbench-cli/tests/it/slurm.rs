@@ -50,39 +50,16 @@ fn final_state(conf: &str, job: &str) -> String {
     }
 }
 
-const PIPELINE: &str = r#"
-[stages.ntu]
-uses = "ingest.ntu"
-inputs = ["data/ntu"]
-params = { dataset = "ntu60" }
-
-[stages.train]
-uses = "train"
-inputs = ["@ntu"]
-resources = { cpus = 1, mem = "200M", time = "00:10:00" }
-[stages.train.params]
-model = { kind = "stgcn", num-classes = 60, size = "tiny" }
-data = { filter = "xsub = 'train'", batch-size = 2, skeleton = { frames = 2, bodies = 1 } }
-train = { optimizer = { kind = "sgd", momentum = 0.9, nesterov = false, weight-decay = 0.0 }, lr = 0.1, epochs = 1, seed = 0 }
-
-[stages.predict]
-uses = "predict"
-inputs = ["@train", "@ntu"]
-params = { model = "@train", filter = "xsub = 'val'" }
-
-[stages.eval]
-uses = "eval.classify"
-inputs = ["@predict"]
-params = { pred = "@predict", topk = [1] }
-"#;
-
+/// The remote tests' NTU pipeline, with resources for its train stage.
 fn ntu_project() -> Project {
     let p = Project::new();
-    let skeleton = crate::inspect::skeleton_text();
-    for name in ["S001C001P001R001A001", "S001C001P002R001A002", "S001C001P003R001A003", "S001C002P003R002A013"] {
-        p.write(&format!("data/ntu/{name}.skeleton"), &skeleton);
-    }
-    p.write("pipelines/n.toml", PIPELINE);
+    crate::remote::ntu_files(&p);
+    let with_resources = crate::remote::PIPELINE.replace(
+        "inputs = [\"@ntu\"]\n[stages.train.params]",
+        "inputs = [\"@ntu\"]\nresources = { cpus = 1, mem = \"200M\", time = \"00:10:00\" }\n[stages.train.params]",
+    );
+    assert_ne!(with_resources, crate::remote::PIPELINE);
+    p.write("pipelines/n.toml", &with_resources);
     p
 }
 
