@@ -76,8 +76,15 @@ impl RemoteConfig {
                  environment, or use ~/.aws/credentials (profile AWS_PROFILE or `default`)"
                     .to_string()
             } else {
-                "`[remote]` takes `url` (s3://BUCKET/PREFIX or file:///PATH), `endpoint` and `region` (docs/remote.md)"
-                    .to_string()
+                let close = message
+                    .strip_prefix("unknown field `")
+                    .and_then(|rest| rest.split_once('`'))
+                    .and_then(|(given, _)| actionbench_core::suggest::did_you_mean(given, ["url", "endpoint", "region", "remote"]));
+                let all = "`[remote]` takes `url` (s3://BUCKET/PREFIX or file:///PATH), `endpoint` and `region` (docs/remote.md)";
+                match close {
+                    Some(close) => format!("{close} {all}"),
+                    None => all.to_string(),
+                }
             };
             Error::Config { path: path.to_path_buf(), line, column, message, hint }
         })?;
@@ -183,6 +190,11 @@ mod tests {
         assert!(message.contains("neither s3://"), "{message}");
         let err = parse("[remtoe]\nurl = \"s3://b\"\n").unwrap_err();
         assert!(err.to_string().contains("remtoe"), "{err}");
+        let Error::Config { hint, .. } = &err else { panic!("{err}") };
+        assert!(hint.starts_with("Did you mean `remote`?"), "{hint}");
+        let err = parse("[remote]\nurl = \"s3://b\"\nendpont = \"http://x\"\n").unwrap_err();
+        let Error::Config { hint, .. } = &err else { panic!("{err}") };
+        assert!(hint.starts_with("Did you mean `endpoint`?"), "{hint}");
         assert!(err.to_string().starts_with("actionbench.toml:1:"), "{err}");
     }
 }

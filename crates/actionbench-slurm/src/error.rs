@@ -49,6 +49,17 @@ impl actionbench_core::Diagnose for Error {
                  node), with SLURM's commands on PATH"
                     .into(),
             ),
+            // sbatch found no cluster: no slurm.conf, no DNS SRV record, or
+            // a controller that does not answer.
+            Error::Submit { message, .. }
+                if ["configuration source", "slurm.conf", "controller"].iter().any(|m| message.contains(m)) =>
+            {
+                Some(
+                    "no SLURM cluster answers here: run on a login node of the cluster, or point SLURM_CONF at its \
+                     slurm.conf (`sinfo` should list its partitions)"
+                        .into(),
+                )
+            }
             Error::Submit { .. } => Some(
                 "check the stage's `resources` (partition, time, mem) against the cluster's limits (`sinfo`, \
                  `scontrol show partition`); jobs submitted before it were cancelled"
