@@ -190,11 +190,12 @@ mod tests {
         assert!(message.contains("neither s3://"), "{message}");
         let err = parse("[remtoe]\nurl = \"s3://b\"\n").unwrap_err();
         assert!(err.to_string().contains("remtoe"), "{err}");
+        assert!(err.to_string().starts_with("actionbench.toml:1:"), "{err}");
         let Error::Config { hint, .. } = &err else { panic!("{err}") };
         assert!(hint.starts_with("Did you mean `remote`?"), "{hint}");
         let err = parse("[remote]\nurl = \"s3://b\"\nendpont = \"http://x\"\n").unwrap_err();
+        assert!(err.to_string().starts_with("actionbench.toml:3:1: unknown field `endpont`"), "{err}");
         let Error::Config { hint, .. } = &err else { panic!("{err}") };
         assert!(hint.starts_with("Did you mean `endpoint`?"), "{hint}");
-        assert!(err.to_string().starts_with("actionbench.toml:1:"), "{err}");
     }
 }
