@@ -121,7 +121,8 @@ fn run_on_slurm(
         force: args.force,
         job_args,
         binary: std::env::current_exe()?,
-        poll: std::time::Duration::from_millis(env_number(EnvVars::ACTIONBENCH_SLURM_POLL_MS, 5000)?),
+        // At least 10 ms: a zero would ask squeue in a busy loop.
+        poll: std::time::Duration::from_millis(env_number(EnvVars::ACTIONBENCH_SLURM_POLL_MS, 5000)?.max(10)),
         marker_grace: std::time::Duration::from_secs(env_number(EnvVars::ACTIONBENCH_SLURM_MARKER_GRACE_S, 60)?),
         interrupted,
     };

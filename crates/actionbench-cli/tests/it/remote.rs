@@ -324,6 +324,10 @@ fn remote_writes_are_all_or_nothing_and_every_download_is_verified() {
     assert_eq!(kept["dry_run"], true);
     assert_eq!(kept["removed"]["records"], 0, "{kept}");
     std::fs::remove_file(p.path("pipelines/n.lock")).unwrap();
+    // A grace longer than the clock's age keeps every blob (and does not overflow).
+    let patient = json(&p, &["gc", "--remote", "--grace", "99999999999", "--format", "json"]);
+    assert_eq!((patient["removed"]["records"].as_u64(), patient["removed"]["blobs"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(patient["removed"]["young_blobs"].as_u64(), Some(blobs.len() as u64));
     let dry = json(&p, &["gc", "--remote", "--grace", "0", "--format", "json"]);
     assert_eq!(
         (dry["removed"]["records"].as_u64(), dry["removed"]["blobs"].as_u64()),

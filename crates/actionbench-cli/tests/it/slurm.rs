@@ -97,7 +97,6 @@ fn stages_run_as_slurm_jobs_with_their_resources_and_match_a_local_run() {
     };
     let predict_job = stages[2]["job"].as_str().unwrap();
     assert!(time(predict_job, "EligibleTime") >= time(train_job, "EndTime"));
-    assert!(time(predict_job, "SubmitTime") < time(train_job, "EndTime") || stages[1]["seconds"].as_f64() < Some(1.0));
 
     // The same pipeline run here gives the same keys and the same bytes.
     // Except `train`'s own directory: its `runs` table records the wall
