@@ -369,6 +369,15 @@ impl Journal {
     }
 }
 
+/// How long the parts of a partitioned stage may sit unchanged before `gc`
+/// calls them abandoned.
+const PARTS_IDLE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The latest modification time of `dir` and what it holds.
+fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
+    walkdir::WalkDir::new(dir).into_iter().filter_map(|e| e.ok()?.metadata().ok()?.modified().ok()).max()
+}
+
 impl Cache {
     /// Removes stage outputs and listings that no lock file of the project
     /// refers to, and leftover work directories.
@@ -415,6 +424,25 @@ impl Cache {
             let p = entry.map_err(|e| Error::io(&tmp, e))?.path();
             remove(&p, &mut report)?;
             report.temp_dirs += 1;
+        }
+        // Parts of partitioned stages wait here for their merge. Those of
+        // an output that is published (a merge cut short before cleaning
+        // up) or untouched for a day (a run given up) are left over; parts
+        // still being written by array tasks, which take no lock, are not.
+        let parts = self.layout.join("parts");
+        if parts.is_dir() {
+            for entry in std::fs::read_dir(&parts).map_err(|e| Error::io(&parts, e))? {
+                let p = entry.map_err(|e| Error::io(&parts, e))?.path();
+                let published = p
+                    .file_name()
+                    .and_then(|n| Fingerprint::from_hex(&n.to_string_lossy()))
+                    .is_some_and(|k| self.stage_dir(&k).is_dir());
+                let idle = newest_mtime(&p).is_some_and(|t| t.elapsed().is_ok_and(|age| age > PARTS_IDLE));
+                if published || idle {
+                    remove(&p, &mut report)?;
+                    report.temp_dirs += 1;
+                }
+            }
         }
         Ok(report)
     }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::explain::{Reason, diff_keys};
 use crate::graph::{Graph, overlaps};
 use crate::inputs::{InputError, ResolvedInput, glob_pattern, hash_new_tree, is_glob, resolve_path_entry};
-use crate::kind::{ParsedParams, Registry, StageContext, WrittenFiles};
+use crate::kind::{ParsedParams, Part, RegisteredKind, Registry, StageContext, StageError, WrittenFiles};
 use crate::lock_file::{LockFile, LockedStage};
 use crate::pipeline_file::params_value;
 use crate::pipeline_file::{Entry, PipelineDef, StageBody};
@@ -150,6 +150,67 @@ pub struct StageReport {
     pub seconds: f64,
 }
 
+/// The result of `run --part`: one part of a partitioned stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartReport {
+    /// The stage.
+    pub stage: String,
+    /// Which part, from 0.
+    pub part: u32,
+    /// How many parts the stage has.
+    pub parts: u32,
+    /// `ran`, `cached` (the part was there already) or `failed`.
+    #[serde(flatten)]
+    pub outcome: StageOutcome,
+    /// The key of the stage output the part belongs to.
+    pub key: Fingerprint,
+    /// Wall time, including hashing the inputs.
+    pub seconds: f64,
+}
+
+/// A part that failed: which one, and why.
+#[derive(Debug)]
+struct PartFailed {
+    part: Part,
+    source: StageError,
+}
+
+impl std::fmt::Display for PartFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} failed", self.part)
+    }
+}
+
+impl std::error::Error for PartFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+/// The progress of a stage's parts run side by side, summed into one.
+struct PartsProgress<'r> {
+    reporter: &'r dyn Reporter,
+    done: Mutex<Vec<(u64, Option<u64>)>>,
+}
+
+/// What one part reports through [`PartsProgress`].
+struct PartReporter<'p, 'r> {
+    parts: &'p PartsProgress<'r>,
+    index: usize,
+}
+
+impl Reporter for PartReporter<'_, '_> {
+    fn stage_progress(&self, stage: &str, done: u64, total: Option<u64>) {
+        let (sum, total) = {
+            let mut all = self.parts.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            all[self.index] = (done, total);
+            let total = all.iter().try_fold(0, |acc, (_, t)| t.map(|t| acc + t));
+            (all.iter().map(|(d, _)| d).sum(), total)
+        };
+        self.parts.reporter.stage_progress(stage, sum, total);
+    }
+}
+
 /// A pipeline bound to a registry of kinds and a cache.
 pub struct Engine {
     pipeline: PipelineDef,
@@ -250,6 +311,20 @@ impl Engine {
                             other => other,
                         }
                     })?;
+                    if let StageBody::Builtin { partitions: n @ 2.., partitions_line, .. } = &stage.body
+                        && let Err(why) = kind.partitioning()
+                    {
+                        return Err(pipeline.error(
+                            &stage.name,
+                            *partitions_line,
+                            format!("`partitions = {n}`: {why}"),
+                            Some(
+                                "remove `partitions`; the kinds that split their work are those whose inputs \
+                                 are read in a fixed order by file name (`actionbench kinds` says which)"
+                                    .into(),
+                            ),
+                        ));
+                    }
                     params.push(parsed);
                 }
                 StageBody::Command { cmd, deps, .. } => {
@@ -862,7 +937,12 @@ impl Engine {
                     reporter,
                     written: &written,
                 };
-                if let Err(e) = kind.run(&ctx, self.params[i].typed.as_ref()) {
+                let typed = self.params[i].typed.as_ref();
+                let ran = match self.partitions(i) {
+                    1 => kind.run(&ctx, typed),
+                    n => self.run_parts(i, kind, &ctx, n).and_then(|parts| kind.merge_parts(&ctx, typed, &parts)),
+                };
+                if let Err(e) = ran {
                     let failure = Failure::from_error(e.as_ref(), &diagnostic_probe);
                     return Ok((StageOutcome::from_failure(failure), Some(fp), None));
                 }
@@ -885,6 +965,8 @@ impl Engine {
                     std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
                 }
                 std::fs::rename(&work, &dir).map_err(|e| Error::io(&dir, e))?;
+                // The parts are merged into the published output: not needed again.
+                let _ = std::fs::remove_dir_all(self.parts_dir(&fp));
                 Ok((StageOutcome::Ran, Some(fp), Some(entry)))
             }
             StageBody::Command { cmd, outs, .. } => {
@@ -968,6 +1050,177 @@ impl Engine {
                 Ok((StageOutcome::Ran, Some(fp), Some(LockedStage { key: fp, definition: key, outputs })))
             }
         }
+    }
+
+    /// `partitions = N` of stage `i` (1 for a stage that is not split).
+    fn partitions(&self, i: usize) -> u32 {
+        match &self.pipeline.stages[i].body {
+            StageBody::Builtin { partitions, .. } => *partitions,
+            StageBody::Command { .. } => 1,
+        }
+    }
+
+    /// Where the parts of the partitioned output `key` wait for their
+    /// merge: each in `INDEX-of-COUNT/`, renamed there complete.
+    fn parts_dir(&self, key: &Fingerprint) -> PathBuf {
+        self.cache.state_file("parts").join(key.to_hex())
+    }
+
+    /// Makes every part of stage `i` complete — the ones a SLURM array (or
+    /// an earlier run) left are reused, the others run here side by side,
+    /// one thread each — and returns their directories in part order.
+    fn run_parts(
+        &self,
+        i: usize,
+        kind: &RegisteredKind,
+        ctx: &StageContext<'_>,
+        n: u32,
+    ) -> Result<Vec<PathBuf>, StageError> {
+        let progress = PartsProgress { reporter: ctx.reporter, done: Mutex::new(vec![(0, None); n as usize]) };
+        let results: Vec<Result<PathBuf, StageError>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..n)
+                .map(|index| {
+                    let part = Part { index, count: n };
+                    let progress = &progress;
+                    scope.spawn(move || {
+                        let reporter = PartReporter { parts: progress, index: index as usize };
+                        self.run_part_into(i, kind, ctx.key, ctx.inputs, part, &reporter).map(|(dir, _)| dir)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|_| Err("a part's worker thread panicked".into())))
+                .collect()
+        });
+        results.into_iter().collect()
+    }
+
+    /// Runs one part of stage `i` into its directory under
+    /// [`Self::parts_dir`], unless it is there already. No lock is held:
+    /// parts of one stage run at once, in threads or on other machines.
+    /// Returns the directory and whether the part ran.
+    fn run_part_into(
+        &self,
+        i: usize,
+        kind: &RegisteredKind,
+        key: Fingerprint,
+        inputs: &[ResolvedInput],
+        part: Part,
+        reporter: &dyn Reporter,
+    ) -> Result<(PathBuf, bool), StageError> {
+        let parts = self.parts_dir(&key);
+        let done = parts.join(part.dir_name());
+        if done.is_dir() {
+            return Ok((done, false));
+        }
+        std::fs::create_dir_all(&parts).map_err(|e| Error::io(&parts, e))?;
+        // A work directory of its own beside the parts (a run clears the
+        // cache's `tmp/` under its lock, which parts do not take).
+        let work = tempfile::Builder::new()
+            .prefix(&format!(".work-{}-", part.dir_name()))
+            .tempdir_in(&parts)
+            .map_err(|e| Error::io(&parts, e))?;
+        let written = WrittenFiles::default();
+        let stage = &self.pipeline.stages[i];
+        let ctx = StageContext {
+            pipeline: &self.pipeline.name,
+            stage: &stage.name,
+            root: &self.pipeline.root,
+            out_dir: work.path(),
+            inputs,
+            params: &self.params[i].canonical,
+            key,
+            cache_dir: self.cache.dir(),
+            reporter,
+            written: &written,
+        };
+        kind.run_part(&ctx, self.params[i].typed.as_ref(), part)
+            .map_err(|source| -> StageError { Box::new(PartFailed { part, source }) })?;
+        let path = work.keep();
+        if let Err(e) = std::fs::rename(&path, &done) {
+            let _ = std::fs::remove_dir_all(&path);
+            // Another worker of the same part finished first: its copy is equal.
+            if !done.is_dir() {
+                return Err(Box::new(Error::io(&done, e)));
+            }
+        }
+        Ok((done, true))
+    }
+
+    /// Runs part `index` of the partitioned stage `stage` into the cache,
+    /// where the stage's next `run` merges it (a SLURM array task runs
+    /// this). Takes no lock; the stages it depends on must be in the cache.
+    pub fn run_part(&self, stage: &str, index: u32, reporter: &dyn Reporter) -> Result<PartReport> {
+        let start = Instant::now();
+        let part_error =
+            |message: String, hint: Option<String>| Error::Part { stage: stage.to_string(), message, hint };
+        let Some(i) = self.pipeline.stages.iter().position(|s| s.name == stage) else {
+            return Err(Error::UnknownTarget {
+                pipeline: self.pipeline.name.clone(),
+                stage: stage.to_string(),
+                known: self.pipeline.stages.iter().map(|s| s.name.clone()).collect(),
+            });
+        };
+        let n = self.partitions(i);
+        if n < 2 {
+            return Err(part_error(
+                "has no `partitions`, so it has no parts to run".into(),
+                Some(format!("`actionbench run {} {stage}` runs it whole", self.pipeline.name)),
+            ));
+        }
+        if index >= n {
+            return Err(part_error(format!("has {n} parts, numbered 0 to {}; there is no part {index}", n - 1), None));
+        }
+        let StageBody::Builtin { uses, .. } = &self.pipeline.stages[i].body else {
+            return Err(Error::Internal("a command stage with partitions".into()));
+        };
+        let kind = self.registry.get(uses).expect("kinds checked in Engine::new");
+        let mut keys = HashMap::new();
+        let mut ready = None;
+        for j in self.graph.closure(&[i]) {
+            let name = &self.pipeline.stages[j].name;
+            match self.compute_key(j, &keys, j == i)? {
+                KeyResult::Ready(key, resolved) => {
+                    let fp = key.fingerprint();
+                    if j != i
+                        && matches!(self.pipeline.stages[j].body, StageBody::Builtin { .. })
+                        && !self.cache.stage_dir(&fp).is_dir()
+                    {
+                        return Err(part_error(
+                            format!("the stage it needs, `{name}`, has no output in the cache for key {}", fp.short()),
+                            Some(format!("run `actionbench run {} {name}` first", self.pipeline.name)),
+                        ));
+                    }
+                    keys.insert(j, fp);
+                    if j == i {
+                        ready = Some((fp, resolved));
+                    }
+                }
+                KeyResult::Pending(reasons) => {
+                    let why: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                    return Err(part_error(
+                        format!("cannot compute the key of `{name}`: {}", why.join("; ")),
+                        Some(format!("run `actionbench run {} {name}` first", self.pipeline.name)),
+                    ));
+                }
+            }
+        }
+        let (key, resolved) = ready.ok_or_else(|| Error::Internal("the stage is in its own closure".into()))?;
+        let part = Part { index, count: n };
+        let outcome = match self.run_part_into(i, kind, key, &resolved, part, reporter) {
+            Ok((_, true)) => StageOutcome::Ran,
+            Ok((_, false)) => StageOutcome::Cached,
+            Err(e) => StageOutcome::from_failure(Failure::from_error(e.as_ref(), &probe)),
+        };
+        Ok(PartReport {
+            stage: stage.to_string(),
+            part: index,
+            parts: n,
+            outcome,
+            key,
+            seconds: start.elapsed().as_secs_f64(),
+        })
     }
 
     /// The failure of a command stage one of whose `outs` goes through a

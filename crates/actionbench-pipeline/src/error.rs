@@ -118,6 +118,17 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// `run --part` cannot run that part (not a partitioned stage, a part
+    /// number out of range, an upstream output not in the cache).
+    #[error("stage `{stage}`: {message}")]
+    Part {
+        /// The stage.
+        stage: String,
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        hint: Option<String>,
+    },
     /// A broken invariant: a bug in actionbench.
     #[error("Internal error (a bug in actionbench, please report it): {0}")]
     Internal(String),
@@ -177,7 +188,7 @@ impl actionbench_core::Diagnose for Error {
 
     fn hint(&self) -> Option<String> {
         match self {
-            Error::Definition { hint, .. } | Error::Override { hint, .. } => hint.clone(),
+            Error::Definition { hint, .. } | Error::Override { hint, .. } | Error::Part { hint, .. } => hint.clone(),
             Error::Param(p) => Some(match p.suggestion() {
                 Some(close) => format!("{close} (`actionbench kinds` lists the params of `{}`)", p.kind),
                 None => format!("See `actionbench kinds` for the params of `{}`", p.kind),

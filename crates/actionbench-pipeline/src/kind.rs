@@ -112,6 +112,55 @@ pub trait StageKind: Send + Sync + 'static {
     }
     /// Produces the outputs from the checked params.
     fn run(&self, ctx: &StageContext<'_>, params: &Self::Params) -> Result<(), StageError>;
+    /// Whether the kind can run as parts (`partitions = N`); the error
+    /// says why not, for the pipeline file's error.
+    fn partitioning(&self) -> Result<(), String> {
+        Err(format!("`{}` does not split its work into parts", self.name()))
+    }
+    /// Does part `part` of the work into `ctx.out_dir` (a part directory
+    /// that only [`merge_parts`](Self::merge_parts) reads). Parts split the
+    /// inputs deterministically, and run side by side (threads, processes
+    /// or cluster jobs) without any lock.
+    fn run_part(&self, ctx: &StageContext<'_>, params: &Self::Params, part: Part) -> Result<(), StageError> {
+        let _ = (ctx, params);
+        Err(format!("`{}` does not split its work into parts (asked for {part})", self.name()).into())
+    }
+    /// Writes the stage's output into `ctx.out_dir` from the complete part
+    /// directories, in part order: the same bytes [`run`](Self::run) writes.
+    fn merge_parts(&self, ctx: &StageContext<'_>, params: &Self::Params, parts: &[PathBuf]) -> Result<(), StageError> {
+        let _ = (ctx, params, parts);
+        Err(format!("`{}` does not split its work into parts", self.name()).into())
+    }
+}
+
+/// One part of a partitioned stage: `index` from 0 to `count − 1` (a SLURM
+/// array task id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    /// Which part, from 0.
+    pub index: u32,
+    /// How many parts there are.
+    pub count: u32,
+}
+
+impl Part {
+    /// The part's directory name in the cache (`2-of-4`).
+    pub fn dir_name(&self) -> String {
+        format!("{}-of-{}", self.index, self.count)
+    }
+
+    /// Which of `n` items (in their fixed order) belong to this part: a
+    /// contiguous run, the parts' sizes differing by at most one.
+    pub fn range(&self, n: usize) -> std::ops::Range<usize> {
+        let (i, k) = (self.index as usize, self.count.max(1) as usize);
+        (i * n / k)..((i + 1) * n / k)
+    }
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "part {} of {}", self.index, self.count)
+    }
 }
 
 /// What is wrong with a stage's params: the key (a dotted path below
@@ -220,6 +269,14 @@ trait ErasedKind: Send + Sync {
     fn parse_params(&self, de: toml::de::ValueDeserializer<'_>) -> Result<ParsedParams, ParamFailure>;
     fn parse_table(&self, table: &toml::Table) -> Result<ParsedParams, ParamFailure>;
     fn run(&self, ctx: &StageContext<'_>, params: &(dyn Any + Send + Sync)) -> Result<(), StageError>;
+    fn partitioning(&self) -> Result<(), String>;
+    fn run_part(&self, ctx: &StageContext<'_>, params: &(dyn Any + Send + Sync), part: Part) -> Result<(), StageError>;
+    fn merge_parts(
+        &self,
+        ctx: &StageContext<'_>,
+        params: &(dyn Any + Send + Sync),
+        parts: &[PathBuf],
+    ) -> Result<(), StageError>;
 }
 
 struct Erased<K>(K);
@@ -260,10 +317,29 @@ impl<K: StageKind> ErasedKind for Erased<K> {
         self.finish(typed)
     }
     fn run(&self, ctx: &StageContext<'_>, params: &(dyn Any + Send + Sync)) -> Result<(), StageError> {
-        let params = params.downcast_ref::<K::Params>().ok_or_else(|| -> StageError {
+        self.0.run(ctx, self.typed(params)?)
+    }
+    fn partitioning(&self) -> Result<(), String> {
+        self.0.partitioning()
+    }
+    fn run_part(&self, ctx: &StageContext<'_>, params: &(dyn Any + Send + Sync), part: Part) -> Result<(), StageError> {
+        self.0.run_part(ctx, self.typed(params)?, part)
+    }
+    fn merge_parts(
+        &self,
+        ctx: &StageContext<'_>,
+        params: &(dyn Any + Send + Sync),
+        parts: &[PathBuf],
+    ) -> Result<(), StageError> {
+        self.0.merge_parts(ctx, self.typed(params)?, parts)
+    }
+}
+
+impl<K: StageKind> Erased<K> {
+    fn typed<'p>(&self, params: &'p (dyn Any + Send + Sync)) -> Result<&'p K::Params, StageError> {
+        params.downcast_ref::<K::Params>().ok_or_else(|| -> StageError {
             format!("internal error: params of `{}` were parsed by another kind", self.0.name()).into()
-        })?;
-        self.0.run(ctx, params)
+        })
     }
 }
 
@@ -320,6 +396,29 @@ impl RegisteredKind {
     pub(crate) fn run(&self, ctx: &StageContext<'_>, params: &(dyn Any + Send + Sync)) -> Result<(), StageError> {
         self.inner.run(ctx, params)
     }
+
+    /// See [`StageKind::partitioning`].
+    pub fn partitioning(&self) -> Result<(), String> {
+        self.inner.partitioning()
+    }
+
+    pub(crate) fn run_part(
+        &self,
+        ctx: &StageContext<'_>,
+        params: &(dyn Any + Send + Sync),
+        part: Part,
+    ) -> Result<(), StageError> {
+        self.inner.run_part(ctx, params, part)
+    }
+
+    pub(crate) fn merge_parts(
+        &self,
+        ctx: &StageContext<'_>,
+        params: &(dyn Any + Send + Sync),
+        parts: &[PathBuf],
+    ) -> Result<(), StageError> {
+        self.inner.merge_parts(ctx, params, parts)
+    }
 }
 
 /// The built-in stage kinds known to a binary.
@@ -348,5 +447,29 @@ impl Registry {
     /// Every registered name, sorted.
     pub fn names(&self) -> Vec<&'static str> {
         self.kinds.keys().copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Part;
+
+    #[test]
+    fn parts_cover_every_item_once_in_order_and_evenly() {
+        for n in [0usize, 1, 5, 7, 100, 101] {
+            for count in 1..=9u32 {
+                let ranges: Vec<_> = (0..count).map(|index| Part { index, count }.range(n)).collect();
+                assert_eq!(ranges[0].start, 0);
+                assert_eq!(ranges.last().unwrap().end, n);
+                for w in ranges.windows(2) {
+                    assert_eq!(w[0].end, w[1].start, "{n} items in {count} parts: {ranges:?}");
+                }
+                let sizes: Vec<usize> = ranges.iter().map(|r| r.len()).collect();
+                let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+                assert!(max - min <= 1, "{n} items in {count} parts: {sizes:?}");
+            }
+        }
+        assert_eq!(Part { index: 2, count: 4 }.dir_name(), "2-of-4");
+        assert_eq!(Part { index: 2, count: 4 }.to_string(), "part 2 of 4");
     }
 }

@@ -49,16 +49,16 @@ pub use catalog::{
     ProjectCatalog, SHARD_INDEX_FILE, StageRef, TableFormat, TableRef, is_metrics_out, shard_dirs_under,
 };
 pub use engine::{
-    Engine, RunOptions, StageOutcome, StageReport, StageState, StageStatus, default_cache_dir, gc_project,
+    Engine, PartReport, RunOptions, StageOutcome, StageReport, StageState, StageStatus, default_cache_dir, gc_project,
     project_lock_files,
 };
 pub use error::{BadParam, Error, Result};
 pub use explain::Reason;
 pub use inputs::{InputFile, ResolvedInput};
-pub use kind::{ParamError, RegisteredKind, Registry, StageContext, StageError, StageKind, to_table};
+pub use kind::{ParamError, Part, RegisteredKind, Registry, StageContext, StageError, StageKind, to_table};
 pub use lock_file::{LockFile, LockedStage};
 pub use matrix::{Combo, base_name, instance_name};
-pub use pipeline_file::{PipelineDef, StageBody, StageDef, find_project_root};
+pub use pipeline_file::{MAX_PARTITIONS, PipelineDef, StageBody, StageDef, find_project_root};
 pub use reference::stage_kinds_markdown;
 pub use reporter::{NoopReporter, Reporter};
 pub use resources::Resources;

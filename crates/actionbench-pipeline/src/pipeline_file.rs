@@ -71,6 +71,10 @@ impl Entry {
     }
 }
 
+/// The most parts a stage may be split into (a SLURM array of this size is
+/// within every site's `MaxArraySize` default of 1001).
+pub const MAX_PARTITIONS: u32 = 1000;
+
 /// What a stage does.
 #[derive(Debug, Clone)]
 pub enum StageBody {
@@ -86,6 +90,12 @@ pub enum StageBody {
         params: toml::Table,
         /// Line of `params` (or of the header when absent).
         params_line: usize,
+        /// `partitions = N`: the stage runs as N parts and a merge
+        /// (N local workers, or a SLURM array); 1 when absent. Not part of
+        /// the key: the merge writes what one process would.
+        partitions: u32,
+        /// Line of `partitions` (or of the header when absent).
+        partitions_line: usize,
     },
     /// `cmd = "..."`: a shell command run from the project root.
     Command {
@@ -131,6 +141,7 @@ struct RawStage {
     tools: Option<Spanned<BTreeMap<String, String>>>,
     matrix: Option<Spanned<toml::Table>>,
     resources: Option<Spanned<toml::Table>>,
+    partitions: Option<Spanned<toml::Value>>,
 }
 
 /// 1-based line and column of a byte offset.
@@ -520,16 +531,38 @@ fn build_stage(
                 }
                 None => (toml::Table::new(), line),
             };
+            let (partitions, partitions_line) = match raw.partitions {
+                None => (1, line),
+                Some(n) => {
+                    let at = line_of(n.span().start);
+                    let value = n.get_ref();
+                    let whole = value.as_integer().and_then(|v| u32::try_from(v).ok());
+                    let n = whole.filter(|n| (1..=MAX_PARTITIONS).contains(n)).ok_or_else(|| {
+                        def_err(
+                            at,
+                            format!("`partitions` must be a whole number from 1 to {MAX_PARTITIONS}, not {value}"),
+                            Some("`partitions = N` splits the stage's inputs into N parts run side by side, then merges them"),
+                        )
+                    })?;
+                    (n, at)
+                }
+            };
             StageBody::Builtin {
                 uses_line: line_of(uses.span().start),
                 uses: uses.into_inner(),
                 inputs,
                 params,
                 params_line,
+                partitions,
+                partitions_line,
             }
         }
         (None, Some(cmd)) => {
-            for (field, present) in [("inputs", raw.inputs.is_some()), ("params", raw.params.is_some())] {
+            for (field, present) in [
+                ("inputs", raw.inputs.is_some()),
+                ("params", raw.params.is_some()),
+                ("partitions", raw.partitions.is_some()),
+            ] {
                 if present {
                     return Err(def_err(
                         line,
@@ -693,7 +726,7 @@ mod tests {
         let err = parse("[stages.a]\ncmd = \"true\"\nouts = []\nimputs = [\"x\"]\n").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "pipelines/p.toml:4:1: unknown field `imputs`, expected one of `description`, `uses`, `inputs`, `params`, `cmd`, `deps`, `outs`, `tools`, `matrix`, `resources`"
+            "pipelines/p.toml:4:1: unknown field `imputs`, expected one of `description`, `uses`, `inputs`, `params`, `cmd`, `deps`, `outs`, `tools`, `matrix`, `resources`, `partitions`"
         );
     }
 

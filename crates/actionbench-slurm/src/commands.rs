@@ -82,7 +82,8 @@ pub(crate) fn squeue(ids: &[String]) -> Option<HashMap<String, JobState>> {
     if ids.is_empty() {
         return Some(HashMap::new());
     }
-    let args = ["-h", "-t", "all", "-o", "%i|%T|%r", "-j", &ids.join(",")].map(String::from);
+    // `-r`: one line per array task (`ID_I`), pending ones included.
+    let args = ["-h", "-r", "-t", "all", "-o", "%i|%T|%r", "-j", &ids.join(",")].map(String::from);
     let out = run("squeue", &args).ok()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {

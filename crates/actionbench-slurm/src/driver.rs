@@ -2,6 +2,11 @@
 //! job that runs `actionbench run PIPELINE STAGE` on a compute node, with
 //! `afterok` dependencies between jobs, so the cluster schedules the graph.
 //!
+//! A stage with `partitions = N` becomes two submissions: a job array of N
+//! tasks, each running `actionbench run PIPELINE STAGE --part I` (the
+//! parts land in the cache, which must be on a shared file system), and
+//! the stage's job, which depends on the whole array and merges.
+//!
 //! Status comes from three places, because each can fail on a real site
 //! (the complaints about Snakemake's and Nextflow's executors):
 //! - `squeue` (with `-t all`, which also lists jobs that ended within the
@@ -32,8 +37,11 @@ pub struct SlurmOptions {
     pub targets: Vec<String>,
     /// Re-run the targets (all stages when none is named) even if fresh.
     pub force: bool,
-    /// Further arguments for each job's `actionbench run` (`--remote`, `-S …`).
-    pub job_args: Vec<String>,
+    /// `-S` overrides, passed on to every job.
+    pub overrides: Vec<String>,
+    /// Whether the stage jobs run with `--remote` (array tasks never do:
+    /// parts stay in the shared cache for their merge).
+    pub remote: bool,
     /// The `actionbench` the jobs run (it must be at this path on the nodes).
     pub binary: PathBuf,
     /// Time between two status polls.
@@ -56,6 +64,20 @@ pub struct JobReport {
     pub states: Vec<String>,
     /// The job's log (its stdout and stderr).
     pub log: Option<PathBuf>,
+    /// The job array that ran its parts (`partitions = N`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub array: Option<ArrayReport>,
+}
+
+/// The job array of a partitioned stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArrayReport {
+    /// The array's job id (its tasks are `ID_0` … `ID_{N-1}`).
+    pub job: String,
+    /// How many parts (tasks).
+    pub parts: u32,
+    /// Every state the cluster reported for each task, in order, by task id.
+    pub tasks: BTreeMap<String, Vec<String>>,
 }
 
 /// The result of a SLURM run.
@@ -80,6 +102,55 @@ struct Job {
     ended_at: Option<Instant>,
     done: Option<JobReport>,
     submitted: Instant,
+    array: Option<ArrayJob>,
+}
+
+/// The job array of a partitioned stage, and where its tasks write.
+struct ArrayJob {
+    id: String,
+    parts: u32,
+    tasks: BTreeMap<String, Vec<String>>,
+    /// `DIR/STAGE.part-`: each task's `I.log`, `I.json` and `I.exit` follow.
+    prefix: String,
+}
+
+impl ArrayJob {
+    fn file(&self, index: u32, ext: &str) -> PathBuf {
+        PathBuf::from(format!("{}{index}.{ext}", self.prefix))
+    }
+
+    fn report(&self) -> ArrayReport {
+        ArrayReport { job: self.id.clone(), parts: self.parts, tasks: self.tasks.clone() }
+    }
+
+    /// The first part that failed: its own error (or what the cluster
+    /// says) with its log tail, and its hint.
+    fn failure(&self) -> Option<(String, Option<String>)> {
+        (0..self.parts).find_map(|index| {
+            let rc = read_marker(&self.file(index, "exit"));
+            if rc == Some(0) {
+                return None;
+            }
+            let task = format!("{}_{index}", self.id);
+            let state = self.tasks.get(&task).and_then(|s| s.last()).map_or("unknown to squeue", String::as_str);
+            let own = std::fs::read_to_string(self.file(index, "json"))
+                .ok()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+            let exit = rc.map_or_else(|| "no exit marker".to_string(), |rc| format!("exit {rc}"));
+            let log = log_note(&self.file(index, "log"));
+            Some(match own.as_ref().and_then(|r| r["error"].as_str()) {
+                // The part's error says which part it is.
+                Some(error) => (
+                    format!("job {task} ({state}, {exit}): {error}\n{log}"),
+                    own.as_ref().and_then(|r| r["hint"].as_str()).map(str::to_string),
+                ),
+                None => (
+                    format!("part {index} of {} (job {task}, {state}, {exit}) left no result\n{log}", self.parts),
+                    None,
+                ),
+            })
+        })
+    }
 }
 
 struct JobFiles {
@@ -93,6 +164,34 @@ struct JobFiles {
 /// marker: no marker will come.
 const KILLED: &[&str] =
     &["CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "REVOKED"];
+
+/// The last lines of a job's log, said.
+fn log_note(log: &Path) -> String {
+    let t = tail(log, 15);
+    if t.is_empty() {
+        format!("its log ({}) is empty", log.display())
+    } else {
+        format!("last lines of its log ({}):\n{t}", log.display())
+    }
+}
+
+/// A job script: runs `command` (writing its JSON result to `result`), then
+/// the exit marker.
+fn job_script(what: &str, root: &Path, command: &str, result: &str, marker: &str) -> String {
+    format!(
+        "#!/bin/sh\n\
+         # {what}, submitted by `actionbench run --executor slurm`.\n\
+         export ACTIONBENCH_NO_PROGRESS=1\n\
+         cd {root} || exit 1\n\
+         {command} > {result}.part\n\
+         rc=$?\n\
+         mv -f {result}.part {result}\n\
+         # The exit marker: how the job ended, whatever squeue or sacct say.\n\
+         echo \"$rc\" > {marker}.part && mv -f {marker}.part {marker}\n\
+         exit \"$rc\"\n",
+        root = quote(&root.display().to_string()),
+    )
+}
 
 fn quote(s: &str) -> String {
     shlex::try_quote(s).map(|q| q.into_owned()).unwrap_or_else(|_| s.replace('\0', ""))
@@ -126,7 +225,7 @@ pub fn run_on_slurm(engine: &Engine, opts: &SlurmOptions, reporter: &dyn Reporte
             let report =
                 StageReport { stage: s.stage.clone(), outcome: StageOutcome::Cached, key: s.key, seconds: 0.0 };
             reporter.stage_finished(&s.stage, &report.outcome, 0.0);
-            fresh.insert(s.stage.clone(), JobReport { report, job: None, states: Vec::new(), log: None });
+            fresh.insert(s.stage.clone(), JobReport { report, job: None, states: Vec::new(), log: None, array: None });
             continue;
         }
         let upstream = engine.upstream(&s.stage);
@@ -138,36 +237,82 @@ pub fn run_on_slurm(engine: &Engine, opts: &SlurmOptions, reporter: &dyn Reporte
             result: dir.join(format!("{file_stem}.json")),
             marker: dir.join(format!("{file_stem}.exit")),
         };
-        let mut command = vec![
-            quote(&opts.binary.display().to_string()),
-            "run".into(),
-            quote(&pipeline_file.display().to_string()),
-            quote(&s.stage),
-            "--format".into(),
-            "json".into(),
-        ];
-        if forced.contains(&s.stage) {
-            command.push("--force".into());
+        let definition = pipeline.stage(&s.stage);
+        let resources = definition.map(|d| d.resources.clone()).unwrap_or_default();
+        let partitions = match definition.map(|d| &d.body) {
+            Some(actionbench_pipeline::StageBody::Builtin { partitions, .. }) => *partitions,
+            _ => 1,
+        };
+        let base = |extra: &[&str]| -> Vec<String> {
+            let mut command = vec![
+                quote(&opts.binary.display().to_string()),
+                "run".into(),
+                quote(&pipeline_file.display().to_string()),
+                quote(&s.stage),
+                "--format".into(),
+                "json".into(),
+            ];
+            command.extend(extra.iter().map(|a| a.to_string()));
+            for o in &opts.overrides {
+                command.extend(["-S".to_string(), quote(o)]);
+            }
+            command
+        };
+        let cancel_submitted = |jobs: &[Job]| {
+            let ids: Vec<String> = jobs
+                .iter()
+                .flat_map(|j| std::iter::once(j.id.clone()).chain(j.array.as_ref().map(|a| a.id.clone())))
+                .collect();
+            commands::scancel(&ids)
+        };
+        // The parts first, as a job array; the stage's job merges them.
+        let array = if partitions > 1 {
+            let prefix = dir.join(format!("{file_stem}.part-")).display().to_string();
+            let script_path = PathBuf::from(format!("{prefix}sh"));
+            let task = "\"$SLURM_ARRAY_TASK_ID\"";
+            let result = format!("{}{task}.json", quote(&prefix));
+            let marker = format!("{}{task}.exit", quote(&prefix));
+            let command = base(&["--part", task]).join(" ");
+            let what = format!("Parts of stage `{}` of pipeline `{}` (one per array task)", s.stage, pipeline.name);
+            let script = job_script(&what, &root, &command, &result, &marker);
+            std::fs::write(&script_path, script).map_err(|e| Error::io(&script_path, e))?;
+            let mut args = vec![
+                format!("--array=0-{}", partitions - 1),
+                format!("--job-name=ab:{}:{}:part", pipeline.name, s.stage),
+                format!("--output={prefix}%a.log"),
+                format!("--chdir={}", root.display()),
+            ];
+            if !deps.is_empty() {
+                args.push(format!("--dependency=afterok:{}", deps.join(":")));
+                args.push("--kill-on-invalid-dep=yes".into());
+            }
+            args.extend(commands::resource_args(&resources));
+            match commands::sbatch(&s.stage, &script_path, &args) {
+                Ok(id) => Some(ArrayJob { id, parts: partitions, tasks: BTreeMap::new(), prefix }),
+                Err(e) => {
+                    cancel_submitted(&jobs)?;
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
+        let mut deps: Vec<&str> = deps;
+        if let Some(a) = &array {
+            deps.push(a.id.as_str());
         }
-        command.extend(opts.job_args.iter().map(|a| quote(a)));
+        let mut extra: Vec<&str> = Vec::new();
+        if forced.contains(&s.stage) {
+            extra.push("--force");
+        }
+        if opts.remote {
+            extra.push("--remote");
+        }
+        let command = base(&extra).join(" ");
         let result = quote(&files.result.display().to_string());
         let marker = quote(&files.marker.display().to_string());
-        let script = format!(
-            "#!/bin/sh\n\
-             # Stage `{stage}` of pipeline `{name}`, submitted by `actionbench run --executor slurm`.\n\
-             export ACTIONBENCH_NO_PROGRESS=1\n\
-             cd {root} || exit 1\n\
-             {command} > {result}.part\n\
-             rc=$?\n\
-             mv -f {result}.part {result}\n\
-             # The exit marker: how the stage ended, whatever squeue or sacct say.\n\
-             echo \"$rc\" > {marker}.part && mv -f {marker}.part {marker}\n\
-             exit \"$rc\"\n",
-            stage = s.stage,
-            name = pipeline.name,
-            root = quote(&root.display().to_string()),
-            command = command.join(" "),
-        );
+        let what = format!("Stage `{}` of pipeline `{}`", s.stage, pipeline.name);
+        let script = job_script(&what, &root, &command, &result, &marker);
         std::fs::write(&files.script, script).map_err(|e| Error::io(&files.script, e))?;
         let mut args = vec![
             format!("--job-name=ab:{}:{}", pipeline.name, s.stage),
@@ -179,13 +324,14 @@ pub fn run_on_slurm(engine: &Engine, opts: &SlurmOptions, reporter: &dyn Reporte
             // A job whose upstream failed is removed, not left pending forever.
             args.push("--kill-on-invalid-dep=yes".into());
         }
-        let resources = pipeline.stage(&s.stage).map(|d| d.resources.clone()).unwrap_or_default();
         args.extend(commands::resource_args(&resources));
         let id = match commands::sbatch(&s.stage, &files.script, &args) {
             Ok(id) => id,
             Err(e) => {
-                let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
-                commands::scancel(&ids)?;
+                if let Some(a) = &array {
+                    commands::scancel(std::slice::from_ref(&a.id))?;
+                }
+                cancel_submitted(&jobs)?;
                 return Err(e);
             }
         };
@@ -199,6 +345,7 @@ pub fn run_on_slurm(engine: &Engine, opts: &SlurmOptions, reporter: &dyn Reporte
             ended_at: None,
             done: None,
             submitted: Instant::now(),
+            array,
         });
     }
 
@@ -223,7 +370,10 @@ fn wait(jobs: &mut [Job], opts: &SlurmOptions, reporter: &dyn Reporter) -> Resul
             return Ok(false);
         }
         if opts.interrupted.load(Ordering::SeqCst) {
-            let ids: Vec<String> = open.iter().map(|&i| jobs[i].id.clone()).collect();
+            let ids: Vec<String> = open
+                .iter()
+                .flat_map(|&i| std::iter::once(jobs[i].id.clone()).chain(jobs[i].array.as_ref().map(|a| a.id.clone())))
+                .collect();
             commands::scancel(&ids)?;
             for &i in &open {
                 let job = &mut jobs[i];
@@ -237,9 +387,21 @@ fn wait(jobs: &mut [Job], opts: &SlurmOptions, reporter: &dyn Reporter) -> Resul
             }
             return Ok(true);
         }
-        let ids: Vec<String> = open.iter().map(|&i| jobs[i].id.clone()).collect();
+        let ids: Vec<String> = open
+            .iter()
+            .flat_map(|&i| std::iter::once(jobs[i].id.clone()).chain(jobs[i].array.as_ref().map(|a| a.id.clone())))
+            .collect();
         let listed = commands::squeue(&ids);
         for &i in &open {
+            if let (Some(array), Some(map)) = (jobs[i].array.as_mut(), &listed) {
+                let tasks = map.iter().filter(|(id, _)| id.strip_prefix(&array.id).is_some_and(|t| t.starts_with('_')));
+                for (task, st) in tasks {
+                    let seen = array.tasks.entry(task.clone()).or_default();
+                    if seen.last() != Some(&st.state) {
+                        seen.push(st.state.clone());
+                    }
+                }
+            }
             if let Some(rc) = read_marker(&jobs[i].files.marker) {
                 finish(jobs, i, Some(rc), reporter);
                 continue;
@@ -288,6 +450,7 @@ fn report(job: &Job, outcome: StageOutcome, key: Option<Fingerprint>, seconds: f
         job: Some(job.id.clone()),
         states: job.states.clone(),
         log: Some(job.files.log.clone()),
+        array: job.array.as_ref().map(ArrayJob::report),
     }
 }
 
@@ -321,13 +484,10 @@ fn finish(jobs: &mut [Job], i: usize, rc: Option<i32>, reporter: &dyn Reporter) 
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
         .and_then(|doc| doc.as_array()?.iter().find(|r| r["stage"] == job.stage.as_str()).cloned());
     let key = own.as_ref().and_then(|r| r["key"].as_str()).and_then(Fingerprint::from_hex);
-    let log_note = || {
-        let t = tail(&job.files.log, 15);
-        if t.is_empty() {
-            format!("its log ({}) is empty", job.files.log.display())
-        } else {
-            format!("last lines of its log ({}):\n{t}", job.files.log.display())
-        }
+    let log_note = || log_note(&job.files.log);
+    let array_failure = match (&job.array, rc, &failed_upstream) {
+        (Some(array), None, None) => array.failure(),
+        _ => None,
     };
     let outcome = match (&own, rc) {
         (Some(r), Some(_)) => match r["status"].as_str() {
@@ -346,6 +506,12 @@ fn finish(jobs: &mut [Job], i: usize, rc: Option<i32>, reporter: &dyn Reporter) 
                 hint: r["hint"].as_str().map(str::to_string),
                 location: serde_json::from_value(r["location"].clone()).ok(),
             },
+        },
+        // The array failed, so the cluster removed the merge: say which part and why.
+        (_, None) if let Some((why, hint)) = array_failure => StageOutcome::Failed {
+            error: format!("job {} ({last_state}) did not run: {why}", job.id),
+            hint,
+            location: None,
         },
         _ if failed_upstream.is_some() && rc.is_none() => StageOutcome::Skipped {
             reason: format!(

@@ -13,5 +13,5 @@ mod driver;
 mod error;
 
 pub use commands::resource_args;
-pub use driver::{JobReport, SlurmOptions, SlurmRun, run_on_slurm};
+pub use driver::{ArrayReport, JobReport, SlurmOptions, SlurmRun, run_on_slurm};
 pub use error::{Error, Result};

@@ -163,7 +163,7 @@ impl HasTrack for AvaTrack {
 }
 
 /// How the boxes matched, for the summary.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct AvaMatches {
     gt_boxes: usize,
     gt_matched: usize,
@@ -171,6 +171,7 @@ pub struct AvaMatches {
     pseudo_used: usize,
     labelled_frames: usize,
 }
+crate::merge_tally!(AvaMatches { gt_boxes, gt_matched, pseudo_boxes, pseudo_used, labelled_frames });
 
 /// Labels of one track, frame by frame.
 struct TrackLabels {

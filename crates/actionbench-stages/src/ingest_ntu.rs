@@ -117,11 +117,12 @@ pub struct NtuSample {
 }
 
 /// Samples left out before reading.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct NtuLeftOut {
     dropped: Vec<String>,
     other_release: u64,
 }
+crate::merge_tally!(NtuLeftOut { other_release } lists { dropped });
 
 fn names(v: &[&str]) -> Option<Vec<String>> {
     Some(v.iter().map(|s| s.to_string()).collect())

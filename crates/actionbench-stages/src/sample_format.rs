@@ -16,21 +16,30 @@
 //!
 //! Columns are declared with the function that fills them ([`Columns`]),
 //! so a table's schema and its builder cannot drift apart.
+//!
+//! An [`Ids::ByKey`] format can also run as parts (`partitions = N`):
+//! every part lists and orders all sources (cheap: keys come from paths),
+//! then reads only its share of the read chunks a single run would make —
+//! a contiguous run of them — and keeps the batches it would have written
+//! in an Arrow IPC file, with its rejects and counts. The merge writes
+//! those batches, in part order, through the same shard writer: the batch
+//! boundaries, and so the Parquet bytes, are the single run's.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actionbench_core::Diagnostic;
-use actionbench_pipeline::{ParamError, StageContext, StageError, StageKind};
+use actionbench_pipeline::{ParamError, Part, StageContext, StageError, StageKind};
 use actionbench_shards::tensor::VariableShapeTensorBuilder;
 use arrow::array::{
     ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder,
 };
 use arrow::datatypes::{ArrowPrimitiveType, DataType, Field, Schema, SchemaRef};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::ingest::{
     BoxError, OnError, Reject, Source, StageWriter, collect_sources, parallel_map, table_writer, with_hint,
@@ -102,6 +111,38 @@ pub struct Preparing {
     pub rejects: Vec<Reject>,
 }
 
+/// The counts a format keeps for its summary ([`SampleFormat::Tally`]):
+/// a partitioned run keeps each part's in its part directory (JSON) and
+/// the merge adds them up.
+pub trait MergeTally: Default + Send + Serialize + DeserializeOwned {
+    /// Adds the counts of a part to these.
+    fn merge(&mut self, part: Self);
+}
+
+impl MergeTally for () {
+    fn merge(&mut self, _: ()) {}
+}
+
+impl MergeTally for usize {
+    fn merge(&mut self, part: usize) {
+        *self += part;
+    }
+}
+
+/// Implements [`MergeTally`] for a struct of counters (`+=` on each field,
+/// `extend` for the list fields named after `lists`).
+#[macro_export]
+macro_rules! merge_tally {
+    ($tally:ty { $($field:ident),* $(,)? } $(lists { $($list:ident),* $(,)? })?) => {
+        impl $crate::sample_format::MergeTally for $tally {
+            fn merge(&mut self, part: Self) {
+                $(self.$field += part.$field;)*
+                $($(self.$list.extend(part.$list);)*)?
+            }
+        }
+    };
+}
+
 /// The params every ingest kind has: `on-error` and `rows-per-shard`
 /// ([`ingest_params!`](crate::ingest_params) implements this for a params
 /// struct with both fields).
@@ -145,7 +186,7 @@ pub trait SampleFormat: Send + Sync + 'static {
     /// One row of the table.
     type Sample: Send + Sync;
     /// Counts the format keeps for its summary.
-    type Tally: Default + Send;
+    type Tally: MergeTally;
     /// Where the sample ids are.
     const IDS: Ids;
     /// The kind's name (`uses`).
@@ -242,6 +283,8 @@ pub trait SampleFormat: Send + Sync + 'static {
         remaining.min(256)
     }
     /// Called after each batch is written (side files such as LART exports).
+    /// Only [`Ids::Inside`] formats may write files here: an
+    /// [`Ids::ByKey`] format can run as parts, whose files stay in the part.
     fn written(&self, ctx: &StageContext<'_>, params: &Self::Params, samples: &[Self::Sample]) -> Result<(), BoxError> {
         let _ = (ctx, params, samples);
         Ok(())
@@ -310,43 +353,217 @@ impl<F: SampleFormat> StageKind for Ingest<F> {
     }
 
     fn run(&self, ctx: &StageContext<'_>, p: &F::Params) -> Result<(), StageError> {
+        let Start { sources, ignored, mut prepared, rejects } = self.start(ctx, p)?;
+        let mut out = Output::new(&self.0, ctx, p, rejects);
+        match F::IDS {
+            Ids::ByKey => {
+                let order = out.plan(&sources, &prepared)?;
+                out.table = Some(Table::open(&self.0, ctx, p, &prepared, None)?);
+                let chunks = out.chunks(order.len(), None);
+                out.write_keyed(&order, &chunks, &prepared)?;
+            }
+            Ids::Inside => out.inside(&sources, &mut prepared)?,
+        }
+        out.finish(sources.len(), ignored, &prepared)
+    }
+
+    fn partitioning(&self) -> Result<(), String> {
+        match F::IDS {
+            Ids::ByKey => Ok(()),
+            Ids::Inside => Err(format!(
+                "`{}` finds its sample ids inside its files and sorts every sample before writing, \
+                 so a part could not write its share of the table without reading all of it",
+                F::NAME
+            )),
+        }
+    }
+
+    /// Lists and orders every source as a run does, reads this part's
+    /// share of the read chunks, and keeps their batches (`rows.arrow`),
+    /// rejects and counts (`part.json`) for the merge.
+    fn run_part(&self, ctx: &StageContext<'_>, p: &F::Params, part: Part) -> Result<(), StageError> {
+        self.partitioning()?;
+        let Start { sources, prepared, .. } = self.start(ctx, p)?;
+        let mut out = Output::new(&self.0, ctx, p, Vec::new());
+        let order = out.plan(&sources, &prepared)?;
+        // What planning counted and rejected is the merge's to record (it
+        // plans too); a part keeps only what its reads add.
+        out.tally = F::Tally::default();
+        out.rejects.clear();
+        let mine = &out.chunks(order.len(), Some(part));
+        let rows_file = ctx.out_dir.join(PART_ROWS);
+        out.table = Some(Table::open(&self.0, ctx, p, &prepared, Some(&rows_file))?);
+        out.write_keyed(&order, mine, &prepared)?;
+        let Output { rejects, tally, rows, table, .. } = out;
+        if let Some(table) = table {
+            table.sink.finish()?;
+        }
+        let summary = PartSummary {
+            sources: mine.iter().map(ExactSizeIterator::len).sum(),
+            rows,
+            rejects: rejects.into_iter().map(PartReject::from).collect(),
+            tally,
+        };
+        let path = ctx.out_dir.join(PART_SUMMARY);
+        std::fs::write(&path, serde_json::to_vec(&summary)?)
+            .map_err(|e| format!("Failed to write `{}`: {e}", path.display()))?;
+        Ok(())
+    }
+
+    /// Plans as a run does (so the listing counts and key rejects are its
+    /// own), then writes each part's batches in order through one shard
+    /// writer and adds up their rejects and counts.
+    fn merge_parts(&self, ctx: &StageContext<'_>, p: &F::Params, parts: &[PathBuf]) -> Result<(), StageError> {
+        self.partitioning()?;
+        let Start { sources, ignored, prepared, rejects } = self.start(ctx, p)?;
+        let format = &self.0;
+        let mut out = Output::new(format, ctx, p, rejects);
+        let order = out.plan(&sources, &prepared)?;
+        let mut table = Table::open(format, ctx, p, &prepared, None)?;
+        let recut = match format.batching(p) {
+            Batching::Rows(n) => Some(n.max(1)),
+            Batching::PerRead | Batching::PerSource => None,
+        };
+        let mut carry: Vec<RecordBatch> = Vec::new();
+        let mut merged = 0usize;
+        for (index, dir) in parts.iter().enumerate() {
+            let part = Part { index: index as u32, count: parts.len() as u32 };
+            let summary_path = dir.join(PART_SUMMARY);
+            let text = std::fs::read(&summary_path)
+                .map_err(|e| format!("{part}: cannot read `{}`: {e}", summary_path.display()))?;
+            let summary: PartSummary<F::Tally> = serde_json::from_slice(&text)
+                .map_err(|e| format!("{part}: `{}` is not a part summary: {e}", summary_path.display()))?;
+            let expected: usize = out.chunks(order.len(), Some(part)).iter().map(ExactSizeIterator::len).sum();
+            if summary.sources != expected {
+                return Err(format!(
+                    "{part} (`{}`) read {} sources where this run's listing gives it {expected}; \
+                     delete that directory to run the part again",
+                    dir.display(),
+                    summary.sources
+                )
+                .into());
+            }
+            let rows_path = dir.join(PART_ROWS);
+            if rows_path.exists() {
+                let file = std::fs::File::open(&rows_path)
+                    .map_err(|e| format!("{part}: cannot open `{}`: {e}", rows_path.display()))?;
+                let reader = arrow::ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None)
+                    .map_err(|e| format!("{part}: `{}`: {e}", rows_path.display()))?;
+                for batch in reader {
+                    let batch = batch.map_err(|e| format!("{part}: `{}`: {e}", rows_path.display()))?;
+                    // The table's own schema (with its field metadata), checked.
+                    let batch = RecordBatch::try_new(table.schema.clone(), batch.columns().to_vec())
+                        .map_err(|e| format!("{part}: its rows do not fit the table: {e}"))?;
+                    match recut {
+                        None => table.sink.write(&batch)?,
+                        Some(n) => {
+                            carry.push(batch);
+                            write_full_batches(&mut table, &mut carry, n, false)?;
+                        }
+                    }
+                }
+            }
+            out.rows += summary.rows;
+            out.rejects.extend(summary.rejects.into_iter().map(Reject::from));
+            out.tally.merge(summary.tally);
+            merged += expected;
+            ctx.progress(merged as u64, Some(order.len() as u64));
+        }
+        if let Some(n) = recut {
+            write_full_batches(&mut table, &mut carry, n, true)?;
+        }
+        out.table = Some(table);
+        out.finish(sources.len(), ignored, &prepared)
+    }
+}
+
+/// The file of a part's batches (Arrow IPC: written and read back as is).
+const PART_ROWS: &str = "rows.arrow";
+/// The file of a part's counts and rejects.
+const PART_SUMMARY: &str = "part.json";
+
+/// What a part read, besides its rows.
+#[derive(Serialize, Deserialize)]
+#[serde(bound(serialize = "T: Serialize", deserialize = "T: DeserializeOwned"))]
+struct PartSummary<T> {
+    /// Sources this part was given.
+    sources: usize,
+    /// Rows it wrote.
+    rows: u64,
+    /// Its sources that gave no sample (`on-error = "skip"`).
+    rejects: Vec<PartReject>,
+    /// The format's counts of its reads.
+    tally: T,
+}
+
+/// A [`Reject`] as a part keeps it.
+#[derive(Serialize, Deserialize)]
+struct PartReject {
+    sample: String,
+    file: String,
+    line: Option<u64>,
+    message: String,
+}
+
+impl From<Reject> for PartReject {
+    fn from(r: Reject) -> Self {
+        Self { sample: r.sample, file: r.file, line: r.line, message: r.message }
+    }
+}
+
+impl From<PartReject> for Reject {
+    fn from(r: PartReject) -> Self {
+        Self { sample: r.sample, file: r.file, line: r.line, message: r.message }
+    }
+}
+
+/// Writes the rows of `carry` as batches of `n` rows, as a single run cuts
+/// them; the rest stays in `carry`, unless `last` (then it is written too).
+fn write_full_batches<S: 'static>(
+    table: &mut Table<'_, '_, S>,
+    carry: &mut Vec<RecordBatch>,
+    n: usize,
+    last: bool,
+) -> Result<(), BoxError> {
+    let rows: usize = carry.iter().map(RecordBatch::num_rows).sum();
+    if rows < n && !(last && rows > 0) {
+        return Ok(());
+    }
+    let all = arrow::compute::concat_batches(&table.schema, carry.iter())?;
+    carry.clear();
+    let mut offset = 0;
+    while all.num_rows() - offset >= n {
+        table.sink.write(&all.slice(offset, n))?;
+        offset += n;
+    }
+    if offset < all.num_rows() {
+        let rest = all.slice(offset, all.num_rows() - offset);
+        if last { table.sink.write(&rest)? } else { carry.push(rest) }
+    }
+    Ok(())
+}
+
+/// What every run of a format starts from.
+struct Start<P> {
+    sources: Vec<Source>,
+    ignored: usize,
+    prepared: P,
+    rejects: Vec<Reject>,
+}
+
+impl<F: SampleFormat> Ingest<F> {
+    /// Lists the sources and prepares: the same in a run, a part and a merge.
+    fn start(&self, ctx: &StageContext<'_>, p: &F::Params) -> Result<Start<F::Prepared>, BoxError> {
         let format = &self.0;
         let (files, ignored) = format.list(ctx, p)?;
         let mut preparing = Preparing::default();
-        let mut prepared = format.prepare(ctx, p, &mut preparing)?;
+        let prepared = format.prepare(ctx, p, &mut preparing)?;
         let sources: Vec<Source> =
             files.into_iter().filter(|s| !preparing.consumed.contains(&s.path)).map(|s| format.source(s)).collect();
         if sources.is_empty() && !p.allow_empty() {
             return Err(read_nothing(F::NAME, &format.reads(p), &ignored).into());
         }
-        let ignored = ignored.len();
-        let mut out = Output {
-            format,
-            ctx,
-            p,
-            on_error: p.on_error(),
-            rejects: preparing.rejects,
-            tally: F::Tally::default(),
-            rows: 0,
-            table: None,
-            pending: Vec::new(),
-        };
-        match F::IDS {
-            Ids::ByKey => out.by_key(&sources, &prepared)?,
-            Ids::Inside => out.inside(&sources, &mut prepared)?,
-        }
-        let Output { rejects, tally, rows, table, .. } = out;
-        let writer = match table {
-            Some(table) => table.writer,
-            None => Table::open(format, ctx, p, &prepared)?.writer,
-        };
-        writer.finish()?;
-        let counts = Counts { rows, rejected: rejects.len(), files: sources.len(), ignored };
-        if format.writes_rejects(p) {
-            write_rejects(ctx, rejects)?;
-        }
-        write_summary(ctx, format.summary(counts, p, &prepared, tally))?;
-        Ok(())
+        Ok(Start { sources, ignored: ignored.len(), prepared, rejects: preparing.rejects })
     }
 }
 
@@ -379,24 +596,62 @@ fn plural(n: usize, what: &str) -> String {
     if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
-/// The open table: its columns and writer.
+/// Where a table's batches go: its shards, or a part's IPC file.
+enum Sink<'c, 'a> {
+    Shards(StageWriter<'c, 'a>),
+    Part(arrow::ipc::writer::FileWriter<std::io::BufWriter<std::fs::File>>),
+}
+
+impl Sink<'_, '_> {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
+        match self {
+            Sink::Shards(w) => w.write(batch)?,
+            Sink::Part(w) => w.write(batch)?,
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), BoxError> {
+        match self {
+            Sink::Shards(w) => {
+                w.finish()?;
+            }
+            Sink::Part(mut w) => {
+                w.finish()?;
+                w.into_inner()?.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The open table: its columns and where its batches go.
 struct Table<'c, 'a, S> {
     columns: Columns<S>,
     schema: SchemaRef,
-    writer: StageWriter<'c, 'a>,
+    sink: Sink<'c, 'a>,
 }
 
 impl<'c, 'a, S: 'static> Table<'c, 'a, S> {
+    /// The table's shards, or (`part`) a part's IPC file at that path.
     fn open<F: SampleFormat<Sample = S>>(
         format: &F,
         ctx: &'c StageContext<'a>,
         p: &F::Params,
         prepared: &F::Prepared,
+        part: Option<&Path>,
     ) -> Result<Self, BoxError> {
         let columns = format.columns(p, prepared)?;
         let schema = columns.schema();
-        let writer = table_writer(ctx, schema.clone(), p.rows_per_shard())?;
-        Ok(Self { columns, schema, writer })
+        let sink = match part {
+            None => Sink::Shards(table_writer(ctx, schema.clone(), p.rows_per_shard())?),
+            Some(path) => {
+                let file =
+                    std::fs::File::create(path).map_err(|e| format!("Failed to create `{}`: {e}", path.display()))?;
+                Sink::Part(arrow::ipc::writer::FileWriter::try_new(std::io::BufWriter::new(file), &schema)?)
+            }
+        };
+        Ok(Self { columns, schema, sink })
     }
 }
 
@@ -417,6 +672,37 @@ struct Output<'f, 'c, 'a, F: SampleFormat> {
 type Chunk<'s, S> = (&'s [(String, &'s Source)], Vec<Result<Vec<S>, SampleError>>);
 
 impl<'f, 'c, 'a, F: SampleFormat> Output<'f, 'c, 'a, F> {
+    fn new(format: &'f F, ctx: &'c StageContext<'a>, p: &'f F::Params, rejects: Vec<Reject>) -> Self {
+        Output {
+            format,
+            ctx,
+            p,
+            on_error: p.on_error(),
+            rejects,
+            tally: F::Tally::default(),
+            rows: 0,
+            table: None,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Closes the table (an empty one when nothing opened it), then writes
+    /// `rejects/` and `_ingest.json`.
+    fn finish(self, files: usize, ignored: usize, prepared: &F::Prepared) -> Result<(), StageError> {
+        let Output { format, ctx, p, rejects, tally, rows, table, .. } = self;
+        let sink = match table {
+            Some(table) => table.sink,
+            None => Table::open(format, ctx, p, prepared, None)?.sink,
+        };
+        sink.finish()?;
+        let counts = Counts { rows, rejected: rejects.len(), files, ignored };
+        if format.writes_rejects(p) {
+            write_rejects(ctx, rejects)?;
+        }
+        write_summary(ctx, format.summary(counts, p, prepared, tally))?;
+        Ok(())
+    }
+
     /// A source that gave no sample: the stage's error under `on-error =
     /// "fail"`, a row of `rejects` under `skip`.
     fn reject(&mut self, key: Option<&str>, source: &Source, error: SampleError) -> Result<(), BoxError> {
@@ -446,7 +732,7 @@ impl<'f, 'c, 'a, F: SampleFormat> Output<'f, 'c, 'a, F> {
             return Ok(());
         }
         let table = self.table.as_mut().ok_or("the table is not open")?;
-        table.writer.write(&table.columns.batch(&table.schema, &self.pending)?)?;
+        table.sink.write(&table.columns.batch(&table.schema, &self.pending)?)?;
         self.format.written(self.ctx, self.p, &self.pending)?;
         self.rows += self.pending.len() as u64;
         self.pending.clear();
@@ -476,10 +762,13 @@ impl<'f, 'c, 'a, F: SampleFormat> Output<'f, 'c, 'a, F> {
         }
     }
 
-    /// [`Ids::ByKey`]: keys first (cheap), then the sources in key order,
-    /// a chunk at a time; while one chunk is read on the pool, the one
-    /// before is encoded and written.
-    fn by_key(&mut self, sources: &[Source], prepared: &F::Prepared) -> Result<(), BoxError> {
+    /// [`Ids::ByKey`]: every source's key (cheap, on the pool), the ones
+    /// `admit` takes, in key order, checked for duplicates.
+    fn plan<'s>(
+        &mut self,
+        sources: &'s [Source],
+        prepared: &F::Prepared,
+    ) -> Result<Vec<(String, &'s Source)>, BoxError> {
         let (format, p) = (self.format, self.p);
         let keys = parallel_map(sources, |source| format.key(source, p));
         let mut order: Vec<(String, &Source)> = Vec::with_capacity(sources.len());
@@ -494,16 +783,54 @@ impl<'f, 'c, 'a, F: SampleFormat> Output<'f, 'c, 'a, F> {
         if let Some(w) = order.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(format.duplicate(&w[0].0, w[0].1, w[1].1).into());
         }
-        self.table = Some(Table::open(format, self.ctx, p, prepared)?);
+        Ok(order)
+    }
+
+    /// [`Ids::ByKey`]: the read chunks (index ranges of the `total`
+    /// ordered sources) of a run, or of one part of it. Where each chunk is
+    /// one batch ([`Batching::PerRead`]), a part takes a contiguous run of
+    /// the run's own chunks, so the batches are the run's; otherwise a part
+    /// takes a contiguous run of sources and cuts it into chunks itself
+    /// (chunk sizes may follow the machine's cores, the parts must not).
+    fn chunks(&self, total: usize, part: Option<Part>) -> Vec<Range<usize>> {
+        let cut = |range: Range<usize>| {
+            let mut out = Vec::new();
+            let mut start = range.start;
+            while start < range.end {
+                let rest = range.end - start;
+                let n = self.format.read_chunk(self.p, rest).clamp(1, rest);
+                out.push(start..start + n);
+                start += n;
+            }
+            out
+        };
+        match (part, self.format.batching(self.p)) {
+            (None, _) => cut(0..total),
+            (Some(part), Batching::PerRead) => {
+                let all = cut(0..total);
+                all[part.range(all.len())].to_vec()
+            }
+            (Some(part), Batching::PerSource | Batching::Rows(_)) => cut(part.range(total)),
+        }
+    }
+
+    /// [`Ids::ByKey`]: reads the sources of `chunks` (ranges of `order`)
+    /// into the open table, a chunk at a time; while one chunk is read on
+    /// the pool, the one before is encoded and written.
+    fn write_keyed(
+        &mut self,
+        order: &[(String, &Source)],
+        chunks: &[Range<usize>],
+        prepared: &F::Prepared,
+    ) -> Result<(), BoxError> {
+        let (format, p) = (self.format, self.p);
         let batching = format.batching(p);
-        let total = order.len();
-        let mut rest = &order[..];
+        let total: usize = chunks.iter().map(ExactSizeIterator::len).sum();
         let mut pending: Option<Chunk<'_, F::Sample>> = None;
         let mut done = 0;
+        let mut next = chunks.iter();
         loop {
-            let n = if rest.is_empty() { 0 } else { format.read_chunk(p, rest.len()).clamp(1, rest.len()) };
-            let (chunk, tail) = rest.split_at(n);
-            rest = tail;
+            let chunk = next.next().map_or(&order[..0], |r| &order[r.clone()]);
             let (written, read) = rayon::join(
                 || pending.take().map(|(chunk, read)| self.take_chunk(chunk, read, batching)).transpose(),
                 || parallel_map(chunk, |(_, source)| format.read(source, p, prepared)),
@@ -564,7 +891,7 @@ impl<'f, 'c, 'a, F: SampleFormat> Output<'f, 'c, 'a, F> {
         }
         let mut samples: Vec<F::Sample> = samples.into_iter().map(|(_, s)| s).collect();
         format.gathered(&mut samples, prepared, &mut self.tally)?;
-        self.table = Some(Table::open(format, self.ctx, p, prepared)?);
+        self.table = Some(Table::open(format, self.ctx, p, prepared, None)?);
         let rows = Batching::Rows(p.rows_per_shard().max(1));
         self.push(samples, rows)?;
         self.flush()

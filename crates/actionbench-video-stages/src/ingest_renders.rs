@@ -301,7 +301,7 @@ pub type IngestRenders = Ingest<RendersFormat>;
 pub struct RendersFormat;
 
 /// How many written clips carry each label.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct LabelCounts {
     rows: usize,
     depth: usize,
@@ -310,6 +310,7 @@ pub struct LabelCounts {
     boxes: usize,
     joints3d: usize,
 }
+actionbench_stages::merge_tally!(LabelCounts { rows, depth, normals, segmentation, boxes, joints3d });
 
 fn dims(d: &[&str]) -> Option<Vec<String>> {
     Some(d.iter().map(|s| s.to_string()).collect())

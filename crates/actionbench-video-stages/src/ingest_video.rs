@@ -239,7 +239,7 @@ impl VideoClip {
 }
 
 /// Videos counted for the summary.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct VideoCounts {
     videos: u64,
     decoded_frames: u64,
@@ -247,6 +247,7 @@ pub struct VideoCounts {
     unlisted: usize,
     listed: usize,
 }
+actionbench_stages::merge_tally!(VideoCounts { videos, decoded_frames, sampled_frames, unlisted, listed });
 
 impl VideoFormat {
     fn video_id(&self, source: &Source, p: &IngestVideoParams) -> String {

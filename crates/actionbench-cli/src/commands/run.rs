@@ -39,6 +39,13 @@ pub(crate) struct RunArgs {
     /// has the details.
     #[arg(long, value_enum, default_value_t = Executor::Local)]
     executor: Executor,
+    /// Run only part I (from 0) of the one stage named, a stage with
+    /// `partitions = N`, into the cache, without taking the run lock; the
+    /// stage's next `run` merges the parts. `--executor slurm` runs the
+    /// parts as a job array this way; the stages it needs must be in the
+    /// cache already.
+    #[arg(long, value_name = "I", conflicts_with_all = ["dry_run", "remote", "force"])]
+    part: Option<u32>,
 }
 
 /// `run --executor`.
@@ -57,6 +64,9 @@ pub(crate) fn run(
     progress: &Progress,
 ) -> anyhow::Result<ExitCode> {
     let engine = super::open_engine_with(&args.pipeline, &args.overrides, binary)?;
+    if let Some(index) = args.part {
+        return run_part(args, &engine, index, format, progress);
+    }
     if args.executor == Executor::Slurm {
         return run_on_slurm(args, &engine, format, progress);
     }
@@ -89,6 +99,50 @@ pub(crate) fn run(
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
+/// `run STAGE --part I`: one part of a partitioned stage.
+fn run_part(
+    args: &RunArgs,
+    engine: &actionbench_pipeline::Engine,
+    index: u32,
+    format: OutputFormat,
+    progress: &Progress,
+) -> anyhow::Result<ExitCode> {
+    let [stage] = args.stages.as_slice() else {
+        anyhow::bail!(
+            "`--part {index}` runs a part of one stage: name exactly one stage (a stage with `partitions = N`), not {}",
+            args.stages.len()
+        );
+    };
+    if args.executor == Executor::Slurm {
+        anyhow::bail!("`--part` runs here; `--executor slurm` submits every part as a job array by itself");
+    }
+    let report = engine.run_part(stage, index, progress)?;
+    progress.clear();
+    match format {
+        OutputFormat::Json => print_json(&serde_json::to_value(&report)?)?,
+        _ => {
+            let mut table = TextTable::new(["stage", "part", "status", "key", "seconds"]);
+            let key = if format == OutputFormat::Csv { report.key.to_hex() } else { report.key.short() };
+            table.push(vec![
+                report.stage.clone(),
+                format!("{} of {}", report.part, report.parts),
+                report.outcome.label().to_string(),
+                key,
+                format!("{:.2}", report.seconds),
+            ]);
+            table.print(format)?;
+        }
+    }
+    let as_stage = actionbench_pipeline::StageReport {
+        stage: report.stage.clone(),
+        outcome: report.outcome.clone(),
+        key: Some(report.key),
+        seconds: report.seconds,
+    };
+    let failed = super::print_failed_stages(&engine.pipeline().display_path, &[as_stage]);
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
 /// `run --executor slurm`.
 fn run_on_slurm(
     args: &RunArgs,
@@ -103,13 +157,6 @@ fn run_on_slurm(
     let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = interrupted.clone();
     ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst))?;
-    let mut job_args = Vec::new();
-    if args.remote {
-        job_args.push("--remote".to_string());
-    }
-    for o in &args.overrides {
-        job_args.extend(["-S".to_string(), o.clone()]);
-    }
     let env_number = |name: &str, default: u64| -> anyhow::Result<u64> {
         match std::env::var(name) {
             Ok(v) => v.parse().map_err(|_| anyhow::anyhow!("{name}=`{v}` is not a whole number")),
@@ -119,7 +166,8 @@ fn run_on_slurm(
     let opts = actionbench_slurm::SlurmOptions {
         targets: args.stages.clone(),
         force: args.force,
-        job_args,
+        overrides: args.overrides.clone(),
+        remote: args.remote,
         binary: std::env::current_exe()?,
         // At least 10 ms: a zero would ask squeue in a busy loop.
         poll: std::time::Duration::from_millis(env_number(EnvVars::ACTIONBENCH_SLURM_POLL_MS, 5000)?.max(10)),
@@ -138,7 +186,11 @@ fn run_on_slurm(
                     r.report.stage.clone(),
                     r.report.outcome.label().to_string(),
                     key.unwrap_or_default(),
-                    r.job.clone().unwrap_or_else(|| "-".into()),
+                    match (&r.job, &r.array) {
+                        (Some(job), Some(a)) => format!("{job} after {}_[0-{}]", a.job, a.parts.saturating_sub(1)),
+                        (Some(job), None) => job.clone(),
+                        (None, _) => "-".into(),
+                    },
                     format!("{:.2}", r.report.seconds),
                 ]);
             }

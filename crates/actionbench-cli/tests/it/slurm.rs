@@ -50,23 +50,38 @@ fn final_state(conf: &str, job: &str) -> String {
     }
 }
 
-/// The remote tests' NTU pipeline, with resources for its train stage.
-fn ntu_project() -> Project {
+/// The remote tests' NTU pipeline, with resources for its train stage,
+/// and its ingest split into `partitions` parts (a job array on SLURM).
+/// Besides the remote tests' four files, 96 of a test subject (only
+/// `predict` reads them): 100 samples make four read chunks of
+/// `ingest.ntu`, one per part.
+fn ntu_project(partitions: Option<u32>) -> Project {
     let p = Project::new();
     crate::remote::ntu_files(&p);
-    let with_resources = crate::remote::PIPELINE.replace(
+    let skeleton = crate::inspect::skeleton_text();
+    for k in 0..96 {
+        p.write(&format!("data/ntu/S00{}C001P006R001A{:03}.skeleton", 1 + k / 48, 1 + k % 48), &skeleton);
+    }
+    let mut pipeline = crate::remote::PIPELINE.replace(
         "inputs = [\"@ntu\"]\n[stages.train.params]",
         "inputs = [\"@ntu\"]\nresources = { cpus = 1, mem = \"200M\", time = \"00:10:00\" }\n[stages.train.params]",
     );
-    assert_ne!(with_resources, crate::remote::PIPELINE);
-    p.write("pipelines/n.toml", &with_resources);
+    assert_ne!(pipeline, crate::remote::PIPELINE);
+    if let Some(n) = partitions {
+        pipeline = pipeline.replace(
+            "params = { dataset = \"ntu60\" }",
+            &format!("params = {{ dataset = \"ntu60\" }}\npartitions = {n}"),
+        );
+        assert!(pipeline.contains("partitions"));
+    }
+    p.write("pipelines/n.toml", &pipeline);
     p
 }
 
 #[test]
 fn stages_run_as_slurm_jobs_with_their_resources_and_match_a_local_run() {
     let conf = cluster();
-    let p = ntu_project();
+    let p = ntu_project(Some(4));
     let r = run(&p, &conf, &["run", "n", "--executor", "slurm", "--format", "json"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let doc: Value = serde_json::from_str(&r.stdout).unwrap();
@@ -81,6 +96,30 @@ fn stages_run_as_slurm_jobs_with_their_resources_and_match_a_local_run() {
         let log = std::path::PathBuf::from(s["log"].as_str().unwrap());
         assert!(log.is_file(), "one log per stage: {}", log.display());
     }
+    // The ingest's four parts ran as an array whose every task squeue saw;
+    // the stage's own job merged them after the whole array.
+    let array = &stages[0]["array"];
+    let array_job = array["job"].as_str().unwrap();
+    assert_eq!(array["parts"], 4, "{array}");
+    let tasks: Vec<&String> = array["tasks"].as_object().unwrap().keys().collect();
+    assert_eq!(tasks, (0..4).map(|i| format!("{array_job}_{i}")).collect::<Vec<_>>().iter().collect::<Vec<_>>());
+    for (task, states) in array["tasks"].as_object().unwrap() {
+        assert!(!states.as_array().unwrap().is_empty(), "{task}: {array}");
+    }
+    for stage in stages.iter().skip(1) {
+        assert!(stage["array"].is_null(), "{stage}");
+    }
+    let merge_job = stages[0]["job"].as_str().unwrap();
+    let shown = slurm_tool(&conf, "scontrol", &["show", "job", &format!("{array_job}_3")]);
+    assert!(shown.contains("JobName=ab:n:ntu:part") && shown.contains("ArrayTaskId=3"), "{shown}");
+    let time = |job: &str, field: &str| -> String {
+        let shown = slurm_tool(&conf, "scontrol", &["show", "job", job]);
+        let at = shown.find(&format!("{field}=")).unwrap_or_else(|| panic!("no {field} in:\n{shown}"));
+        shown[at + field.len() + 1..].split_whitespace().next().unwrap().to_string()
+    };
+    for i in 0..4 {
+        assert!(time(merge_job, "EligibleTime") >= time(&format!("{array_job}_{i}"), "EndTime"), "part {i}");
+    }
     // The train job got the stage's resources.
     let train_job = stages[1]["job"].as_str().unwrap();
     let shown = slurm_tool(&conf, "scontrol", &["show", "job", train_job]);
@@ -90,20 +129,16 @@ fn stages_run_as_slurm_jobs_with_their_resources_and_match_a_local_run() {
     // ... and the jobs waited for each other: predict became eligible
     // when train ended (SLURM clears a satisfied dependency, so its times
     // say it).
-    let time = |job: &str, field: &str| -> String {
-        let shown = slurm_tool(&conf, "scontrol", &["show", "job", job]);
-        let at = shown.find(&format!("{field}=")).unwrap_or_else(|| panic!("no {field} in:\n{shown}"));
-        shown[at + field.len() + 1..].split_whitespace().next().unwrap().to_string()
-    };
     let predict_job = stages[2]["job"].as_str().unwrap();
     assert!(time(predict_job, "EligibleTime") >= time(train_job, "EndTime"));
 
-    // The same pipeline run here gives the same keys and the same bytes.
+    // The same pipeline run here, in one process, without partitions,
+    // gives the same keys and the same bytes.
     // Except `train`'s own directory: its `runs` table records the wall
     // time, and Burn gives every parameter a random id in `model.mpk`, so
     // two local runs differ there too; its weights are compared through
     // `predict`, whose output is byte-identical.
-    let local = ntu_project();
+    let local = ntu_project(None);
     local.ok(&["run", "n"]);
     let lock = |p: &Project| -> toml::Table { toml::from_str(&p.read("pipelines/n.lock")).unwrap() };
     let (here, there) = (lock(&local), lock(&p));
@@ -142,6 +177,40 @@ fn a_failed_job_says_why_and_what_depended_on_it_is_removed() {
     assert_eq!(final_state(&conf, after), "CANCELLED");
     let reason = slurm_tool(&conf, "squeue", &["-h", "-t", "all", "-o", "%r", "-j", after]);
     assert_eq!(reason.trim(), "DependencyNeverSatisfied");
+}
+
+#[test]
+fn a_failed_part_is_named_with_its_error_and_the_merge_is_removed() {
+    let conf = cluster();
+    let p = ntu_project(Some(4));
+    // Sorts last: the fourth part reads it, and fails (`on-error = "fail"`).
+    p.write("data/ntu/S017C003P040R002A060.skeleton", "2\n1\n");
+    let pipeline = p.read("pipelines/n.toml");
+    p.write("pipelines/n.toml", &pipeline[..pipeline.find("[stages.train]").unwrap()]);
+    let r = run(&p, &conf, &["run", "n", "--executor", "slurm", "--format", "json"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc[0]["status"], "failed", "{doc}");
+    let array = doc[0]["array"]["job"].as_str().unwrap();
+    let error = doc[0]["error"].as_str().unwrap();
+    for want in [
+        format!("job {array}_3 (FAILED, exit 1): part 3 of 4 failed: "),
+        "S017C003P040R002A060.skeleton".to_string(),
+        "last lines of its log".to_string(),
+    ] {
+        assert!(error.contains(&want), "{want:?} not in: {error}");
+    }
+    assert_eq!(final_state(&conf, doc[0]["job"].as_str().unwrap()), "CANCELLED");
+    // The other parts are kept for the next run; the failed one is not there.
+    let parts: Vec<String> = std::fs::read_dir(p.path(".actionbench/v1/parts"))
+        .unwrap()
+        .flat_map(|key| std::fs::read_dir(key.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.'))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(parts, ["0-of-4", "1-of-4", "2-of-4"]);
 }
 
 #[test]

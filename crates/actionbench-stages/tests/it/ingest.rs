@@ -87,7 +87,7 @@ fn summary(dir: &Path) -> serde_json::Value {
 const BIG_ID: u64 = 72057594037931101;
 
 /// A `.skeleton` text: `bodies[f]` bodies in frame f; joint x = body + joint/100.
-fn skeleton(bodies: &[usize], ids: &[u64], eol: &str) -> String {
+pub(crate) fn skeleton(bodies: &[usize], ids: &[u64], eol: &str) -> String {
     let mut s = format!("{}{eol}", bodies.len());
     for &n in bodies {
         write!(s, "{n}{eol}").unwrap();

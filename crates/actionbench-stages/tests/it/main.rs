@@ -3,4 +3,5 @@
 mod ava;
 mod eval;
 mod ingest;
+mod partitions;
 mod phalp;
