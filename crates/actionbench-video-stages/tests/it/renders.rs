@@ -175,3 +175,57 @@ params = { video-id = "parent", frames = "raw" }
         (Some(2), Some(1), Some(1))
     );
 }
+
+/// Every file below `dir`, by relative path.
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().strip_prefix(dir).unwrap().display().to_string(), std::fs::read(e.path()).unwrap()))
+        .collect()
+}
+
+/// `ingest.renders` cuts batches every `rows-per-shard` rows across its
+/// read chunks: split into parts, the merge cuts them again as the single
+/// run does, and adds up the parts' label counts and rejects.
+#[test]
+fn partitioned_renders_ingest_writes_the_single_runs_bytes() {
+    let run = |partitions: &str| {
+        let project = tempfile::tempdir().unwrap();
+        let root = project.path().join("data/renders");
+        for i in 0..8 {
+            let dir = write_clip(&root, &format!("c{i:03}"), i % 3 != 1);
+            if i == 5 {
+                std::fs::remove_file(dir.join("depth/000001.png")).unwrap();
+            }
+        }
+        std::fs::create_dir_all(project.path().join("pipelines")).unwrap();
+        std::fs::write(
+            project.path().join("pipelines/p.toml"),
+            format!(
+                "[stages.r]\nuses = \"ingest.renders\"\ninputs = [\"data/renders\"]\n\
+                 params = {{ frames = \"raw\", on-error = \"skip\", rows-per-shard = 3 }}\n{partitions}\n"
+            ),
+        )
+        .unwrap();
+        let def = PipelineDef::load("p", project.path()).unwrap();
+        let engine = Engine::new(def, actionbench_video_stages::registry(), None).unwrap();
+        let reports = engine.run(&RunOptions { jobs: 1, ..Default::default() }, &NoopReporter).unwrap();
+        assert_eq!(reports[0].outcome, StageOutcome::Ran, "{reports:?}");
+        let key = reports[0].key.unwrap();
+        (key, tree(&engine.cache().stage_dir(&key)))
+    };
+    let (key, expected) = run("");
+    let summary: serde_json::Value = serde_json::from_slice(&expected["_ingest.json"]).unwrap();
+    assert_eq!((summary["rows"].as_u64(), summary["rejected"].as_u64()), (Some(7), Some(1)), "{summary}");
+    assert_eq!(expected.keys().filter(|f| f.starts_with("part-")).count(), 3, "{:?}", expected.keys());
+    for n in [2, 3, 5] {
+        let (split_key, files) = run(&format!("partitions = {n}"));
+        assert_eq!(split_key, key);
+        assert_eq!(files.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "partitions = {n}");
+        for (name, bytes) in &files {
+            assert!(bytes == &expected[name], "partitions = {n}: `{name}` differs from the single run's");
+        }
+    }
+}
