@@ -27,7 +27,11 @@ pub fn stage_kinds_markdown(registry: &Registry) -> String {
         if !kind.description().is_empty() {
             let _ = write!(out, "{}\n\n", kind.description().trim());
         }
-        let _ = write!(out, "Implementation version {}.\n\n", kind.implementation_version());
+        let _ = write!(out, "Implementation version {}.", kind.implementation_version());
+        if kind.partitioning().is_ok() {
+            out.push_str(" Splits into parts with `partitions = N` (docs/cluster.md).");
+        }
+        out.push_str("\n\n");
         let schema = kind.params_schema();
         let mut rows = Vec::new();
         params_rows(&schema, &schema, "", &mut rows, 0);

@@ -11,20 +11,30 @@ pub(crate) fn run(binary: super::Binary, format: OutputFormat) -> anyhow::Result
             .canonical_params(&toml::Table::new())
             .map(|t| t.to_string())
             .unwrap_or_else(|e| format!("(required: {e})"));
-        rows.push((name, kind.implementation_version(), defaults.trim().replace('\n', "; "), kind.description()));
+        let parts = kind.partitioning().is_ok();
+        rows.push((
+            name,
+            kind.implementation_version(),
+            parts,
+            defaults.trim().replace('\n', "; "),
+            kind.description(),
+        ));
     }
     match format {
         OutputFormat::Json => print_json(&serde_json::Value::Array(
             rows.iter()
-                .map(|(n, v, d, about)| {
-                    serde_json::json!({"kind": n, "implementation_version": v, "default_params": d, "description": about})
+                .map(|(n, v, parts, d, about)| {
+                    serde_json::json!({
+                        "kind": n, "implementation_version": v, "partitions": parts,
+                        "default_params": d, "description": about,
+                    })
                 })
                 .collect(),
         ))?,
         _ => {
-            let mut table = TextTable::new(["kind", "version", "default params"]);
-            for (n, v, d, _) in rows {
-                table.push(vec![n.to_string(), v.to_string(), d]);
+            let mut table = TextTable::new(["kind", "version", "partitions", "default params"]);
+            for (n, v, parts, d, _) in rows {
+                table.push(vec![n.to_string(), v.to_string(), if parts { "yes" } else { "-" }.to_string(), d]);
             }
             table.print(format)?;
         }
