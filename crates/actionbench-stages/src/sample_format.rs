@@ -598,8 +598,8 @@ fn plural(n: usize, what: &str) -> String {
 
 /// Where a table's batches go: its shards, or a part's IPC file.
 enum Sink<'c, 'a> {
-    Shards(StageWriter<'c, 'a>),
-    Part(arrow::ipc::writer::FileWriter<std::io::BufWriter<std::fs::File>>),
+    Shards(Box<StageWriter<'c, 'a>>),
+    Part(Box<arrow::ipc::writer::FileWriter<std::io::BufWriter<std::fs::File>>>),
 }
 
 impl Sink<'_, '_> {
@@ -618,7 +618,7 @@ impl Sink<'_, '_> {
             }
             Sink::Part(mut w) => {
                 w.finish()?;
-                w.into_inner()?.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                (*w).into_inner()?.into_inner().map_err(|e| e.into_error())?.sync_all()?;
             }
         }
         Ok(())
@@ -644,11 +644,11 @@ impl<'c, 'a, S: 'static> Table<'c, 'a, S> {
         let columns = format.columns(p, prepared)?;
         let schema = columns.schema();
         let sink = match part {
-            None => Sink::Shards(table_writer(ctx, schema.clone(), p.rows_per_shard())?),
+            None => Sink::Shards(Box::new(table_writer(ctx, schema.clone(), p.rows_per_shard())?)),
             Some(path) => {
                 let file =
                     std::fs::File::create(path).map_err(|e| format!("Failed to create `{}`: {e}", path.display()))?;
-                Sink::Part(arrow::ipc::writer::FileWriter::try_new(std::io::BufWriter::new(file), &schema)?)
+                Sink::Part(Box::new(arrow::ipc::writer::FileWriter::try_new(std::io::BufWriter::new(file), &schema)?))
             }
         };
         Ok(Self { columns, schema, sink })

@@ -193,7 +193,7 @@ fn partitions_are_refused_where_they_cannot_work() {
             format!("[stages.k]\nuses = \"ingest.ntu\"\ninputs = [\"data\"]\npartitions = {bad}\n"),
         )
         .unwrap();
-        let err = PipelineDef::load("p", dir.path()).err().expect("refused").to_string();
+        let err = PipelineDef::load("p", dir.path()).expect_err("refused").to_string();
         assert!(err.contains("p.toml:4") && err.contains("partitions"), "{bad}: {err}");
     }
 
