@@ -182,6 +182,9 @@ fn job_script(what: &str, root: &Path, command: &str, result: &str, marker: &str
         "#!/bin/sh\n\
          # {what}, submitted by `actionbench run --executor slurm`.\n\
          export ACTIONBENCH_NO_PROGRESS=1\n\
+         # The worker pool gets the CPUs the job was given (sites without CPU\n\
+         # binding would otherwise let every job use every core of its node).\n\
+         if [ -n \"${{SLURM_CPUS_PER_TASK:-}}\" ]; then export RAYON_NUM_THREADS=\"$SLURM_CPUS_PER_TASK\"; fi\n\
          cd {root} || exit 1\n\
          {command} > {result}.part\n\
          rc=$?\n\

@@ -1,0 +1,125 @@
+"""Partitioned NTU ingest on the local SLURM cluster: 1, 2 and 4 parts.
+
+The same `ingest.ntu` stage over the `large` preset's NTU files (written by
+`actionbench synth large --formats ntu`; CLASSES=k keeps the first k of its
+20 classes when the disk is short), run with `--executor slurm`:
+- 1 part: one job (cpus = all of the node's);
+- N parts: a job array of N tasks (cpus = node's / N each, so the node is
+  full) and the stage's merge job after it.
+Each run starts from a cache without the stage's output (the input
+snapshots stay, so no run hashes the 50k files again). Printed per run:
+wall time of the whole command, and where it goes: submit + status, the
+array tasks (first start to last end, and each task's own time), the
+merge, and the rest (SLURM scheduling, polls). The merged outputs must all
+have the single run's hash.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+AB = os.environ["ACTIONBENCH_BIN"]
+WORK = os.environ["BENCH_DIR"]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PARTS = [int(n) for n in os.environ.get("PARTS", "1,2,4").split(",")]
+CLASSES = int(os.environ.get("CLASSES", "20"))
+PRESET = os.environ.get("PRESET", "large")
+CPUS = os.cpu_count() or 1
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, text=True, capture_output=True, **kw)
+
+
+def main():
+    project = os.path.join(WORK, "project")
+    data = os.path.join(project, "data")
+    marker = os.path.join(data, f".generated-{PRESET}-{CLASSES}")
+    if not os.path.exists(marker):
+        shutil.rmtree(data, ignore_errors=True)
+        classes = []
+        if CLASSES < 20:
+            sh(AB, "synth", "tiny", "--formats", "ntu", "--out", os.path.join(WORK, "classes"), "-q")
+            with open(os.path.join(WORK, "classes", "classes.txt")) as f:
+                classes = [line.split("\t")[-1].strip() for line in f if line.strip()][:CLASSES]
+        args = [AB, "synth", PRESET, "--formats", "ntu", "--out", data, "-q"]
+        if classes:
+            args += ["--classes", ",".join(classes)]
+        start = time.perf_counter()
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+        print(f"generated in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        open(marker, "w").close()
+    skeletons = [os.path.join(d, f) for d, _, fs in os.walk(data) for f in fs if f.endswith(".skeleton")]
+    files, size = len(skeletons), sum(os.path.getsize(p) for p in skeletons)
+    print(f"input: {files} files, {size / 1e9:.2f} GB ({PRESET} preset, {CLASSES} of 20 classes)")
+    conf = sh(os.path.join(ROOT, "scripts/lib/slurm-cluster"), "up").stdout.strip().split("=", 1)[1]
+    env = dict(os.environ, SLURM_CONF=conf, ACTIONBENCH_NO_PROGRESS="1", ACTIONBENCH_SLURM_POLL_MS="200")
+    os.makedirs(os.path.join(project, "pipelines"), exist_ok=True)
+    cache = os.path.join(project, ".actionbench", "v1")
+
+    rows = []
+    hashes = set()
+    for n in PARTS:
+        cpus = max(1, CPUS // n)
+        lines = [
+            "[stages.ntu]",
+            'uses = "ingest.ntu"',
+            'inputs = ["data/ntu"]',
+            'params = { dataset = "ntu120" }',
+            f"resources = {{ cpus = {cpus} }}",
+        ]
+        if n > 1:
+            lines.append(f"partitions = {n}")
+        with open(os.path.join(project, "pipelines", "p.toml"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        for sub in ["stages", "parts", "tmp"]:
+            shutil.rmtree(os.path.join(cache, sub), ignore_errors=True)
+        if os.path.exists(os.path.join(project, "pipelines", "p.lock")):
+            os.remove(os.path.join(project, "pipelines", "p.lock"))
+        start = time.time()
+        out = subprocess.run(
+            [AB, "run", "p", "--executor", "slurm", "--format", "json"],
+            cwd=project, env=env, text=True, capture_output=True,
+        )
+        wall = time.time() - start
+        if out.returncode != 0:
+            sys.exit(f"{n} parts: run failed:\n{out.stdout}\n{out.stderr}")
+        report = json.loads(out.stdout)[0]
+        run_dir = os.path.dirname(report["log"])
+        merge_seconds = report["seconds"]
+        tasks = []
+        if n > 1:
+            for i in range(n):
+                with open(os.path.join(run_dir, f"ntu.part-{i}.json")) as f:
+                    tasks.append(json.load(f)["seconds"])
+        # First start and last end of the array tasks, from their files:
+        # each task's result is written when it ends.
+        mtimes = [os.path.getmtime(os.path.join(run_dir, f"ntu.part-{i}.json")) for i in range(n)] if n > 1 else []
+        lock = open(os.path.join(project, "pipelines", "p.lock")).read()
+        out_hash = [l for l in lock.splitlines() if "@cache" in l][0].split("=", 1)[1].strip().strip('"')
+        hashes.add(out_hash)
+        parts_span = (max(mtimes) - start) if mtimes else 0.0
+        rows.append((n, cpus, wall, parts_span, tasks, merge_seconds))
+        print(
+            f"{n} part(s), cpus={cpus}: wall {wall:.1f} s; "
+            + (f"array done at +{parts_span:.1f} s, tasks {', '.join(f'{t:.1f}' for t in tasks)} s; " if n > 1 else "")
+            + f"{'merge' if n > 1 else 'stage'} job {merge_seconds:.1f} s; output {out_hash[:14]}",
+            flush=True,
+        )
+    base = rows[0][2]
+    print()
+    print("| parts | cpus per job | wall (s) | vs 1 part | array tasks (s each) | stage / merge job (s) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for n, cpus, wall, _, tasks, merge in rows:
+        t = ", ".join(f"{x:.1f}" for x in tasks) if tasks else "-"
+        print(f"| {n} | {cpus} | {wall:.1f} | {wall / base:.2f}x | {t} | {merge:.1f} |")
+    if len(hashes) != 1:
+        sys.exit(f"outputs differ between runs: {hashes}")
+    print(f"\nevery run wrote the same output ({hashes.pop()[:14]}...)")
+
+
+if __name__ == "__main__":
+    main()
