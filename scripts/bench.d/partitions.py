@@ -109,6 +109,28 @@ def main():
             + f"{'merge' if n > 1 else 'stage'} job {merge_seconds:.1f} s; output {out_hash[:14]}",
             flush=True,
         )
+    # The same stage in one process (`--executor local`), whole and in the
+    # most parts: what SLURM's scheduling adds, and what the split itself costs.
+    local = []
+    for n in sorted({1, max(PARTS)}):
+        lines = ["[stages.ntu]", 'uses = "ingest.ntu"', 'inputs = ["data/ntu"]', 'params = { dataset = "ntu120" }']
+        if n > 1:
+            lines.append(f"partitions = {n}")
+        with open(os.path.join(project, "pipelines", "p.toml"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        for sub in ["stages", "parts", "tmp"]:
+            shutil.rmtree(os.path.join(cache, sub), ignore_errors=True)
+        start = time.time()
+        out = subprocess.run([AB, "run", "p", "--format", "json"], cwd=project, env=env, text=True, capture_output=True)
+        wall = time.time() - start
+        if out.returncode != 0:
+            sys.exit(f"local, {n} parts: run failed:\n{out.stdout}\n{out.stderr}")
+        lock = open(os.path.join(project, "pipelines", "p.lock")).read()
+        hashes.add([l for l in lock.splitlines() if "@cache" in l][0].split("=", 1)[1].strip().strip('"'))
+        local.append((n, wall))
+        print(f"local executor, {n} part(s): wall {wall:.1f} s", flush=True)
+    for sub in ["stages", "parts", "tmp"]:
+        shutil.rmtree(os.path.join(cache, sub), ignore_errors=True)
     base = rows[0][2]
     print()
     print("| parts | cpus per job | wall (s) | vs 1 part | array tasks (s each) | stage / merge job (s) |")
@@ -116,6 +138,8 @@ def main():
     for n, cpus, wall, _, tasks, merge in rows:
         t = ", ".join(f"{x:.1f}" for x in tasks) if tasks else "-"
         print(f"| {n} | {cpus} | {wall:.1f} | {wall / base:.2f}x | {t} | {merge:.1f} |")
+    for n, wall in local:
+        print(f"| {n} (local executor, threads) | {CPUS} | {wall:.1f} | {wall / base:.2f}x | - | - |")
     if len(hashes) != 1:
         sys.exit(f"outputs differ between runs: {hashes}")
     print(f"\nevery run wrote the same output ({hashes.pop()[:14]}...)")

@@ -1176,6 +1176,7 @@ impl Engine {
             return Err(Error::Internal("a command stage with partitions".into()));
         };
         let kind = self.registry.get(uses).expect("kinds checked in Engine::new");
+        let lock = self.lock_file()?;
         let mut keys = HashMap::new();
         let mut ready = None;
         for j in self.graph.closure(&[i]) {
@@ -1183,14 +1184,18 @@ impl Engine {
             match self.compute_key(j, &keys, j == i)? {
                 KeyResult::Ready(key, resolved) => {
                     let fp = key.fingerprint();
-                    if j != i
-                        && matches!(self.pipeline.stages[j].body, StageBody::Builtin { .. })
-                        && !self.cache.stage_dir(&fp).is_dir()
-                    {
-                        return Err(part_error(
-                            format!("the stage it needs, `{name}`, has no output in the cache for key {}", fp.short()),
-                            Some(format!("run `actionbench run {} {name}` first", self.pipeline.name)),
-                        ));
+                    // What it reads must be there: a built-in stage's
+                    // output of this key, a command stage's `outs` as run.
+                    let locked = lock.stages.get(name).filter(|l| l.key == fp);
+                    if j != i && (locked.is_none() || !self.output_problems(j, &fp, locked)?.is_empty()) {
+                        let builtin_there = matches!(self.pipeline.stages[j].body, StageBody::Builtin { .. })
+                            && self.cache.stage_dir(&fp).is_dir();
+                        if !builtin_there {
+                            return Err(part_error(
+                                format!("the stage it needs, `{name}`, is not up to date (key {})", fp.short()),
+                                Some(format!("run `actionbench run {} {name}` first", self.pipeline.name)),
+                            ));
+                        }
                     }
                     keys.insert(j, fp);
                     if j == i {

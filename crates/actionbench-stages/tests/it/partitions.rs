@@ -204,4 +204,25 @@ fn partitions_are_refused_where_they_cannot_work() {
     let whole = project(None);
     let err = engine(whole.path()).run_part("ntu", 0, &NoopReporter).unwrap_err().to_string();
     assert_eq!(err, "stage `ntu`: has no `partitions`, so it has no parts to run");
+
+    // A part of a stage whose input another stage has not made yet.
+    let late = project(None);
+    std::fs::write(
+        late.path().join("pipelines/p.toml"),
+        "[stages.copy]\ncmd = \"cp -r data/ntu out\"\ndeps = [\"data/ntu\"]\nouts = [\"out\"]\n\n\
+         [stages.ntu]\nuses = \"ingest.ntu\"\ninputs = [\"out\"]\nparams = { dataset = \"ntu60\", on-error = \"skip\" }\n\
+         partitions = 2\n",
+    )
+    .unwrap();
+    let err = engine(late.path()).run_part("ntu", 0, &NoopReporter).unwrap_err();
+    assert!(err.to_string().contains("`copy`"), "{err}");
+    let (reports, engine) = {
+        let engine = engine(late.path());
+        let reports = engine
+            .run(&RunOptions { jobs: 1, targets: vec!["copy".into()], ..Default::default() }, &NoopReporter)
+            .unwrap();
+        (reports, engine)
+    };
+    assert_eq!(reports[0].outcome, StageOutcome::Ran, "{reports:?}");
+    assert_eq!(engine.run_part("ntu", 0, &NoopReporter).unwrap().outcome, StageOutcome::Ran);
 }
