@@ -60,48 +60,51 @@ def main():
     os.makedirs(os.path.join(project, "pipelines"), exist_ok=True)
     cache = os.path.join(project, ".actionbench", "v1")
 
-    rows = []
-    hashes = set()
-    for n in PARTS:
-        cpus = max(1, CPUS // n)
-        lines = [
-            "[stages.ntu]",
-            'uses = "ingest.ntu"',
-            'inputs = ["data/ntu"]',
-            'params = { dataset = "ntu120" }',
-            f"resources = {{ cpus = {cpus} }}",
-        ]
+    def run(n, cpus, executor):
+        """Writes the pipeline (`partitions = n`; `cpus` per job on SLURM),
+        wipes the stage's output, runs it: wall seconds, the JSON report,
+        the output's hash."""
+        lines = ["[stages.ntu]", 'uses = "ingest.ntu"', 'inputs = ["data/ntu"]', 'params = { dataset = "ntu120" }']
+        if executor == "slurm":
+            lines.append(f"resources = {{ cpus = {cpus} }}")
         if n > 1:
             lines.append(f"partitions = {n}")
         with open(os.path.join(project, "pipelines", "p.toml"), "w") as f:
             f.write("\n".join(lines) + "\n")
-        for sub in ["stages", "parts", "tmp"]:
-            shutil.rmtree(os.path.join(cache, sub), ignore_errors=True)
-        if os.path.exists(os.path.join(project, "pipelines", "p.lock")):
-            os.remove(os.path.join(project, "pipelines", "p.lock"))
+        wipe()
         start = time.time()
         out = subprocess.run(
-            [AB, "run", "p", "--executor", "slurm", "--format", "json"],
+            [AB, "run", "p", "--executor", executor, "--format", "json"],
             cwd=project, env=env, text=True, capture_output=True,
         )
         wall = time.time() - start
         if out.returncode != 0:
-            sys.exit(f"{n} parts: run failed:\n{out.stdout}\n{out.stderr}")
-        report = json.loads(out.stdout)[0]
+            sys.exit(f"{executor}, {n} parts: run failed:\n{out.stdout}\n{out.stderr}")
+        with open(os.path.join(project, "pipelines", "p.lock")) as f:
+            line = next(l for l in f if "@cache" in l)
+        out_hash = line.split("=", 1)[1].strip().strip('"')
+        hashes.add(out_hash)
+        return start, wall, json.loads(out.stdout)[0], out_hash
+
+    def wipe():
+        for sub in ["stages", "parts", "tmp"]:
+            shutil.rmtree(os.path.join(cache, sub), ignore_errors=True)
+
+    rows = []
+    hashes = set()
+    for n in PARTS:
+        cpus = max(1, CPUS // n)
+        start, wall, report, out_hash = run(n, cpus, "slurm")
         run_dir = os.path.dirname(report["log"])
         merge_seconds = report["seconds"]
-        tasks = []
+        tasks, parts_span = [], 0.0
         if n > 1:
-            for i in range(n):
-                with open(os.path.join(run_dir, f"ntu.part-{i}.json")) as f:
+            results = [os.path.join(run_dir, f"ntu.part-{i}.json") for i in range(n)]
+            for path in results:
+                with open(path) as f:
                     tasks.append(json.load(f)["seconds"])
-        # First start and last end of the array tasks, from their files:
-        # each task's result is written when it ends.
-        mtimes = [os.path.getmtime(os.path.join(run_dir, f"ntu.part-{i}.json")) for i in range(n)] if n > 1 else []
-        lock = open(os.path.join(project, "pipelines", "p.lock")).read()
-        out_hash = [l for l in lock.splitlines() if "@cache" in l][0].split("=", 1)[1].strip().strip('"')
-        hashes.add(out_hash)
-        parts_span = (max(mtimes) - start) if mtimes else 0.0
+            # When the last array task ended: each writes its result then.
+            parts_span = max(os.path.getmtime(p) for p in results) - start
         rows.append((n, cpus, wall, parts_span, tasks, merge_seconds))
         print(
             f"{n} part(s), cpus={cpus}: wall {wall:.1f} s; "
@@ -113,24 +116,10 @@ def main():
     # most parts: what SLURM's scheduling adds, and what the split itself costs.
     local = []
     for n in sorted({1, max(PARTS)}):
-        lines = ["[stages.ntu]", 'uses = "ingest.ntu"', 'inputs = ["data/ntu"]', 'params = { dataset = "ntu120" }']
-        if n > 1:
-            lines.append(f"partitions = {n}")
-        with open(os.path.join(project, "pipelines", "p.toml"), "w") as f:
-            f.write("\n".join(lines) + "\n")
-        for sub in ["stages", "parts", "tmp"]:
-            shutil.rmtree(os.path.join(cache, sub), ignore_errors=True)
-        start = time.time()
-        out = subprocess.run([AB, "run", "p", "--format", "json"], cwd=project, env=env, text=True, capture_output=True)
-        wall = time.time() - start
-        if out.returncode != 0:
-            sys.exit(f"local, {n} parts: run failed:\n{out.stdout}\n{out.stderr}")
-        lock = open(os.path.join(project, "pipelines", "p.lock")).read()
-        hashes.add([l for l in lock.splitlines() if "@cache" in l][0].split("=", 1)[1].strip().strip('"'))
+        _, wall, _, _ = run(n, CPUS, "local")
         local.append((n, wall))
         print(f"local executor, {n} part(s): wall {wall:.1f} s", flush=True)
-    for sub in ["stages", "parts", "tmp"]:
-        shutil.rmtree(os.path.join(cache, sub), ignore_errors=True)
+    wipe()
     base = rows[0][2]
     print()
     print("| parts | cpus per job | wall (s) | vs 1 part | array tasks (s each) | stage / merge job (s) |")
