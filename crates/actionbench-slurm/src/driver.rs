@@ -105,6 +105,22 @@ struct Job {
     array: Option<ArrayJob>,
 }
 
+impl Job {
+    /// Its job id, and its array's.
+    fn ids(&self) -> impl Iterator<Item = String> + '_ {
+        std::iter::once(self.id.clone()).chain(self.array.as_ref().map(|a| a.id.clone()))
+    }
+}
+
+/// `sbatch` options making a job wait for `deps` to succeed.
+fn dependency_args(deps: &[&str]) -> Vec<String> {
+    if deps.is_empty() {
+        return Vec::new();
+    }
+    // A job whose upstream failed is removed, not left pending forever.
+    vec![format!("--dependency=afterok:{}", deps.join(":")), "--kill-on-invalid-dep=yes".into()]
+}
+
 /// The job array of a partitioned stage, and where its tasks write.
 struct ArrayJob {
     id: String,
@@ -261,13 +277,7 @@ pub fn run_on_slurm(engine: &Engine, opts: &SlurmOptions, reporter: &dyn Reporte
             }
             command
         };
-        let cancel_submitted = |jobs: &[Job]| {
-            let ids: Vec<String> = jobs
-                .iter()
-                .flat_map(|j| std::iter::once(j.id.clone()).chain(j.array.as_ref().map(|a| a.id.clone())))
-                .collect();
-            commands::scancel(&ids)
-        };
+        let cancel_submitted = |jobs: &[Job]| commands::scancel(&jobs.iter().flat_map(Job::ids).collect::<Vec<_>>());
         // The parts first, as a job array; the stage's job merges them.
         let array = if partitions > 1 {
             let prefix = dir.join(format!("{file_stem}.part-")).display().to_string();
@@ -285,10 +295,7 @@ pub fn run_on_slurm(engine: &Engine, opts: &SlurmOptions, reporter: &dyn Reporte
                 format!("--output={prefix}%a.log"),
                 format!("--chdir={}", root.display()),
             ];
-            if !deps.is_empty() {
-                args.push(format!("--dependency=afterok:{}", deps.join(":")));
-                args.push("--kill-on-invalid-dep=yes".into());
-            }
+            args.extend(dependency_args(&deps));
             args.extend(commands::resource_args(&resources));
             match commands::sbatch(&s.stage, &script_path, &args) {
                 Ok(id) => Some(ArrayJob { id, parts: partitions, tasks: BTreeMap::new(), prefix }),
@@ -322,11 +329,7 @@ pub fn run_on_slurm(engine: &Engine, opts: &SlurmOptions, reporter: &dyn Reporte
             format!("--output={}", files.log.display()),
             format!("--chdir={}", root.display()),
         ];
-        if !deps.is_empty() {
-            args.push(format!("--dependency=afterok:{}", deps.join(":")));
-            // A job whose upstream failed is removed, not left pending forever.
-            args.push("--kill-on-invalid-dep=yes".into());
-        }
+        args.extend(dependency_args(&deps));
         args.extend(commands::resource_args(&resources));
         let id = match commands::sbatch(&s.stage, &files.script, &args) {
             Ok(id) => id,
@@ -373,10 +376,7 @@ fn wait(jobs: &mut [Job], opts: &SlurmOptions, reporter: &dyn Reporter) -> Resul
             return Ok(false);
         }
         if opts.interrupted.load(Ordering::SeqCst) {
-            let ids: Vec<String> = open
-                .iter()
-                .flat_map(|&i| std::iter::once(jobs[i].id.clone()).chain(jobs[i].array.as_ref().map(|a| a.id.clone())))
-                .collect();
+            let ids: Vec<String> = open.iter().flat_map(|&i| jobs[i].ids()).collect();
             commands::scancel(&ids)?;
             for &i in &open {
                 let job = &mut jobs[i];
@@ -390,10 +390,7 @@ fn wait(jobs: &mut [Job], opts: &SlurmOptions, reporter: &dyn Reporter) -> Resul
             }
             return Ok(true);
         }
-        let ids: Vec<String> = open
-            .iter()
-            .flat_map(|&i| std::iter::once(jobs[i].id.clone()).chain(jobs[i].array.as_ref().map(|a| a.id.clone())))
-            .collect();
+        let ids: Vec<String> = open.iter().flat_map(|&i| jobs[i].ids()).collect();
         let listed = commands::squeue(&ids);
         for &i in &open {
             if let (Some(array), Some(map)) = (jobs[i].array.as_mut(), &listed) {
