@@ -43,6 +43,11 @@ pub struct SkeletonConfig {
     pub flip: bool,
     /// Left/right joint pairs swapped by a flip (NTU's 25 joints by default).
     pub flip_pairs: Vec<[usize; 2]>,
+    /// Early action prediction: only the first `ceil(r · frames)` frames
+    /// are observed, `r` drawn from this list per sample (one value: that
+    /// ratio always). Empty: the whole sequence.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub observe: Vec<f32>,
 }
 
 /// NTU RGB+D 25-joint left/right pairs (0-based).
@@ -64,8 +69,15 @@ impl Default for SkeletonConfig {
             scale: 0.1,
             flip: false,
             flip_pairs: NTU_FLIP_PAIRS.to_vec(),
+            observe: Vec::new(),
         }
     }
+}
+
+/// Leading frames observed at ratio `r` of `f`: `ceil(r · f)`, at least one
+/// (the rule of `actionbench_metrics::early::observed_frames`).
+fn observed(f: usize, r: f32) -> usize {
+    ((f64::from(r) * f as f64 - 1e-9).ceil() as usize).clamp(1, f)
 }
 
 /// Skeleton samples of a table.
@@ -81,6 +93,12 @@ impl SkeletonSource {
             return Err(LoaderError::config(
                 "skeleton frames and bodies must be at least 1",
                 "set frames = 64, bodies = 2",
+            ));
+        }
+        if let Some(r) = config.observe.iter().find(|r| !(**r > 0.0 && **r <= 1.0)) {
+            return Err(LoaderError::config(
+                format!("observation ratio {r} is not in (0, 1]"),
+                "use fractions of the sequence, e.g. observe = [0.2, 0.4, 0.6]",
             ));
         }
         let [lo, hi] = config.crop;
@@ -129,6 +147,12 @@ impl SampleSource for SkeletonSource {
         }
         let (t_out, m_out) = (c.frames, c.bodies);
         let at = |fi: usize, bi: usize, ji: usize| ((fi * b + bi) * j + ji) * ch;
+        // Early prediction: the frames after the observed part do not exist.
+        let f = match c.observe.as_slice() {
+            [] => f,
+            [r] => observed(f, *r),
+            many => observed(f, many[rng.random_range(0..many.len())]),
+        };
         let present = |fi: usize, bi: usize| data[at(fi, bi, 0)..at(fi, bi, 0) + j * ch].iter().any(|&v| v != 0.0);
 
         // Temporal crop, then uniform resampling to T frames (random offset

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 pub enum Layout {
     /// Kinect v2, 25 joints, as in NTU RGB+D (centre: spine, joint 21).
     NtuRgbd,
+    /// OpenPose COCO-18, as in Kinetics-skeleton (centre: neck, joint 1).
+    Openpose18,
+    /// Human3.6M's 17 joints as VideoPose3D keeps them (centre: pelvis, joint 0).
+    H36m17,
 }
 
 /// An undirected skeleton graph.
@@ -52,6 +56,49 @@ const NTU_EDGES: [(usize, usize); 24] = [
     (25, 12),
 ];
 
+/// OpenPose COCO-18 bones, 0-based (ST-GCN's Kinetics graph).
+const OPENPOSE18_EDGES: [(usize, usize); 17] = [
+    (4, 3),
+    (3, 2),
+    (7, 6),
+    (6, 5),
+    (13, 12),
+    (12, 11),
+    (10, 9),
+    (9, 8),
+    (11, 5),
+    (8, 2),
+    (5, 1),
+    (2, 1),
+    (0, 1),
+    (15, 0),
+    (14, 0),
+    (17, 15),
+    (16, 14),
+];
+
+/// Parent of every Human3.6M-17 joint (VideoPose3D's skeleton after it drops
+/// 15 of the 32 mocap joints; the root has none).
+pub const H36M17_PARENTS: [Option<usize>; 17] = [
+    None,
+    Some(0),
+    Some(1),
+    Some(2),
+    Some(0),
+    Some(4),
+    Some(5),
+    Some(0),
+    Some(7),
+    Some(8),
+    Some(9),
+    Some(8),
+    Some(11),
+    Some(12),
+    Some(8),
+    Some(14),
+    Some(15),
+];
+
 impl Graph {
     /// The graph of a layout.
     pub fn new(layout: Layout) -> Self {
@@ -59,7 +106,34 @@ impl Graph {
             Layout::NtuRgbd => {
                 Graph { num_nodes: 25, edges: NTU_EDGES.iter().map(|&(a, b)| (a - 1, b - 1)).collect(), center: 20 }
             }
+            Layout::Openpose18 => Graph { num_nodes: 18, edges: OPENPOSE18_EDGES.to_vec(), center: 1 },
+            Layout::H36m17 => Graph {
+                num_nodes: 17,
+                edges: H36M17_PARENTS.iter().enumerate().filter_map(|(j, p)| p.map(|p| (j, p))).collect(),
+                center: 0,
+            },
         }
+    }
+
+    /// [`Graph::spatial_partitions`] of this graph inside a `[3, V, V]`
+    /// buffer with `V = joints >= num_nodes`: the extra joints (padding)
+    /// keep only their self loop, so they never mix into real joints.
+    pub fn padded_partitions(&self, joints: usize) -> Vec<f32> {
+        assert!(joints >= self.num_nodes, "cannot pad {} joints into {joints}", self.num_nodes);
+        let (n, v) = (self.num_nodes, joints);
+        let own = self.spatial_partitions();
+        let mut out = vec![0f32; 3 * v * v];
+        for k in 0..3 {
+            for j in 0..n {
+                for i in 0..n {
+                    out[k * v * v + j * v + i] = own[k * n * n + j * n + i];
+                }
+            }
+        }
+        for p in n..v {
+            out[p * v + p] = 1.0;
+        }
+        out
     }
 
     /// Hop distance between every pair of joints (`usize::MAX` when

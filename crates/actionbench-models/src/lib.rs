@@ -1,4 +1,4 @@
-//! Burn models: ST-GCN, LART, MViTv2 and the frame-averaged linear baseline.
+//! Burn models: ST-GCN, LART, MViTv2, UPS and the frame-averaged linear baseline.
 //!
 //! Both are generic over the Burn backend (`Autodiff<NdArray>` on CPU, CUDA
 //! behind the train crate's `cuda` feature) and configured by serde structs
@@ -12,10 +12,14 @@ pub mod import;
 pub mod lart;
 pub mod mvit;
 pub mod stgcn;
+pub mod ups;
 
 pub use frame_linear::{FrameLinear, FrameLinearConfig};
-pub use graph::{Graph, Layout};
+pub use graph::{Graph, H36M17_PARENTS, Layout};
 pub use import::{ImportReport, TorchParam, load_torch};
 pub use lart::{Lart, LartConfig, LartInput, LartSize, pool_keyframe, position_encoding};
 pub use mvit::{Mvit, MvitConfig, MvitSize};
 pub use stgcn::{StGcn, StGcnConfig, StGcnSize, TimeConv};
+pub use ups::{
+    DecodeError, DecodeOutcome, Decoded, Eot, Routing, Token, Ups, UpsConfig, UpsSize, UpsTask, Vocab, greedy_decode,
+};

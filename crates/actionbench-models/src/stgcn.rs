@@ -121,7 +121,16 @@ impl StGcnConfig {
         let mut importance = Vec::new();
         let mut c_in = self.in_channels;
         for (i, &(c_out, stride)) in self.size.blocks().iter().enumerate() {
-            blocks.push(Block::new(c_in, c_out, stride, i > 0, partitions, self, device));
+            let shape = BlockShape {
+                c_in,
+                c_out,
+                stride,
+                residual: i > 0,
+                partitions,
+                temporal_kernel: self.temporal_kernel,
+                dropout: self.dropout,
+            };
+            blocks.push(Block::new(shape, device));
             if self.edge_importance {
                 importance.push(Param::from_tensor(Tensor::ones([partitions, v, v], device)));
             }
@@ -215,9 +224,10 @@ struct Downsample<B: Backend> {
     bn: BatchNorm<B>,
 }
 
-/// One spatial-temporal graph convolution block.
+/// One spatial-temporal graph convolution block (a TCN-GCN layer: UPS's
+/// joint tokenizer stacks three).
 #[derive(Module, Debug)]
-struct Block<B: Backend> {
+pub(crate) struct Block<B: Backend> {
     gcn: TimeConv<B>,
     bn1: BatchNorm<B>,
     tcn: TimeConv<B>,
@@ -228,17 +238,21 @@ struct Block<B: Backend> {
     out_channels: usize,
 }
 
+/// The shape of a [`Block`].
+pub(crate) struct BlockShape {
+    pub c_in: usize,
+    pub c_out: usize,
+    pub stride: usize,
+    pub residual: bool,
+    pub partitions: usize,
+    pub temporal_kernel: usize,
+    pub dropout: f64,
+}
+
 impl<B: Backend> Block<B> {
-    fn new(
-        c_in: usize,
-        c_out: usize,
-        stride: usize,
-        residual: bool,
-        partitions: usize,
-        config: &StGcnConfig,
-        device: &B::Device,
-    ) -> Self {
-        let tcn = TimeConv::new(c_out, c_out, config.temporal_kernel, stride, device);
+    pub(crate) fn new(shape: BlockShape, device: &B::Device) -> Self {
+        let BlockShape { c_in, c_out, stride, residual, partitions, temporal_kernel, dropout } = shape;
+        let tcn = TimeConv::new(c_out, c_out, temporal_kernel, stride, device);
         let identity = residual && c_in == c_out && stride == 1;
         let downsample = (residual && !identity).then(|| Downsample {
             conv: TimeConv::new(c_in, c_out, 1, stride, device),
@@ -249,7 +263,7 @@ impl<B: Backend> Block<B> {
             bn1: BatchNormConfig::new(c_out).init(device),
             tcn,
             bn2: BatchNormConfig::new(c_out).init(device),
-            dropout: DropoutConfig::new(config.dropout).init(),
+            dropout: DropoutConfig::new(dropout).init(),
             downsample,
             identity,
             out_channels: c_out,
@@ -257,7 +271,7 @@ impl<B: Backend> Block<B> {
     }
 
     /// `x`: `[N, C, T, V]`; `a`: `[K, V, V]`.
-    fn forward(&self, x: Tensor<B, 4>, a: Tensor<B, 3>) -> Tensor<B, 4> {
+    pub(crate) fn forward(&self, x: Tensor<B, 4>, a: Tensor<B, 3>) -> Tensor<B, 4> {
         let [n, _, t, v] = x.dims();
         let [k, _, _] = a.dims();
         let c = self.out_channels;

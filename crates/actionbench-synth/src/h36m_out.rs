@@ -1,6 +1,10 @@
 //! Human3.6M as VideoPose3D prepares it: `data_3d_h36m.npz` (world poses,
-//! 32 joints, metres, z up) and `data_2d_h36m_gt.npz` (17-joint pixels for
-//! the four cameras), both with object arrays holding pickled dicts.
+//! 32 joints, metres, z up), `data_2d_h36m_gt.npz` (17-joint pixels for
+//! the four cameras) and `data_2d_h36m_cpn_ft_h36m_dbb.npz` (the same
+//! pixels made noisy like CPN's detections), all with object arrays holding
+//! pickled dicts, plus `cameras.json`: each camera's orientation quaternion
+//! and translation (world → camera as VideoPose3D's `world_to_camera`) and
+//! resolution, which the 2D→3D lifting of UPS needs.
 
 use std::path::Path;
 
@@ -50,7 +54,36 @@ fn f32_array(shape: Vec<usize>, values: impl IntoIterator<Item = f64>) -> PyValu
 }
 
 /// One sequence: `(T, 32, 3)` world positions and four `(T, 17, 2)` pixel arrays.
-fn sequence(seed: u64, s: usize, a: usize, trial: usize, frame_scale: f64) -> (PyValue, PyValue) {
+/// Pixel error of the CPN-like detections: every joint gets Gaussian noise
+/// of this standard deviation (CPN's mean 2D error on Human3.6M is a few
+/// pixels)…
+const CPN_SIGMA_PX: f64 = 4.0;
+/// …and this fraction of joints a gross error of `CPN_OUTLIER_PX`.
+const CPN_OUTLIER_RATE: f64 = 0.03;
+const CPN_OUTLIER_PX: f64 = 20.0;
+
+/// Camera `c` of the four around the performer (y-up world).
+fn camera(c: usize) -> Camera {
+    let angle = std::f64::consts::FRAC_PI_4 + c as f64 * std::f64::consts::FRAC_PI_2;
+    Camera::look_at([5.8 * angle.sin(), 1.6, 5.8 * angle.cos()], [0.0, 0.9, 0.0])
+}
+
+/// VideoPose3D's extrinsics of camera `c` in the z-up world of the 3D file:
+/// `(orientation (w, x, y, z), translation)` with `X_cam = R(q)ᵀ (X − t)`,
+/// `X_cam` in the OpenCV frame the pixels were projected from.
+fn extrinsics(c: usize) -> ([f64; 4], [f64; 3]) {
+    let cam = camera(c);
+    // z-up point P is the y-up point S·P, S = [[1,0,0],[0,0,1],[0,-1,0]];
+    // the OpenCV frame flips the Kinect frame's x and y.
+    let s: crate::math::M3 = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]];
+    let d: crate::math::M3 = [[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 1.0]];
+    let world_to_cam = crate::math::mul(&crate::math::mul(&d, &cam.rot), &s);
+    let cam_to_world = crate::math::transpose(&world_to_cam);
+    let t = [cam.pos[0], -cam.pos[2], cam.pos[1]];
+    (crate::math::quat(&cam_to_world), t)
+}
+
+fn sequence(seed: u64, s: usize, a: usize, trial: usize, frame_scale: f64) -> (PyValue, PyValue, PyValue) {
     let mut rng = rng_for(seed, "h36m", &[s as u64, a as u64, trial as u64]);
     let actor = subject(seed, 200 + s as u16);
     let partner = subject(seed, 210 + s as u16);
@@ -69,9 +102,10 @@ fn sequence(seed: u64, s: usize, a: usize, trial: usize, frame_scale: f64) -> (P
         .collect();
     let positions = f32_array(vec![frames, 32, 3], world.iter().flatten().copied());
     let mut cams = Vec::new();
+    let mut detected = Vec::new();
+    let mut noise = rng_for(seed, "h36m-cpn", &[s as u64, a as u64, trial as u64]);
     for (c, (w, h)) in SIZES.iter().enumerate() {
-        let angle = std::f64::consts::FRAC_PI_4 + c as f64 * std::f64::consts::FRAC_PI_2;
-        let cam = Camera::look_at([5.8 * angle.sin(), 1.6, 5.8 * angle.cos()], [0.0, 0.9, 0.0]);
+        let cam = camera(c);
         let k = [1145.0, 1144.0, w / 2.0, h / 2.0];
         let mut px = Vec::with_capacity(frames * 34);
         for pose in &track.joints {
@@ -80,9 +114,25 @@ fn sequence(seed: u64, s: usize, a: usize, trial: usize, frame_scale: f64) -> (P
                 px.extend([p[0], p[1]]);
             }
         }
+        let noisy: Vec<f64> = px
+            .chunks(2)
+            .flat_map(|p| {
+                let sigma = if noise.random_bool(CPN_OUTLIER_RATE) { CPN_OUTLIER_PX } else { CPN_SIGMA_PX };
+                let mut g = || gaussian(&mut noise) * sigma;
+                [p[0] + g(), p[1] + g()]
+            })
+            .collect();
         cams.push(f32_array(vec![frames, 17, 2], px));
+        detected.push(f32_array(vec![frames, 17, 2], noisy));
     }
-    (positions, PyValue::List(cams))
+    (positions, PyValue::List(cams), PyValue::List(detected))
+}
+
+/// A standard normal draw (Box–Muller).
+fn gaussian(rng: &mut impl Rng) -> f64 {
+    let u: f64 = rng.random_range(1e-12..1.0);
+    let v: f64 = rng.random();
+    (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
 }
 
 fn key(s: &str) -> PyValue {
@@ -121,16 +171,20 @@ pub(crate) fn write_all(
     results.sort_by_key(|(k, _)| *k);
     let mut d3: Vec<(PyValue, PyValue)> = Vec::new();
     let mut d2: Vec<(PyValue, PyValue)> = Vec::new();
+    let mut dc: Vec<(PyValue, PyValue)> = Vec::new();
     for (s, subject) in SUBJECTS.iter().enumerate() {
         let mut a3 = Vec::new();
         let mut a2 = Vec::new();
-        for ((_, a, trial), (pos, px)) in results.iter().filter(|((rs, _, _), _)| *rs == s) {
+        let mut ac = Vec::new();
+        for ((_, a, trial), (pos, px, cpn)) in results.iter().filter(|((rs, _, _), _)| *rs == s) {
             let name = if *trial == 0 { ACTIONS[*a].0.to_string() } else { format!("{} 1", ACTIONS[*a].0) };
             a3.push((key(&name), pos.clone()));
             a2.push((key(&name), px.clone()));
+            ac.push((key(&name), cpn.clone()));
         }
         d3.push((key(subject), PyValue::Dict(a3)));
         d2.push((key(subject), PyValue::Dict(a2)));
+        dc.push((key(subject), PyValue::Dict(ac)));
     }
     let side = |v: [i64; 6]| PyValue::List(v.into_iter().map(PyValue::Int).collect());
     let metadata = PyValue::Dict(vec![
@@ -140,12 +194,39 @@ pub(crate) fn write_all(
     let p3 = object_scalar_array(PyValue::Dict(d3));
     write_npz(&dir.join("data_3d_h36m.npz"), &[("positions_3d", &p3)], true)?;
     let p2 = object_scalar_array(PyValue::Dict(d2));
-    let meta = object_scalar_array(metadata);
+    let meta = object_scalar_array(metadata.clone());
     write_npz(&dir.join("data_2d_h36m_gt.npz"), &[("positions_2d", &p2), ("metadata", &meta)], true)?;
+    let pc = object_scalar_array(PyValue::Dict(dc));
+    let cpn_meta = object_scalar_array(match metadata {
+        PyValue::Dict(mut items) => {
+            items.insert(0, (key("layout_name"), key("h36m")));
+            PyValue::Dict(items)
+        }
+        other => other,
+    });
+    write_npz(&dir.join("data_2d_h36m_cpn_ft_h36m_dbb.npz"), &[("positions_2d", &pc), ("metadata", &cpn_meta)], true)?;
+    let cameras: serde_json::Map<String, serde_json::Value> = SUBJECTS
+        .iter()
+        .map(|subject| {
+            let per: serde_json::Map<String, serde_json::Value> = H36M_CAMERAS
+                .iter()
+                .enumerate()
+                .map(|(c, id)| {
+                    let (orientation, translation) = extrinsics(c);
+                    let (w, h) = SIZES[c];
+                    let v = serde_json::json!({ "orientation": orientation, "translation": translation, "res_w": w as u32, "res_h": h as u32 });
+                    (id.to_string(), v)
+                })
+                .collect();
+            (subject.to_string(), serde_json::Value::Object(per))
+        })
+        .collect();
+    let text = serde_json::to_string_pretty(&serde_json::Value::Object(cameras)).map_err(|e| SynthError::invalid(e.to_string(), "report this as a bug"))?;
+    crate::write_file(&dir.join("cameras.json"), format!("{text}\n"))?;
     progress.finish("h36m");
     Ok(serde_json::json!({
         "sequences": jobs.len(),
-        "files": ["h36m/data_3d_h36m.npz", "h36m/data_2d_h36m_gt.npz"],
+        "files": ["h36m/data_3d_h36m.npz", "h36m/data_2d_h36m_gt.npz", "h36m/data_2d_h36m_cpn_ft_h36m_dbb.npz", "h36m/cameras.json"],
         "cameras": H36M_CAMERAS,
     }))
 }

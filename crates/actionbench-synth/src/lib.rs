@@ -10,7 +10,7 @@
 //! | --- | --- | --- |
 //! | `ntu/nturgb+d_skeletons/` | NTU `.skeleton` text, names `SsssCcccPpppRrrrAaaa` | each performance seen by 3 NTU-like cameras |
 //! | `kinetics/` | ST-GCN Kinetics-skeleton JSON + label index | 2D OpenPose-18 projections with scores |
-//! | `h36m/` | VideoPose3D `data_3d_h36m.npz`, `data_2d_h36m_gt.npz` | 32-joint world poses, 4 cameras of 17-joint 2D |
+//! | `h36m/` | VideoPose3D `data_3d_h36m.npz`, `data_2d_h36m_gt.npz`, `data_2d_h36m_cpn_ft_h36m_dbb.npz`, `cameras.json` | 32-joint world poses, 4 cameras of 17-joint 2D (exact and CPN-like noisy), camera extrinsics |
 //! | `ava/`, `phalp/results/` | AVA v2.2 CSVs, pbtxt, exclusions; PHALP joblib results | multi-person scenes with tracks |
 //! | `renders/` | mp4 + depth/normals/segmentation PNGs + boxes/3D joints JSON | the humans rasterised in simple rooms |
 //!
@@ -323,8 +323,9 @@ pub struct Summary {
 }
 
 /// Version of the generator's output (part of `synth.json`): 2 since AVA
-/// scenes take their classes in turn and `small` has 45 + 64 AVA videos.
-pub const GENERATOR_VERSION: u32 = 2;
+/// scenes take their classes in turn and `small` has 45 + 64 AVA videos;
+/// 3 since `h36m/` holds CPN-like detections and `cameras.json`.
+pub const GENERATOR_VERSION: u32 = 3;
 
 /// Items per parallel batch: bounds memory whatever the preset.
 const BATCH: usize = 256;

@@ -1,10 +1,12 @@
 //! The trainable models with their losses: ST-GCN and MViTv2 (single-label
-//! cross-entropy) and LART (multi-label BCE on the person of interest's
-//! tokens, with random token masking).
+//! cross-entropy), LART (multi-label BCE on the person of interest's
+//! tokens, with random token masking) and UPS (token-level NLL of the
+//! target sequence of the batch's task).
 
 use actionbench_loader::HostBatch;
 use actionbench_models::{
-    FrameLinear, FrameLinearConfig, Lart, LartConfig, LartInput, Mvit, MvitConfig, StGcn, StGcnConfig,
+    FrameLinear, FrameLinearConfig, Lart, LartConfig, LartInput, Layout, Mvit, MvitConfig, Routing, StGcn,
+    StGcnConfig, Ups, UpsConfig, UpsTask,
 };
 use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -342,6 +344,138 @@ impl<B: AutodiffBackend> TrainModel<B> for LartTask<B> {
         let per_token =
             bce_with_logits_per_sample(logits.reshape([n * t, k]), targets.reshape([n * t, k])).div_scalar(k as f32);
         Ok(StepLosses { tasks: vec![masked_mean(per_token, &token_mask)], correct: None })
+    }
+}
+
+/// The skeleton layout each UPS task reads: Human3.6M-17 (lifting),
+/// OpenPose-18 (Kinetics-skeleton), NTU-25 (the 3D tasks).
+pub fn ups_layout(task: UpsTask) -> Layout {
+    match task {
+        UpsTask::Pose => Layout::H36m17,
+        UpsTask::Action2d => Layout::Openpose18,
+        UpsTask::Early | UpsTask::Action3d => Layout::NtuRgbd,
+    }
+}
+
+/// UPS with its loss. Every batch holds one task (the loader rotates them);
+/// its loss goes into that task's slot.
+#[derive(Module, Debug)]
+pub struct UpsTrainTask<B: Backend> {
+    /// The network.
+    pub model: Ups<B>,
+    /// One loss slot per trained task.
+    pub combiner: LossCombiner<B>,
+    #[module(skip)]
+    config: UpsConfig,
+    #[module(skip)]
+    tasks: Vec<UpsTask>,
+}
+
+impl<B: Backend> UpsTrainTask<B> {
+    /// Wraps `model` for training on `tasks` (in loss-slot order).
+    pub fn new(model: Ups<B>, config: &UpsConfig, tasks: Vec<UpsTask>, device: &B::Device) -> Self {
+        Self {
+            model,
+            combiner: LossCombiner::new(Weighting::Average, tasks.len(), device),
+            config: config.clone(),
+            tasks,
+        }
+    }
+
+    /// The task every sample of the batch is labelled for.
+    pub fn batch_task(&self, batch: &HostBatch) -> Result<UpsTask> {
+        self.tasks
+            .iter()
+            .copied()
+            .find(|t| batch.label_masks.get(t.name()).is_some_and(|m| !m.is_empty() && m.iter().all(|v| *v)))
+            .ok_or_else(|| {
+                batch_error(
+                    batch,
+                    format!(
+                        "the batch belongs to none of the tasks {:?} (UPS batches come from one task's source)",
+                        self.tasks.iter().map(|t| t.name()).collect::<Vec<_>>()
+                    ),
+                )
+            })
+    }
+
+    /// `joints` `[N, C, T, V, 1]` as `[N, C, T, V]`, checked.
+    pub fn joints(&self, batch: &HostBatch, device: &B::Device) -> Result<Tensor<B, 4>> {
+        let shape = shape_of(batch, "joints")?;
+        match shape.as_slice() {
+            [n, c, t, v, 1] if *c <= 3 && *v <= self.config.max_joints && *t == self.config.frames => {
+                Ok(batch.tensor::<B, 5>("joints", device)?.reshape([*n, *c, *t, *v]))
+            }
+            _ => Err(batch_error(
+                batch,
+                format!(
+                    "`joints` has shape {shape:?}; UPS takes [N, C <= 3, {}, V <= {}, 1] (one body, `frames` of the model)",
+                    self.config.frames, self.config.max_joints
+                ),
+            )),
+        }
+    }
+
+    /// Target sequences of the batch and which samples have one.
+    fn targets(&self, batch: &HostBatch, task: UpsTask) -> Result<(Vec<Vec<usize>>, Vec<bool>)> {
+        let vocab = self.config.vocab();
+        if task == UpsTask::Pose {
+            let t = batch.tensors.get("target3d").ok_or_else(|| batch_error(batch, "no tensor `target3d` [N, J, 3]"))?;
+            let j = self.config.pose_joints;
+            if t.shape[1..] != [j, 3] {
+                return Err(batch_error(
+                    batch,
+                    format!("`target3d` has shape {:?}; the model decodes {j} joints (`pose-joints`)", t.shape),
+                ));
+            }
+            let targets = t
+                .data
+                .chunks(3 * j)
+                .map(|p| vocab.pose_target(&p.chunks(3).map(|q| [q[0], q[1], q[2]]).collect::<Vec<_>>()))
+                .collect();
+            return Ok((targets, vec![true; batch.len()]));
+        }
+        let mask = label_mask(batch, self.config.num_classes, task.name())?;
+        let targets = batch
+            .labels
+            .iter()
+            .zip(&mask)
+            .map(|(&l, &m)| vocab.action_target(if m { l as usize } else { 0 }, task))
+            .collect();
+        Ok((targets, mask))
+    }
+}
+
+impl<B: AutodiffBackend> TrainModel<B> for UpsTrainTask<B> {
+    fn task_names(&self) -> Vec<String> {
+        self.tasks.iter().map(|t| t.name().to_string()).collect()
+    }
+    fn combiner(&self) -> &LossCombiner<B> {
+        &self.combiner
+    }
+    fn losses(&self, batch: &HostBatch, rng: &mut ChaCha8Rng, device: &B::Device) -> Result<StepLosses<B>> {
+        let task = self.batch_task(batch)?;
+        let x = self.joints(batch, device)?;
+        let draws = self.config.size.dims().layers * self.config.blocks;
+        let uniforms: Vec<f64> = (0..draws).map(|_| rng.random::<f64>()).collect();
+        let routing = Routing::Sample { uniforms, tau: self.config.gumbel_tau };
+        let encoded = self.model.encode(x, ups_layout(task), task, &routing);
+        let (targets, mask) = self.targets(batch, task)?;
+        let logits = self.model.teacher_forced(&encoded, &targets);
+        let [n, k, v] = logits.dims();
+        let ids: Vec<i64> = targets.iter().flatten().map(|&t| t as i64).collect();
+        let ids: Tensor<B, 1, Int> = Tensor::from_data(TensorData::new(ids, [n * k]), device);
+        let correct = (task != UpsTask::Pose).then(|| {
+            let first = logits.clone().narrow(1, 0, 1).reshape([n, v]).argmax(1);
+            let pred = first.into_data().to_vec::<i64>().unwrap_or_default();
+            let hits = pred.iter().zip(&batch.labels).zip(&mask).filter(|((p, l), m)| **m && p == l).count();
+            (hits, mask.iter().filter(|m| **m).count())
+        });
+        let per_sample = cross_entropy_per_sample(logits.reshape([n * k, v]), ids).reshape([n, k]).mean_dim(1).reshape([n]);
+        let mut slots = vec![None; self.tasks.len()];
+        let slot = self.tasks.iter().position(|t| *t == task).expect("batch_task picks a trained task");
+        slots[slot] = masked_mean(per_sample, &mask);
+        Ok(StepLosses { tasks: slots, correct })
     }
 }
 

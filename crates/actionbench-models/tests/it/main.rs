@@ -4,5 +4,6 @@ mod graph;
 mod lart;
 mod mvit;
 mod stgcn;
+mod ups;
 
 type Cpu = burn::backend::NdArray;
