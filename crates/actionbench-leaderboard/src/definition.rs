@@ -98,6 +98,22 @@ pub struct MetricSpec {
     /// The unit values are written in.
     #[serde(default)]
     pub unit: Unit,
+    /// This metric's own stages (tier 2: one per seed, in `seeds` order)
+    /// instead of the benchmark's: one benchmark then holds rows of several
+    /// models and tasks of one pipeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<String>,
+    /// The `metric` value read from those tables when `name` is a row label
+    /// (`name = "ups/action3d-top1"`, `metric = "top1"`); `name` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+}
+
+impl MetricSpec {
+    /// The `metric` column value the spec reads.
+    pub fn source_metric(&self) -> &str {
+        self.metric.as_deref().unwrap_or(&self.name)
+    }
 }
 
 fn yes() -> bool {
@@ -152,6 +168,19 @@ pub struct Benchmark {
     pub def: BenchmarkDef,
 }
 
+impl BenchmarkDef {
+    /// Every stage the benchmark reads: its own, then its metrics' (each once).
+    pub fn all_stages(&self) -> Vec<String> {
+        let mut out = self.stages.clone();
+        for s in self.metrics.iter().flat_map(|m| &m.stages) {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        out
+    }
+}
+
 /// Protocol fields every benchmark must state: most "cannot reproduce"
 /// reports are protocol mismatches.
 pub const REQUIRED_PROTOCOL: &[&str] = &["dataset-version", "evaluation"];
@@ -162,7 +191,7 @@ impl BenchmarkDef {
         let def: Self =
             toml::from_str(text).map_err(|e| Error::Definition { path: path.to_path_buf(), message: e.to_string() })?;
         let invalid = |message: String| Error::Definition { path: path.to_path_buf(), message };
-        if def.stages.is_empty() {
+        if def.stages.is_empty() && def.metrics.iter().any(|m| m.stages.is_empty()) {
             return Err(invalid("`stages` is empty: name the stage whose `metrics` table holds the values".into()));
         }
         if def.metrics.is_empty() {
@@ -176,8 +205,18 @@ impl BenchmarkDef {
                 )));
             }
         }
+        if def.tier == Tier::Training
+            && let Some(m) = def.metrics.iter().find(|m| !m.stages.is_empty() && m.stages.len() != def.seeds.len())
+        {
+            return Err(invalid(format!(
+                "metric `{}` names {} stages for {} seeds; give one stage per seed, in `seeds` order",
+                m.name,
+                m.stages.len(),
+                def.seeds.len()
+            )));
+        }
         match def.tier {
-            Tier::Training if def.stages.len() < 3 || def.seeds.len() != def.stages.len() => {
+            Tier::Training if def.seeds.len() < 3 || (!def.stages.is_empty() && def.seeds.len() != def.stages.len()) => {
                 return Err(invalid(format!(
                     "tier 2 needs at least 3 seeds: one stage per seed in `stages` and the same number of `seeds` \
                      (found {} stages, {} seeds)",

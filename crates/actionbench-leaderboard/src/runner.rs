@@ -38,7 +38,7 @@ pub fn run_benchmark(
         // Throughput: every timed run re-runs the stages (the first one too,
         // so a cached result is never timed).
         let opts = RunOptions {
-            targets: def.stages.clone(),
+            targets: def.all_stages(),
             force: def.tier == Tier::Throughput,
             dry_run: false,
             jobs,
@@ -58,7 +58,8 @@ pub fn run_benchmark(
     let lock = engine.lock_file()?;
     if def.tier != Tier::Throughput {
         let catalog = actionbench_pipeline::ProjectCatalog::open(root, None)?;
-        for stage in &def.stages {
+        // The final values (rows without a step) of a stage's `metrics` table.
+        let final_values = |stage: &str| -> Result<Vec<(String, f64)>> {
             let entry = lock.stages.get(stage).ok_or_else(|| fail(format!("stage `{stage}` left no lock entry")))?;
             // Through the catalog: a built-in stage's `metrics` directory or
             // a command stage's `metrics` out, alike.
@@ -73,6 +74,7 @@ pub fn run_benchmark(
                 })?;
             let batches = actionbench_shards::read_all(&dir)
                 .map_err(|e| fail(format!("stage `{stage}`'s `metrics` table is unreadable: {e}")))?;
+            let mut out = Vec::new();
             for batch in &batches {
                 let metric = batch
                     .column_by_name("metric")
@@ -87,9 +89,22 @@ pub fn run_benchmark(
                     if step.as_ref().is_some_and(|s| s.is_valid(i)) || value.is_null(i) {
                         continue;
                     }
-                    values.entry(metric.value(i).to_string()).or_default().push(value.value(i));
+                    out.push((metric.value(i).to_string(), value.value(i)));
                 }
             }
+            Ok(out)
+        };
+        for stage in &def.stages {
+            for (metric, value) in final_values(stage)? {
+                values.entry(metric).or_default().push(value);
+            }
+        }
+        for spec in def.metrics.iter().filter(|m| !m.stages.is_empty()) {
+            let mut own = Vec::new();
+            for stage in &spec.stages {
+                own.extend(final_values(stage)?.into_iter().filter(|(m, _)| m == spec.source_metric()).map(|(_, v)| v));
+            }
+            values.insert(spec.name.clone(), own);
         }
     }
     let definition_path = b.dir.join("benchmark.toml");

@@ -13,7 +13,8 @@
 //!
 //! The kind of table follows the inputs: files with `positions_3d` give the
 //! 3D table, files with `positions_2d` the 2D table; mixing both in one
-//! stage is an error (use two stages). Common columns: `sample_id`
+//! stage is an error (use two stages, and `file = "data_3d_h36m.npz"` to
+//! pick one file of an `@stage` output that holds several). Common columns: `sample_id`
 //! (`S1/Walking 1`, or `S1/Walking 1/54138969` in 2D), `subject`, `action`,
 //! `action_group` (the action before its first space, as the protocol
 //! groups them), `split` (`train` for S1, S5, S6, S7, S8; `test` for S9,
@@ -47,6 +48,10 @@ pub struct IngestH36mParams {
     /// reads (by default that is an error naming the files it ignored).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     allow_empty: bool,
+    /// Read only the input file with this name (e.g. `data_3d_h36m.npz`
+    /// when an `@stage` output holds the 3D and the 2D files together).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
 }
 crate::ingest_params!(IngestH36mParams);
 
@@ -157,8 +162,9 @@ impl SampleFormat for H36mFormat {
         "VideoPose3D `.npz` files (`data_3d_h36m.npz`, `data_2d_h36m_*.npz`)".into()
     }
 
-    fn accepts(&self, path: &std::path::Path, _: &IngestH36mParams) -> bool {
+    fn accepts(&self, path: &std::path::Path, p: &IngestH36mParams) -> bool {
         path.extension().is_some_and(|e| e == "npz")
+            && p.file.as_deref().is_none_or(|f| path.file_name().is_some_and(|n| n == f))
     }
 
     fn read(&self, source: &Source, _: &IngestH36mParams, _: &Kind) -> Result<Vec<Row>, SampleError> {

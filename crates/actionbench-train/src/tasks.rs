@@ -369,16 +369,21 @@ pub struct UpsTrainTask<B: Backend> {
     config: UpsConfig,
     #[module(skip)]
     tasks: Vec<UpsTask>,
+    /// The action token of label 0, per task (in `tasks` order).
+    #[module(skip)]
+    offsets: Vec<usize>,
 }
 
 impl<B: Backend> UpsTrainTask<B> {
-    /// Wraps `model` for training on `tasks` (in loss-slot order).
-    pub fn new(model: Ups<B>, config: &UpsConfig, tasks: Vec<UpsTask>, device: &B::Device) -> Self {
+    /// Wraps `model` for training on `tasks` (in loss-slot order), each
+    /// with the action token of its label 0.
+    pub fn new(model: Ups<B>, config: &UpsConfig, tasks: Vec<(UpsTask, usize)>, device: &B::Device) -> Self {
         Self {
             model,
             combiner: LossCombiner::new(Weighting::Average, tasks.len(), device),
             config: config.clone(),
-            tasks,
+            offsets: tasks.iter().map(|t| t.1).collect(),
+            tasks: tasks.into_iter().map(|t| t.0).collect(),
         }
     }
 
@@ -435,14 +440,19 @@ impl<B: Backend> UpsTrainTask<B> {
                 .collect();
             return Ok((targets, vec![true; batch.len()]));
         }
-        let mask = label_mask(batch, self.config.num_classes, task.name())?;
+        let offset = self.offset(task);
+        let mask = label_mask(batch, self.config.num_classes.saturating_sub(offset), task.name())?;
         let targets = batch
             .labels
             .iter()
             .zip(&mask)
-            .map(|(&l, &m)| vocab.action_target(if m { l as usize } else { 0 }, task))
+            .map(|(&l, &m)| vocab.action_target(if m { offset + l as usize } else { 0 }, task))
             .collect();
         Ok((targets, mask))
+    }
+
+    fn offset(&self, task: UpsTask) -> usize {
+        self.tasks.iter().position(|t| *t == task).map_or(0, |i| self.offsets[i])
     }
 }
 
@@ -468,7 +478,8 @@ impl<B: AutodiffBackend> TrainModel<B> for UpsTrainTask<B> {
         let correct = (task != UpsTask::Pose).then(|| {
             let first = logits.clone().narrow(1, 0, 1).reshape([n, v]).argmax(1);
             let pred = first.into_data().to_vec::<i64>().unwrap_or_default();
-            let hits = pred.iter().zip(&batch.labels).zip(&mask).filter(|((p, l), m)| **m && p == l).count();
+            let offset = self.offset(task) as i64;
+            let hits = pred.iter().zip(&batch.labels).zip(&mask).filter(|((p, l), m)| **m && **p == **l + offset).count();
             (hits, mask.iter().filter(|m| **m).count())
         });
         let per_sample = cross_entropy_per_sample(logits.reshape([n * k, v]), ids).reshape([n, k]).mean_dim(1).reshape([n]);

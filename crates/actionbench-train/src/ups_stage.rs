@@ -65,6 +65,10 @@ fn one() -> usize {
     1
 }
 
+fn is_zero(v: &usize) -> bool {
+    *v == 0
+}
+
 /// One task's data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -88,6 +92,11 @@ pub struct UpsTaskData {
     /// `pose`: a window centres on every `stride`-th frame.
     #[serde(default = "one")]
     pub stride: usize,
+    /// Action tasks: the table's label `l` is action token `label-offset +
+    /// l` (datasets with their own class lists share one vocabulary:
+    /// NTU120 at 0, Kinetics-400 at 120, with `num-classes = 520`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub label_offset: usize,
     /// Action tasks: skeleton decoding (`frames` follows the model, one
     /// body). `early` draws its observation ratio from `observe` (default
     /// `[0.2, 0.4, 0.6]`; predict with one ratio).
@@ -146,6 +155,9 @@ impl UpsTaskData {
         }
         if self.stride == 0 {
             return Err(format!("task `{name}`: `stride` must be at least 1"));
+        }
+        if self.task == UpsTask::Pose && self.label_offset != 0 {
+            return Err("task `pose` has no labels; `label-offset` is for the action tasks".into());
         }
         Ok(())
     }
@@ -315,13 +327,16 @@ pub(crate) fn run_ups<B: AutodiffBackend>(
         None => None,
     };
     let tasks: Vec<UpsTask> = data.tasks.iter().map(|t| t.task).collect();
+    let with_offsets = |only: &[UpsTask]| -> Vec<(UpsTask, usize)> {
+        data.tasks.iter().filter(|t| only.contains(&t.task)).map(|t| (t.task, t.label_offset)).collect()
+    };
     let checkpoints = ctx.cache_dir.join("train").join(ctx.key.to_hex());
     let mut phases = Vec::new();
     let mut progress = |done: u64, total: u64| ctx.progress(done, Some(total));
     let mut parameters = 0;
     match data.regime {
         UpsRegime::Joint => {
-            let model = UpsTrainTask::new(config.init::<B>(text.clone(), device), config, tasks.clone(), device);
+            let model = UpsTrainTask::new(config.init::<B>(text.clone(), device), config, with_offsets(&tasks), device);
             let mut loader = rotation(ctx, p, data, config, &tasks)?;
             let (joint, report) =
                 train(model, &mut loader, &p.train, Some(&checkpoints.join("joint")), device, &mut progress, None)?;
@@ -336,7 +351,7 @@ pub(crate) fn run_ups<B: AutodiffBackend>(
                 ft_config.epochs = ft.epochs;
                 ft_config.warmup_steps = 0;
                 for &t in &tasks {
-                    let model = UpsTrainTask::new(joint.clone(), config, vec![t], device);
+                    let model = UpsTrainTask::new(joint.clone(), config, with_offsets(&[t]), device);
                     let mut loader = rotation(ctx, p, data, config, &[t])?;
                     let dir = checkpoints.join(format!("finetune-{}", t.name()));
                     let (tuned, report) = train(model, &mut loader, &ft_config, Some(&dir), device, &mut progress, None)?;
@@ -350,7 +365,7 @@ pub(crate) fn run_ups<B: AutodiffBackend>(
             for &t in &tasks {
                 // The same initial weights for every task.
                 B::seed(device, p.train.seed);
-                let model = UpsTrainTask::new(config.init::<B>(text.clone(), device), config, vec![t], device);
+                let model = UpsTrainTask::new(config.init::<B>(text.clone(), device), config, with_offsets(&[t]), device);
                 let mut loader = rotation(ctx, p, data, config, &[t])?;
                 let dir = checkpoints.join(format!("separate-{}", t.name()));
                 let (alone, report) = train(model, &mut loader, &p.train, Some(&dir), device, &mut progress, None)?;
@@ -480,11 +495,12 @@ pub(crate) fn predict_ups<B: Backend>(
             let outcomes = model.greedy(&encoded, &vocab, config.pose_joints);
             let mut r = report.borrow_mut();
             r.route.clone_from(&encoded.route);
-            let k = vocab.classes;
+            // The task's own classes: its slice of the action tokens.
+            let (from, k) = (data.label_offset, vocab.classes - data.label_offset);
             let mut rows = Vec::with_capacity(outcomes.len() * k);
             for (id, o) in batch.sample_ids.iter().zip(&outcomes) {
                 r.record(id, o);
-                rows.extend_from_slice(&o.first_logits[..k]);
+                rows.extend_from_slice(&o.first_logits[from..from + k]);
             }
             Ok(Tensor::from_data(TensorData::new(rows, [outcomes.len(), k]), device))
         };

@@ -108,4 +108,18 @@ fn the_demo_pipelines_are_valid() {
             assert!(st.stdout.lines().any(|l| l.starts_with(&format!("{stage} "))), "{stage}:\n{}", st.stdout);
         }
     }
+    // UPS: three models over two matrix keys, every task's predict and eval.
+    let rel = "pipelines/ups-synth.toml";
+    p.write(rel, &std::fs::read_to_string(format!("{REPO}/{rel}")).unwrap());
+    let st = p.ok(&["status", "ups-synth"]);
+    for stage in [
+        "train-ups@seed=0",
+        "train-separate@seed=2",
+        "train-nodr@seed=1",
+        "predict-early@model=ups,ratio=0.2,seed=0",
+        "eval-early@model=nodr,ratio=0.6,seed=2",
+        "eval-pose@model=separate,seed=1",
+    ] {
+        assert!(st.stdout.lines().any(|l| l.starts_with(&format!("{stage} "))), "{stage}:\n{}", st.stdout);
+    }
 }

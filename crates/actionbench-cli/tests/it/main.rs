@@ -19,4 +19,5 @@ mod run_order;
 mod slurm;
 mod sql;
 mod status;
+mod ups;
 mod video;

@@ -197,3 +197,30 @@ fn bad_config_and_bad_rows_are_errors() {
     let err = s.sample(1, &mut sample_rng(0, 0, 0, 1)).unwrap_err();
     assert!(err.to_string().contains("S0001") && err.to_string().contains("centre joint 30"), "{err}");
 }
+
+#[test]
+fn early_prediction_sees_only_the_observed_frames() {
+    let t = 8;
+    let i = 3;
+    let f = frames_of(i);
+    for ratio in [0.2f32, 0.5, 1.0] {
+        let s = source(SkeletonConfig { frames: t, observe: vec![ratio], ..Default::default() });
+        let smp = s.sample(i, &mut sample_rng(0, 0, 0, i as u64)).unwrap();
+        let seen = ((f64::from(ratio) * f as f64 - 1e-9).ceil() as usize).clamp(1, f);
+        for ti in 0..t {
+            // The uniform resampling of the first `seen` frames only.
+            let fi = ((ti as f32 + 0.5) * seen as f32 / t as f32) as usize;
+            let want = joint_value(i, fi, 0, 0, 0) - joint_value(i, 0, 0, 1, 0);
+            let got = at(&smp.tensors["joints"].data, t, 2, 0, ti, 0, 0);
+            assert!((got - want).abs() < 1e-5, "ratio {ratio} t {ti}: {got} vs {want} (frame {fi} of {seen})");
+        }
+    }
+    // Several ratios: each sample draws one; a ratio outside (0, 1] is refused.
+    let s = source(SkeletonConfig { frames: t, observe: vec![0.2, 0.6], augment: true, ..Default::default() });
+    assert!(s.sample(i, &mut sample_rng(0, 0, 0, 1)).is_ok());
+    let err = SkeletonSource::new(ntu_table(N), SkeletonConfig { observe: vec![0.0], ..Default::default() })
+        .err()
+        .expect("ratio 0 is refused")
+        .to_string();
+    assert!(err.contains("observation ratio 0"), "{err}");
+}

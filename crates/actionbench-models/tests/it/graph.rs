@@ -31,3 +31,34 @@ fn spatial_partitions_split_neighbours_by_distance_to_the_centre() {
         assert!((s - 1.0).abs() < 1e-5, "column {i} sums to {s}");
     }
 }
+
+#[test]
+fn the_other_layouts_are_trees_and_padding_isolates_the_extra_joints() {
+    for (layout, nodes, center) in [(Layout::Openpose18, 18, 1), (Layout::H36m17, 17, 0)] {
+        let g = Graph::new(layout);
+        assert_eq!((g.num_nodes, g.edges.len(), g.center), (nodes, nodes - 1, center));
+        assert!(g.hop_distances().iter().flatten().all(|&d| d < nodes), "{layout:?} is connected");
+        let own = g.spatial_partitions();
+        let padded = g.padded_partitions(25);
+        assert_eq!(padded.len(), 3 * 25 * 25);
+        let at = |a: &[f32], v: usize, k: usize, j: usize, i: usize| a[k * v * v + j * v + i];
+        for k in 0..3 {
+            for j in 0..25 {
+                for i in 0..25 {
+                    let want = match (j < nodes, i < nodes) {
+                        (true, true) => at(&own, nodes, k, j, i),
+                        // A padded joint keeps its own value only.
+                        _ if k == 0 && i == j => 1.0,
+                        _ => 0.0,
+                    };
+                    assert_eq!(at(&padded, 25, k, j, i), want, "{layout:?} partition {k} ({j} -> {i})");
+                }
+            }
+        }
+    }
+    // Human3.6M: the thorax (8) holds the neck and both shoulders.
+    let h36m = Graph::new(Layout::H36m17);
+    for child in [9, 11, 14] {
+        assert!(h36m.edges.contains(&(child, 8)), "{child} hangs from the thorax");
+    }
+}
