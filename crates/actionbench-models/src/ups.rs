@@ -25,12 +25,13 @@
 //!
 //! Choices the paper leaves open, made here (also in
 //! `pipelines/ups-synth.toml`):
-//! - **Bins and range**: `bins` per axis (128 for `tiny`, 1000 for `paper`)
+//! - **Bins and range**: `bins` per axis (127 for `tiny`, 999 for `paper`)
 //!   uniformly over `[-coord-range, coord-range]` metres of root-relative
 //!   camera-space joints (default 1.1 m, which holds every Human3.6M joint
 //!   relative to the pelvis); values outside are clamped to the edge bins.
 //!   A bin decodes to its centre, so the round trip errs by at most half a
-//!   bin per axis.
+//!   bin per axis. The count is odd so that a bin is centred on 0, where
+//!   the root joint always is.
 //! - **Pose length**: the lifting target is the 3D pose of the centre frame
 //!   of the 2D window (VideoPose3D's single-frame output), `3·17 + 1 = 52`
 //!   tokens, not all `N` frames (a 243-frame target would be 12 394 tokens).
@@ -278,6 +279,16 @@ impl Vocab {
         }
     }
 
+    /// What a well-formed sequence of `task` holds at `pos`, in words.
+    pub fn expected_at(&self, task: UpsTask, pose_joints: usize, pos: usize) -> &'static str {
+        match task {
+            UpsTask::Pose if pos < 3 * pose_joints => ["an X-bin", "a Y-bin", "a Z-bin"][pos % 3],
+            UpsTask::Pose => "EOT_PE",
+            _ if pos == 0 => "an action",
+            _ => task.eot().name(),
+        }
+    }
+
     /// Reads a decoded sequence: it must end with the task's end-of-task
     /// token, after one action (action tasks) or exactly `pose_joints` X, Y,
     /// Z triples (pose).
@@ -467,14 +478,20 @@ pub fn greedy_decode(
             let free = argmax_in(l, 0..l.len());
             let kept = argmax_in(l, allowed.clone());
             if free != kept && o.free.is_ok() {
-                let mut seq = o.tokens.clone();
-                seq.push(free);
-                o.free = match vocab.parse(task, pose_joints, &seq) {
-                    Err(e) => Err(e),
-                    // Cannot happen (the free token is outside the grammar);
-                    // kept total rather than panicking.
-                    Ok(_) => Err(DecodeError::NoEot { task, len: seq.len() }),
-                };
+                o.free = Err(match vocab.token(free) {
+                    // An end token too early, another task's, or none at all.
+                    Some(Token::Eot(_)) => {
+                        let mut seq = o.tokens.clone();
+                        seq.push(free);
+                        vocab.parse(task, pose_joints, &seq).err().unwrap_or(DecodeError::NoEot { task, len: seq.len() })
+                    }
+                    _ => DecodeError::Unexpected {
+                        task,
+                        at: pos,
+                        found: vocab.describe(free),
+                        expected: vocab.expected_at(task, pose_joints, pos).to_string(),
+                    },
+                });
             }
             o.tokens.push(kept);
         }
@@ -486,8 +503,8 @@ pub fn greedy_decode(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum UpsSize {
-    /// Joint tokens of 16, 2 encoder layers, decoder width 64 with 2
-    /// layers: trains on two CPU cores.
+    /// Joint tokens of 8 (frame tokens of 25·8 = 200), 2 encoder layers,
+    /// decoder width 64 with 2 layers: trains on two CPU cores.
     Tiny,
     /// §4: 3 encoder and 3 decoder layers, `q = 256`; joint tokens of 64
     /// and decoder width 256 (not stated in the paper).
@@ -522,7 +539,7 @@ impl UpsSize {
     pub fn dims(self) -> UpsDims {
         match self {
             UpsSize::Tiny => UpsDims {
-                token: 16,
+                token: 8,
                 layers: 2,
                 tem_heads: 4,
                 dec_width: 64,
@@ -530,7 +547,7 @@ impl UpsSize {
                 dec_heads: 4,
                 embed: 32,
                 temporal_kernel: 5,
-                bins: 128,
+                bins: 127,
             },
             UpsSize::Paper => UpsDims {
                 token: 64,
@@ -541,7 +558,7 @@ impl UpsSize {
                 dec_heads: 8,
                 embed: 256,
                 temporal_kernel: 9,
-                bins: 1000,
+                bins: 999,
             },
         }
     }

@@ -57,8 +57,9 @@ uses = "train"
 inputs = ["@ntu", "@kinetics", "@h36m-cpn", "@h36m-3d", "@h36m"]
 [stages.train.params]
 model = {{ kind = "ups", num-classes = 20, size = "tiny", frames = 8, bins = 32 }}
-data = {{ batch-size = 4 }}
 train = {{ optimizer = {{ kind = "adamw", beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weight-decay = 0.0 }}, lr = 1e-3, epochs = 1, seed = 0 }}
+[stages.train.params.data]
+batch-size = 4
 [stages.train.params.data.ups]
 regime = "{regime}"
 iterations = 4

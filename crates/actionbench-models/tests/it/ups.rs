@@ -127,6 +127,14 @@ fn greedy_decoding_stops_at_the_tasks_eot_and_reports_malformed_decodes() {
     assert_eq!(out[0].free, Err(DecodeError::CoordinateCount { got: 3, want: 6 }));
     assert_eq!(out[0].tokens.len(), 7);
     assert!(matches!(v.parse(UpsTask::Pose, 2, &out[0].tokens), Ok(Decoded::Pose(j)) if j.len() == 2));
+
+    // A bin of the wrong axis is named where it appears.
+    let out = greedy_decode(&v, UpsTask::Pose, 2, 1, |prefixes| {
+        let k = prefixes[0].len();
+        vec![if k == 1 { peak(&v, v.coord(0, 4)) } else { peak(&v, v.coord(k % 3, 1)) }]
+    });
+    let err = out[0].free.clone().unwrap_err().to_string();
+    assert!(err.contains("has X-bin 4 at position 1; expected a Y-bin"), "{err}");
 }
 
 fn tiny() -> UpsConfig {
