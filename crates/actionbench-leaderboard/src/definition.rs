@@ -216,7 +216,9 @@ impl BenchmarkDef {
             )));
         }
         match def.tier {
-            Tier::Training if def.seeds.len() < 3 || (!def.stages.is_empty() && def.seeds.len() != def.stages.len()) => {
+            Tier::Training
+                if def.seeds.len() < 3 || (!def.stages.is_empty() && def.seeds.len() != def.stages.len()) =>
+            {
                 return Err(invalid(format!(
                     "tier 2 needs at least 3 seeds: one stage per seed in `stages` and the same number of `seeds` \
                      (found {} stages, {} seeds)",

@@ -465,8 +465,9 @@ pub fn greedy_decode(
     mut step: impl FnMut(&[Vec<usize>]) -> Vec<Vec<f32>>,
 ) -> Vec<DecodeOutcome> {
     let len = vocab.target_len(task, pose_joints);
-    let mut out: Vec<DecodeOutcome> =
-        (0..n).map(|_| DecodeOutcome { tokens: Vec::with_capacity(len), free: Ok(()), first_logits: Vec::new() }).collect();
+    let mut out: Vec<DecodeOutcome> = (0..n)
+        .map(|_| DecodeOutcome { tokens: Vec::with_capacity(len), free: Ok(()), first_logits: Vec::new() })
+        .collect();
     for pos in 0..len {
         let prefixes: Vec<Vec<usize>> = out.iter().map(|o| o.tokens.clone()).collect();
         let logits = step(&prefixes);
@@ -483,7 +484,10 @@ pub fn greedy_decode(
                     Some(Token::Eot(_)) => {
                         let mut seq = o.tokens.clone();
                         seq.push(free);
-                        vocab.parse(task, pose_joints, &seq).err().unwrap_or(DecodeError::NoEot { task, len: seq.len() })
+                        vocab
+                            .parse(task, pose_joints, &seq)
+                            .err()
+                            .unwrap_or(DecodeError::NoEot { task, len: seq.len() })
                     }
                     _ => DecodeError::Unexpected {
                         task,
@@ -701,7 +705,9 @@ impl UpsConfig {
                     .collect()
             })
             .collect();
-        let normal = |shape: [usize; 2], std: f64| Param::from_tensor(Tensor::random(shape, Distribution::Normal(0.0, std), device));
+        let normal = |shape: [usize; 2], std: f64| {
+            Param::from_tensor(Tensor::random(shape, Distribution::Normal(0.0, std), device))
+        };
         let (tokens, text_proj, text) = match text {
             Some((values, [rows, cols])) => {
                 (None, Some(LinearConfig::new(cols, d.dec_width).init(device)), Some((values, [rows, cols])))
@@ -815,7 +821,8 @@ pub fn gumbel_noise(u: f64) -> f64 {
 pub fn gumbel_softmax_hard<B: Backend>(scores: Tensor<B, 1>, noise: &[f64], tau: f64) -> (Tensor<B, 1>, usize) {
     let device = scores.device();
     let h = noise.len();
-    let g: Tensor<B, 1> = Tensor::from_data(TensorData::new(noise.iter().map(|&x| x as f32).collect::<Vec<_>>(), [h]), &device);
+    let g: Tensor<B, 1> =
+        Tensor::from_data(TensorData::new(noise.iter().map(|&x| x as f32).collect::<Vec<_>>(), [h]), &device);
     let soft = softmax((scores + g).div_scalar(tau as f32), 0);
     let values = soft.clone().into_data().to_vec::<f32>().unwrap_or_default();
     let chosen = argmax_in(&values, 0..h);
@@ -903,7 +910,8 @@ impl<B: Backend> Ups<B> {
             let scores = self.block_scores(task, l);
             match routing {
                 Routing::Sample { uniforms, tau } => {
-                    let noise: Vec<f64> = (0..h).map(|i| gumbel_noise(uniforms.get(l * h + i).copied().unwrap_or(0.5))).collect();
+                    let noise: Vec<f64> =
+                        (0..h).map(|i| gumbel_noise(uniforms.get(l * h + i).copied().unwrap_or(0.5))).collect();
                     let (weights, chosen) = gumbel_softmax_hard(scores, &noise, *tau);
                     // Every block runs so each weight gets its gradient; the
                     // forward value is the chosen block's output alone.

@@ -221,7 +221,8 @@ pub(crate) fn write_all(
             (subject.to_string(), serde_json::Value::Object(per))
         })
         .collect();
-    let text = serde_json::to_string_pretty(&serde_json::Value::Object(cameras)).map_err(|e| SynthError::invalid(e.to_string(), "report this as a bug"))?;
+    let text = serde_json::to_string_pretty(&serde_json::Value::Object(cameras))
+        .map_err(|e| SynthError::invalid(e.to_string(), "report this as a bug"))?;
     crate::write_file(&dir.join("cameras.json"), format!("{text}\n"))?;
     progress.finish("h36m");
     Ok(serde_json::json!({

@@ -77,10 +77,12 @@ pub fn read_cameras(path: &Path) -> Result<H36mCameras> {
             "a camera file maps subject → camera id → {\"orientation\": [w, x, y, z], \"translation\": [x, y, z], \"res_w\": …, \"res_h\": …} (docs/formats.md)",
         )
     })?;
-    if let Some((s, c)) = cameras.iter().flat_map(|(s, m)| m.iter().map(move |(c, v)| (s, c, v))).find_map(|(s, c, v)| {
-        let bad = !(v.res_w > 0.0 && v.res_h > 0.0) || v.orientation.iter().all(|q| *q == 0.0);
-        bad.then_some((s, c))
-    }) {
+    if let Some((s, c)) =
+        cameras.iter().flat_map(|(s, m)| m.iter().map(move |(c, v)| (s, c, v))).find_map(|(s, c, v)| {
+            let bad = !(v.res_w > 0.0 && v.res_h > 0.0) || v.orientation.iter().all(|q| *q == 0.0);
+            bad.then_some((s, c))
+        })
+    {
         return Err(TrainError::config(
             format!("`{}`: camera {c} of {s} has a zero quaternion or a non-positive resolution", path.display()),
             "fix that camera's entry",

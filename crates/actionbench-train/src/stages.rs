@@ -593,6 +593,16 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
     let dir = model_dir(ctx, &p.model)?;
     let saved: SavedModel = serde_json::from_str(&std::fs::read_to_string(dir.join("model.json"))?)
         .map_err(|e| TrainError::Checkpoint { path: dir.join("model.json"), message: e.to_string() })?;
+    // UPS picks its weights per task (a `separate` run has no `model.mpk`).
+    if let ModelParams::Ups(config) = &saved.model {
+        let data = p.ups.as_ref().ok_or_else(|| {
+            TrainError::config(
+                "predicting with a UPS model needs `ups = { task = …, from = \"@stage\", filter = … }`",
+                "name the task to answer and its data, as in the train stage's `data.ups.tasks`",
+            )
+        })?;
+        return crate::ups_stage::predict_ups::<B>(ctx, &dir, config, data, p.batch_size, device);
+    }
     let weights = dir.join("model.mpk");
     let bytes = std::fs::read(&weights).map_err(|e| TrainError::io(&weights, e))?;
     let name = p.model.trim_start_matches('@').to_string();
@@ -623,15 +633,7 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
             let loader = Loader::new(Arc::new(source), &loader_config, LoaderState::new(0, 0))?;
             predict_classes(ctx, |b| task.logits(b, device), loader, views)
         }
-        ModelParams::Ups(config) => {
-            let data = p.ups.as_ref().ok_or_else(|| {
-                TrainError::config(
-                    "predicting with a UPS model needs `ups = { task = …, from = \"@stage\", filter = … }`",
-                    "name the task to answer and its data, as in the train stage's `data.ups.tasks`",
-                )
-            })?;
-            crate::ups_stage::predict_ups::<B>(ctx, &dir, config, data, p.batch_size, device)
-        }
+        ModelParams::Ups(_) => unreachable!("UPS predicts above"),
         ModelParams::Lart(config) => {
             let table = open_table(dirs, Rows { ctx, filter: p.filter.clone(), manifest: p.manifest.as_deref() })?;
             let net = load_module_bytes(config.init::<B>(device), bytes, device, &weights)?;

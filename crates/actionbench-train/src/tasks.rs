@@ -5,8 +5,8 @@
 
 use actionbench_loader::HostBatch;
 use actionbench_models::{
-    FrameLinear, FrameLinearConfig, Lart, LartConfig, LartInput, Layout, Mvit, MvitConfig, Routing, StGcn,
-    StGcnConfig, Ups, UpsConfig, UpsTask,
+    FrameLinear, FrameLinearConfig, Lart, LartConfig, LartInput, Layout, Mvit, MvitConfig, Routing, StGcn, StGcnConfig,
+    Ups, UpsConfig, UpsTask,
 };
 use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -425,7 +425,8 @@ impl<B: Backend> UpsTrainTask<B> {
     fn targets(&self, batch: &HostBatch, task: UpsTask) -> Result<(Vec<Vec<usize>>, Vec<bool>)> {
         let vocab = self.config.vocab();
         if task == UpsTask::Pose {
-            let t = batch.tensors.get("target3d").ok_or_else(|| batch_error(batch, "no tensor `target3d` [N, J, 3]"))?;
+            let t =
+                batch.tensors.get("target3d").ok_or_else(|| batch_error(batch, "no tensor `target3d` [N, J, 3]"))?;
             let j = self.config.pose_joints;
             if t.shape[1..] != [j, 3] {
                 return Err(batch_error(
@@ -479,10 +480,12 @@ impl<B: AutodiffBackend> TrainModel<B> for UpsTrainTask<B> {
             let first = logits.clone().narrow(1, 0, 1).reshape([n, v]).argmax(1);
             let pred = first.into_data().to_vec::<i64>().unwrap_or_default();
             let offset = self.offset(task) as i64;
-            let hits = pred.iter().zip(&batch.labels).zip(&mask).filter(|((p, l), m)| **m && **p == **l + offset).count();
+            let hits =
+                pred.iter().zip(&batch.labels).zip(&mask).filter(|((p, l), m)| **m && **p == **l + offset).count();
             (hits, mask.iter().filter(|m| **m).count())
         });
-        let per_sample = cross_entropy_per_sample(logits.reshape([n * k, v]), ids).reshape([n, k]).mean_dim(1).reshape([n]);
+        let per_sample =
+            cross_entropy_per_sample(logits.reshape([n * k, v]), ids).reshape([n, k]).mean_dim(1).reshape([n]);
         let mut slots = vec![None; self.tasks.len()];
         let slot = self.tasks.iter().position(|t| *t == task).expect("batch_task picks a trained task");
         slots[slot] = masked_mean(per_sample, &mask);

@@ -283,20 +283,25 @@ fn rotation(
     }
     let batch = p.data.batch_size;
     let mixture = Mixture::new(sources, MixtureMode::TaskRotation, data.iterations, batch)?;
-    let config = LoaderConfig { batch_size: batch, drop_last: false, shuffle: true, threads: p.data.threads, prefetch: 2 };
+    let config =
+        LoaderConfig { batch_size: batch, drop_last: false, shuffle: true, threads: p.data.threads, prefetch: 2 };
     Ok(mixture.into_loader(&config, LoaderState::new(p.train.seed, 0))?)
 }
 
 /// The `[vocab, d_text]` text features a config names, read from `path`.
 pub(crate) fn read_text_features(path: &Path, vocab: usize) -> Result<(Vec<f32>, [usize; 2]), TrainError> {
-    let array = actionbench_formats::npy::read_npy(path)
-        .map_err(|e| TrainError::config(e.to_string(), "write the features with numpy: np.save(path, features.astype(np.float32))"))?;
+    let array = actionbench_formats::npy::read_npy(path).map_err(|e| {
+        TrainError::config(e.to_string(), "write the features with numpy: np.save(path, features.astype(np.float32))")
+    })?;
     match array.shape.as_slice() {
         [rows, cols] if *rows == vocab && *cols > 0 => {
             Ok((array.data.iter().map(|v| *v as f32).collect(), [*rows, *cols]))
         }
         shape => Err(TrainError::config(
-            format!("`{}` has shape {shape:?}; the vocabulary has {vocab} tokens, so it must be [{vocab}, d]", path.display()),
+            format!(
+                "`{}` has shape {shape:?}; the vocabulary has {vocab} tokens, so it must be [{vocab}, d]",
+                path.display()
+            ),
             "compute one row per prompt of `actionbench_models::Vocab::prompts` (docs/training.md, \"UPS\")",
         )),
     }
@@ -354,7 +359,8 @@ pub(crate) fn run_ups<B: AutodiffBackend>(
                     let model = UpsTrainTask::new(joint.clone(), config, with_offsets(&[t]), device);
                     let mut loader = rotation(ctx, p, data, config, &[t])?;
                     let dir = checkpoints.join(format!("finetune-{}", t.name()));
-                    let (tuned, report) = train(model, &mut loader, &ft_config, Some(&dir), device, &mut progress, None)?;
+                    let (tuned, report) =
+                        train(model, &mut loader, &ft_config, Some(&dir), device, &mut progress, None)?;
                     let bytes = module_bytes(&burn::module::AutodiffModule::valid(&tuned.model))?;
                     std::fs::write(ctx.out_dir.join(format!("model-{}.mpk", t.name())), bytes)?;
                     phases.push(Phase { name: format!("finetune-{}", t.name()), report });
@@ -365,7 +371,8 @@ pub(crate) fn run_ups<B: AutodiffBackend>(
             for &t in &tasks {
                 // The same initial weights for every task.
                 B::seed(device, p.train.seed);
-                let model = UpsTrainTask::new(config.init::<B>(text.clone(), device), config, with_offsets(&[t]), device);
+                let model =
+                    UpsTrainTask::new(config.init::<B>(text.clone(), device), config, with_offsets(&[t]), device);
                 let mut loader = rotation(ctx, p, data, config, &[t])?;
                 let dir = checkpoints.join(format!("separate-{}", t.name()));
                 let (alone, report) = train(model, &mut loader, &p.train, Some(&dir), device, &mut progress, None)?;
@@ -485,7 +492,10 @@ pub(crate) fn predict_ups<B: Backend>(
     let joints_of = |batch: &HostBatch| -> Result<Tensor<B, 4>, TrainError> {
         let shape = batch.tensors.get("joints").map(|t| t.shape.clone()).unwrap_or_default();
         let [n, c, t, v, _] = shape[..] else {
-            return Err(TrainError::Batch { sample: batch.sample_ids.first().cloned().unwrap_or_default(), message: format!("`joints` has shape {shape:?}") });
+            return Err(TrainError::Batch {
+                sample: batch.sample_ids.first().cloned().unwrap_or_default(),
+                message: format!("`joints` has shape {shape:?}"),
+            });
         };
         Ok(batch.tensor::<B, 5>("joints", device)?.reshape([n, c, t, v]))
     };
@@ -558,7 +568,11 @@ pub(crate) fn predict_ups<B: Backend>(
     let j = config.pose_joints;
     let write = |name: &str, values: &[f64]| -> Result<(), TrainError> {
         let path = ctx.out_dir.join(name);
-        let bytes = actionbench_formats::npy::write_npy_bytes(&[frames, j, 3], values, actionbench_formats::npy::NpyDtype::Float32);
+        let bytes = actionbench_formats::npy::write_npy_bytes(
+            &[frames, j, 3],
+            values,
+            actionbench_formats::npy::NpyDtype::Float32,
+        );
         std::fs::write(&path, bytes).map_err(|e| TrainError::io(&path, e))
     };
     write("pred.npy", &pred)?;
@@ -573,6 +587,7 @@ pub(crate) fn predict_ups<B: Backend>(
 
 fn write_report(ctx: &StageContext<'_>, report: &DecodeReport) -> StageResult {
     let path = ctx.out_dir.join("decode.json");
-    std::fs::write(&path, format!("{}\n", serde_json::to_string_pretty(report)?)).map_err(|e| TrainError::io(&path, e))?;
+    std::fs::write(&path, format!("{}\n", serde_json::to_string_pretty(report)?))
+        .map_err(|e| TrainError::io(&path, e))?;
     Ok(())
 }

@@ -68,7 +68,7 @@ iterations = 4
 [stages.predict-pose]
 uses = "predict"
 inputs = ["@train", "@h36m-cpn", "@h36m-3d", "@h36m"]
-params = {{ model = "@train", batch-size = 16, ups = {{ task = "pose", from = "@h36m-cpn", targets = "@h36m-3d", cameras = "@h36m/h36m/cameras.json", filter = "split = 'test'", stride = 8 }} }}
+params = {{ model = "@train", batch-size = 16, ups = {{ task = "pose", from = "@h36m-cpn", targets = "@h36m-3d", cameras = "@h36m/h36m/cameras.json", filter = "subject = 'S9'", stride = 16 }} }}
 
 [stages.predict-early]
 uses = "predict"
@@ -99,7 +99,8 @@ fn sql(p: &Project, query: &str) -> Vec<serde_json::Value> {
 }
 
 fn stage_dir(p: &Project, pipeline: &str, stage: &str) -> std::path::PathBuf {
-    let rows = sql(p, &format!("SELECT key FROM actionbench.stages WHERE pipeline = '{pipeline}' AND stage = '{stage}'"));
+    let rows =
+        sql(p, &format!("SELECT key FROM actionbench.stages WHERE pipeline = '{pipeline}' AND stage = '{stage}'"));
     let key = rows[0]["key"].as_str().unwrap_or_else(|| panic!("no key for {stage}: {rows:?}"));
     p.path(&format!(".actionbench/v1/stages/{key}"))
 }
@@ -153,17 +154,26 @@ fn ups_trains_jointly_and_separately_and_answers_every_task() {
 
     // Separate training: one model per task, no joint one.
     p.write("pipelines/ups.toml", &pipeline("separate"));
-    p.ok(&["run", "ups", "train", "-j", "1"]);
+    p.ok(&["run", "ups", "train", "predict-early", "-j", "1"]);
     let alone = stage_dir(&p, "ups", "train");
     assert!(!alone.join("model.mpk").exists());
     assert!(alone.join("model-early.mpk").is_file());
+    let decode = stage_dir(&p, "ups", "predict-early").join("decode.json");
+    let decode: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(decode).unwrap()).unwrap();
+    assert_eq!(decode["weights"], "model-early.mpk", "{decode}");
 
     // Mistakes are named, with a hint.
     p.write("pipelines/ups.toml", &pipeline("joint").replace("regime = \"joint\"", "regime = \"jiont\""));
     let bad = p.run(&["status", "ups"]);
     assert_eq!(bad.code, 1, "{}", bad.stderr);
     assert!(bad.stderr.contains("ups.toml") && bad.stderr.contains("jiont"), "{}", bad.stderr);
-    p.write("pipelines/ups.toml", &pipeline("joint").replace(", cameras = \"@h36m/h36m/cameras.json\", filter = \"split = 'train'\"", ", filter = \"split = 'train'\""));
+    p.write(
+        "pipelines/ups.toml",
+        &pipeline("joint").replace(
+            ", cameras = \"@h36m/h36m/cameras.json\", filter = \"split = 'train'\"",
+            ", filter = \"split = 'train'\"",
+        ),
+    );
     let bad = p.run(&["status", "ups"]);
     assert_eq!(bad.code, 1, "{}", bad.stderr);
     assert!(bad.stderr.contains("task `pose` needs `targets`") && bad.stderr.contains("`cameras`"), "{}", bad.stderr);
