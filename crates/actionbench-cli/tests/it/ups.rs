@@ -162,6 +162,35 @@ fn ups_trains_jointly_and_separately_and_answers_every_task() {
     let decode: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(decode).unwrap()).unwrap();
     assert_eq!(decode["weights"], "model-early.mpk", "{decode}");
 
+    // Precomputed text features of the vocabulary's prompts (20 classes,
+    // 3 x 32 bins, 3 end tokens): loaded, kept next to the weights, reused
+    // by predict.
+    let rows = 20 + 3 * 32 + 3;
+    let values: Vec<f64> = (0..rows * 6).map(|i| ((i * 37) % 11) as f64 / 11.0 - 0.5).collect();
+    let npy =
+        actionbench_formats::npy::write_npy_bytes(&[rows, 6], &values, actionbench_formats::npy::NpyDtype::Float32);
+    std::fs::write(p.path("vocab.npy"), npy).unwrap();
+    let text = pipeline("separate").replace("bins = 32 }", "bins = 32, text-features = \"vocab.npy\" }").replace(
+        "\"@h36m-3d\", \"@h36m\"]\n[stages.train.params]",
+        "\"@h36m-3d\", \"@h36m\", \"vocab.npy\"]\n[stages.train.params]",
+    );
+    assert!(text.contains("\"vocab.npy\"]"), "{text}");
+    p.write("pipelines/ups.toml", &text);
+    p.ok(&["run", "ups", "train", "predict-early", "-j", "1"]);
+    assert!(stage_dir(&p, "ups", "train").join("text-features.npy").is_file());
+    std::fs::write(
+        p.path("vocab.npy"),
+        actionbench_formats::npy::write_npy_bytes(
+            &[rows - 1, 6],
+            &values[..(rows - 1) * 6],
+            actionbench_formats::npy::NpyDtype::Float32,
+        ),
+    )
+    .unwrap();
+    let bad = p.run(&["run", "ups", "train"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("the vocabulary has 119 tokens"), "{}", bad.stderr);
+
     // Mistakes are named, with a hint.
     p.write("pipelines/ups.toml", &pipeline("joint").replace("regime = \"joint\"", "regime = \"jiont\""));
     let bad = p.run(&["status", "ups"]);
