@@ -513,7 +513,18 @@ impl StageKind for TrainStage {
             (ModelParams::Ups(_), None) => {
                 return Err("`model.kind = \"ups\"` needs its tasks in `data.ups` (docs/training.md, \"UPS\")".into());
             }
-            (ModelParams::Ups(_), Some(ups)) => ups.validate()?,
+            (ModelParams::Ups(c), Some(ups)) => {
+                ups.validate()?;
+                if let Some(t) = ups.tasks.iter().find(|t| t.label_offset >= c.num_classes) {
+                    return Err(format!(
+                        "task `{}`: `label-offset = {}` is not below `num-classes = {}`",
+                        t.task.name(),
+                        t.label_offset,
+                        c.num_classes
+                    )
+                    .into());
+                }
+            }
             (_, Some(_)) => return Err("`data.ups` is for `model.kind = \"ups\"` only".into()),
             _ => {}
         }

@@ -464,6 +464,16 @@ pub(crate) fn predict_ups<B: Backend>(
     device: &B::Device,
 ) -> StageResult {
     data.validate()?;
+    if data.label_offset >= config.num_classes {
+        return Err(TrainError::config(
+            format!(
+                "`label-offset = {}` is not below the model's `num-classes = {}`",
+                data.label_offset, config.num_classes
+            ),
+            "label offsets place a dataset's classes inside the vocabulary's action tokens",
+        )
+        .into());
+    }
     let vocab = config.vocab();
     let text = match config.text_features {
         Some(_) => Some(read_text_features(&dir.join("text-features.npy"), vocab.len())?),
@@ -491,12 +501,22 @@ pub(crate) fn predict_ups<B: Backend>(
     });
     let joints_of = |batch: &HostBatch| -> Result<Tensor<B, 4>, TrainError> {
         let shape = batch.tensors.get("joints").map(|t| t.shape.clone()).unwrap_or_default();
-        let [n, c, t, v, _] = shape[..] else {
+        let fits = |c: usize, t: usize, v: usize| c <= 3 && t == config.frames && v <= config.max_joints;
+        let [n, c, t, v, 1] = shape[..] else {
             return Err(TrainError::Batch {
                 sample: batch.sample_ids.first().cloned().unwrap_or_default(),
-                message: format!("`joints` has shape {shape:?}"),
+                message: format!("`joints` has shape {shape:?}; UPS takes [N, C, T, V, 1]"),
             });
         };
+        if !fits(c, t, v) {
+            return Err(TrainError::Batch {
+                sample: batch.sample_ids.first().cloned().unwrap_or_default(),
+                message: format!(
+                    "`joints` has shape {shape:?}; the model takes [N, C <= 3, {}, V <= {}, 1]",
+                    config.frames, config.max_joints
+                ),
+            });
+        }
         Ok(batch.tensor::<B, 5>("joints", device)?.reshape([n, c, t, v]))
     };
     if task != UpsTask::Pose {
