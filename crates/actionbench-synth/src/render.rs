@@ -307,11 +307,17 @@ pub(crate) fn write_clip(
     }
     let mut boxes = Vec::new();
     let mut joints3d = Vec::new();
+    #[cfg(test)]
+    let mut rgb_hash = tests::FNV_START;
     for f in 0..frames {
         let people: Vec<Figure<'_>> =
             perf.tracks.iter().map(|t: &Track| (&t.joints[f], t.subject.colors, t.subject.girth)).collect();
         let frame = render(&people, &camera, k, (w, h), &room);
         video.push_rgb(&frame.rgb).map_err(video_err)?;
+        #[cfg(test)]
+        {
+            rgb_hash = tests::fnv(rgb_hash, &frame.rgb);
+        }
         let name = format!("{f:06}.png");
         if labels.depth {
             let bytes: Vec<u8> = frame.depth_mm.iter().flat_map(|d| d.to_be_bytes()).collect();
@@ -385,6 +391,8 @@ pub(crate) fn write_clip(
         joints3d.push(serde_json::json!({"frame": f, "people": people_json}));
     }
     video.finish().map_err(video_err)?;
+    #[cfg(test)]
+    tests::RGB_HASHES.lock().expect("hash log").push((index, rgb_hash));
     let json = |v: &serde_json::Value| serde_json::to_string(v).expect("JSON of plain values") + "\n";
     if labels.boxes {
         crate::write_file(&dir.join("boxes.json"), json(&serde_json::json!({"frames": boxes})))?;
@@ -431,4 +439,37 @@ pub(crate) fn write_all(
         "dir": "renders",
         "encoder": actionbench_video::mp4_encoder_name(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(super) const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+    /// FNV-1a: a hash that is the same on every platform and release.
+    pub(super) fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+        for &b in bytes {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    }
+
+    /// The RGB frames each clip hands to the encoder, by clip index.
+    pub(super) static RGB_HASHES: std::sync::Mutex<Vec<(usize, u64)>> = std::sync::Mutex::new(Vec::new());
+
+    /// The actions scene's pixels are pinned: existing benchmarks depend
+    /// on them. The hashes were measured on the code before the layout
+    /// scene was added (commit 2d823f9).
+    #[test]
+    fn actions_scene_pixels_are_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = crate::Preset::Tiny.spec();
+        let classes: Vec<usize> = (0..CLASSES.len()).collect();
+        write_all(7, &spec, &classes, dir.path(), &crate::NoProgress).unwrap();
+        let mut got = RGB_HASHES.lock().unwrap().clone();
+        got.sort_unstable();
+        let got: Vec<String> = got.iter().map(|(i, h)| format!("{i}:{h:016x}")).collect();
+        assert_eq!(got, ["0:705b299a686ecfa8", "1:d306a1407aee299e", "2:d3848387abdb8bda", "3:23a867668d05569a"]);
+    }
 }

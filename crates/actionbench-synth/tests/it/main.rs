@@ -5,4 +5,5 @@ mod baseline;
 mod determinism;
 mod python;
 mod readback;
+mod scenes;
 mod support;
