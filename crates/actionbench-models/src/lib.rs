@@ -11,6 +11,7 @@ pub mod graph;
 pub mod import;
 pub mod lart;
 pub mod mvit;
+pub mod pvit;
 pub mod stgcn;
 pub mod ups;
 
@@ -18,7 +19,8 @@ pub use frame_linear::{FrameLinear, FrameLinearConfig};
 pub use graph::{Graph, H36M17_PARENTS, Layout};
 pub use import::{ImportReport, TorchParam, load_torch};
 pub use lart::{Lart, LartConfig, LartInput, LartSize, pool_keyframe, position_encoding};
-pub use mvit::{Mvit, MvitConfig, MvitSize};
+pub use mvit::{Encoded, Mvit, MvitConfig, MvitSize};
+pub use pvit::{AuxTask, DenseHead, Pvit, PvitConfig, PvitLambdas, PvitOutput, PvitVariant};
 pub use stgcn::{StGcn, StGcnConfig, StGcnSize, TimeConv};
 pub use ups::{
     DecodeError, DecodeOutcome, Decoded, Eot, Routing, Token, Ups, UpsConfig, UpsSize, UpsTask, Vocab, greedy_decode,

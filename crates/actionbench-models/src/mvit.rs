@@ -42,6 +42,16 @@ impl MvitSize {
             MvitSize::S => (16, 96, 1, &[1, 3, 14], [1, 8, 8]),
         }
     }
+
+    /// Number of blocks.
+    pub(crate) fn depth(self) -> usize {
+        self.dims().0
+    }
+
+    /// The blocks where the query is pooled (space halves, channels double).
+    pub(crate) fn transitions(self) -> &'static [usize] {
+        self.dims().3
+    }
 }
 
 fn default_frames() -> usize {
@@ -217,25 +227,86 @@ pub struct Mvit<B: Backend> {
 impl<B: Backend> Mvit<B> {
     /// Class logits `[B, K]` of clips `[B, 3, T, S, S]`.
     pub fn forward(&self, clip: Tensor<B, 5>) -> Tensor<B, 2> {
+        let encoded = self.encode(clip, None, &[]);
+        self.classify(encoded.cls())
+    }
+
+    /// Runs the backbone on clips `[B, 3, T, S, S]` with `prompts` `[n, C]`
+    /// appended after the patch tokens (PromptonomyViT), and keeps the patch
+    /// tokens after each block listed in `taps` (for dense heads). Prompts
+    /// are carried like the CLS token: every block's attention mixes them
+    /// with all tokens, but pooling leaves them alone and they get no
+    /// relative position bias and no residual pooling.
+    pub fn encode(&self, clip: Tensor<B, 5>, prompts: Option<Tensor<B, 2>>, taps: &[usize]) -> Encoded<B> {
         let x = crate::conv3d::conv3d(&self.patch_embed.proj, clip);
         let [b, c, t, h, w] = x.dims();
         debug_assert_eq!([t, h, w], self.grid, "the clip's frames and size differ from the model's config");
         let x = x.reshape([b, c, t * h * w]).swap_dims(1, 2);
         let cls = self.cls_token.val().expand([b, 1, c]);
-        let mut x = Tensor::cat(vec![cls, x], 1);
-        let mut grid = [t, h, w];
-        for block in &self.blocks {
-            (x, grid) = block.forward(x, grid);
+        let mut parts = vec![cls, x];
+        let mut prompt_count = 0;
+        if let Some(p) = prompts {
+            let [n, _] = p.dims();
+            prompt_count = n;
+            parts.push(p.unsqueeze_dim::<3>(0).expand([b, n, c]));
         }
-        let x = self.norm.forward(x);
-        let [b, _, c] = x.dims();
-        let cls = x.slice([0..b, 0..1, 0..c]).reshape([b, c]);
+        let mut x = Tensor::cat(parts, 1);
+        let mut grid = [t, h, w];
+        let mut tapped = Vec::with_capacity(taps.len());
+        for (i, block) in self.blocks.iter().enumerate() {
+            (x, grid) = block.forward(x, grid, prompt_count);
+            if taps.contains(&i) {
+                let [b, l, c] = x.dims();
+                tapped.push((x.clone().slice([0..b, 1..l - prompt_count, 0..c]), grid));
+            }
+        }
+        Encoded { tokens: self.norm.forward(x), prompts: prompt_count, taps: tapped }
+    }
+
+    /// The head on a CLS representation `[B, C]` (dropout in training).
+    pub fn classify(&self, cls: Tensor<B, 2>) -> Tensor<B, 2> {
         self.head.projection.forward(self.dropout.forward(cls))
     }
 
     /// The token grid the model expects after the patch embedding.
     pub fn grid(&self) -> [usize; 3] {
         self.grid
+    }
+
+    /// Channels of the tokens after each block.
+    pub fn block_dims(&self) -> Vec<usize> {
+        self.blocks.iter().map(|b| b.norm2.gamma.dims()[0]).collect()
+    }
+
+    /// Channels of the patch embedding (the prompts' width).
+    pub fn embed_dim(&self) -> usize {
+        self.cls_token.dims()[2]
+    }
+}
+
+/// The backbone's output: `[CLS, patches, prompts]` after the final norm,
+/// and the tapped patch tokens `[B, L, C]` with their grids.
+pub struct Encoded<B: Backend> {
+    /// All tokens after the final norm.
+    pub tokens: Tensor<B, 3>,
+    /// How many prompts end the sequence.
+    pub prompts: usize,
+    /// Patch tokens after the tapped blocks, with their `[T, H, W]` grid.
+    pub taps: Vec<(Tensor<B, 3>, [usize; 3])>,
+}
+
+impl<B: Backend> Encoded<B> {
+    /// The CLS token `[B, C]`.
+    pub fn cls(&self) -> Tensor<B, 2> {
+        let [b, _, c] = self.tokens.dims();
+        self.tokens.clone().slice([0..b, 0..1, 0..c]).reshape([b, c])
+    }
+
+    /// Prompt `i` `[B, C]`.
+    pub fn prompt(&self, i: usize) -> Tensor<B, 2> {
+        let [b, l, c] = self.tokens.dims();
+        let at = l - self.prompts + i;
+        self.tokens.clone().slice([0..b, at..at + 1, 0..c]).reshape([b, c])
     }
 }
 
@@ -293,15 +364,15 @@ pub struct Block<B: Backend> {
 }
 
 impl<B: Backend> Block<B> {
-    fn forward(&self, x: Tensor<B, 3>, grid: [usize; 3]) -> (Tensor<B, 3>, [usize; 3]) {
+    fn forward(&self, x: Tensor<B, 3>, grid: [usize; 3], prompts: usize) -> (Tensor<B, 3>, [usize; 3]) {
         let x_norm = self.norm1.forward(x.clone());
-        let (x_block, grid_out) = self.attn.forward(x_norm.clone(), grid);
+        let (x_block, grid_out) = self.attn.forward(x_norm.clone(), grid, prompts);
         // The residual is the normed input projected where channels double (PySlowFast, DIM_MUL_IN_ATT).
         let x = match &self.proj {
             Some(p) => p.forward(x_norm),
             None => x,
         };
-        let x = max_pool_skip(x, grid, self.skip_stride) + drop_path(x_block, self.drop_path);
+        let x = max_pool_skip(x, grid, self.skip_stride, prompts) + drop_path(x_block, self.drop_path);
         let mlp = self.mlp.fc2.forward(gelu(self.mlp.fc1.forward(self.norm2.forward(x.clone()))));
         (x.clone() + drop_path(mlp, self.drop_path), grid_out)
     }
@@ -320,14 +391,14 @@ fn drop_path<B: Backend>(x: Tensor<B, 3>, rate: f64) -> Tensor<B, 3> {
 
 /// The skip connection's pool (PySlowFast: `MaxPool3d` with kernel
 /// `stride + 1` where the stride is above 1, padding half the kernel), CLS
-/// token kept; the identity where the stride is 1.
-fn max_pool_skip<B: Backend>(x: Tensor<B, 3>, grid: [usize; 3], stride: [usize; 3]) -> Tensor<B, 3> {
+/// token and prompts kept; the identity where the stride is 1.
+fn max_pool_skip<B: Backend>(x: Tensor<B, 3>, grid: [usize; 3], stride: [usize; 3], prompts: usize) -> Tensor<B, 3> {
     if stride == [1, 1, 1] {
         return x;
     }
     debug_assert_eq!(stride[0], 1, "temporal skip pooling is not used by MViTv2");
     let kernel = [stride[1] + 1, stride[2] + 1];
-    let (pooled, _) = pool_grid(x.unsqueeze_dim(1), grid, |g| {
+    let (pooled, _) = pool_grid(x.unsqueeze_dim(1), grid, prompts, |g| {
         // [B, C, T, H, W] → [B·T, C, H, W] for the 2D pool, and back.
         let [b, c, t, h, w] = g.dims();
         let frames = g.permute([0, 2, 1, 3, 4]).reshape([b * t, c, h, w]);
@@ -346,20 +417,27 @@ fn max_pool_skip<B: Backend>(x: Tensor<B, 3>, grid: [usize; 3], stride: [usize; 
     pooled.reshape([b, l, c])
 }
 
-/// Pools the grid tokens of `x` `[B, N, 1 + L, C]` with `pool` (over
-/// `[B·N, C, T, H, W]`), the CLS token kept in front.
+/// Pools the grid tokens of `x` `[B, N, 1 + L + P, C]` with `pool` (over
+/// `[B·N, C, T, H, W]`), the CLS token kept in front and the `prompts` P
+/// kept at the end, unpooled.
 fn pool_grid<B: Backend>(
     x: Tensor<B, 4>,
     [t, h, w]: [usize; 3],
+    prompts: usize,
     pool: impl FnOnce(Tensor<B, 5>) -> Tensor<B, 5>,
 ) -> (Tensor<B, 4>, [usize; 3]) {
     let [b, n, l, d] = x.dims();
     let cls = x.clone().slice([0..b, 0..n, 0..1, 0..d]);
-    let grid = x.slice([0..b, 0..n, 1..l, 0..d]).reshape([b * n, t, h, w, d]).permute([0, 4, 1, 2, 3]);
+    let end = l - prompts;
+    let grid = x.clone().slice([0..b, 0..n, 1..end, 0..d]).reshape([b * n, t, h, w, d]).permute([0, 4, 1, 2, 3]);
     let pooled = pool(grid);
     let [_, _, t2, h2, w2] = pooled.dims();
     let tokens = pooled.reshape([b, n, d, t2 * h2 * w2]).swap_dims(2, 3);
-    (Tensor::cat(vec![cls, tokens], 2), [t2, h2, w2])
+    let mut parts = vec![cls, tokens];
+    if prompts > 0 {
+        parts.push(x.slice([0..b, 0..n, end..l, 0..d]));
+    }
+    (Tensor::cat(parts, 2), [t2, h2, w2])
 }
 
 struct AttentionConfig {
@@ -444,8 +522,9 @@ fn attention_pool<B: Backend>(
     pool: &Conv3d<B>,
     norm: &LayerNorm<B>,
     grid: [usize; 3],
+    prompts: usize,
 ) -> (Tensor<B, 4>, [usize; 3]) {
-    let (pooled, grid) = pool_grid(x, grid, |g| crate::conv3d::conv3d(pool, g));
+    let (pooled, grid) = pool_grid(x, grid, prompts, |g| crate::conv3d::conv3d(pool, g));
     (norm.forward(pooled), grid)
 }
 
@@ -466,34 +545,45 @@ fn relative<B: Backend>(table: Tensor<B, 2>, q_n: usize, k_n: usize) -> Tensor<B
 }
 
 impl<B: Backend> Attention<B> {
-    fn forward(&self, x: Tensor<B, 3>, grid: [usize; 3]) -> (Tensor<B, 3>, [usize; 3]) {
+    fn forward(&self, x: Tensor<B, 3>, grid: [usize; 3], prompts: usize) -> (Tensor<B, 3>, [usize; 3]) {
         let [b, n, _] = x.dims();
         let heads = self.heads;
         let d = self.dim_out / heads;
         let qkv = self.qkv.forward(x).reshape([b, n, 3, heads, d]).permute([2, 0, 3, 1, 4]);
         let part = |i: usize| qkv.clone().slice([i..i + 1, 0..b, 0..heads, 0..n, 0..d]).reshape([b, heads, n, d]);
-        let (q, q_grid) = attention_pool(part(0), &self.pool_q, &self.norm_q, grid);
-        let (k, k_grid) = attention_pool(part(1), &self.pool_k, &self.norm_k, grid);
-        let (v, _) = attention_pool(part(2), &self.pool_v, &self.norm_v, grid);
+        let (q, q_grid) = attention_pool(part(0), &self.pool_q, &self.norm_q, grid, prompts);
+        let (k, k_grid) = attention_pool(part(1), &self.pool_k, &self.norm_k, grid, prompts);
+        let (v, _) = attention_pool(part(2), &self.pool_v, &self.norm_v, grid, prompts);
         let scale = (d as f64).powf(-0.5);
         let attn = (q.clone() * scale).matmul(k.swap_dims(2, 3));
-        let attn = attn + self.rel_pos_bias(&q, q_grid, k_grid);
+        let attn = attn + self.rel_pos_bias(&q, q_grid, k_grid, prompts);
         let attn = softmax(attn, 3);
         let out = attn.matmul(v);
-        // Residual pooling: the pooled query is added back (not to the CLS token).
+        // Residual pooling: the pooled query is added back (not to the CLS
+        // token or the prompts).
         let [_, _, nq, _] = q.dims();
-        let q_tokens = q.slice([0..b, 0..heads, 1..nq, 0..d]);
-        let residual = Tensor::cat(vec![Tensor::zeros([b, heads, 1, d], &out.device()), q_tokens], 2);
+        let q_tokens = q.slice([0..b, 0..heads, 1..nq - prompts, 0..d]);
+        let mut parts = vec![Tensor::zeros([b, heads, 1, d], &out.device()), q_tokens];
+        if prompts > 0 {
+            parts.push(Tensor::zeros([b, heads, prompts, d], &out.device()));
+        }
+        let residual = Tensor::cat(parts, 2);
         let out = (out + residual).swap_dims(1, 2).reshape([b, nq, self.dim_out]);
         (self.proj.forward(out), q_grid)
     }
 
-    /// The decomposed relative position bias `[B, heads, 1 + Lq, 1 + Lk]`
-    /// (zero on the CLS row and column): for query (t, y, x) and key
-    /// (t', y', x'), `q·R_h[y, y'] + q·R_w[x, x'] + q·R_t[t, t']`.
-    fn rel_pos_bias(&self, q: &Tensor<B, 4>, [qt, qh, qw]: [usize; 3], [kt, kh, kw]: [usize; 3]) -> Tensor<B, 4> {
+    /// The decomposed relative position bias `[B, heads, 1 + Lq + P, 1 + Lk + P]`
+    /// (zero on the CLS and prompt rows and columns): for query (t, y, x)
+    /// and key (t', y', x'), `q·R_h[y, y'] + q·R_w[x, x'] + q·R_t[t, t']`.
+    fn rel_pos_bias(
+        &self,
+        q: &Tensor<B, 4>,
+        [qt, qh, qw]: [usize; 3],
+        [kt, kh, kw]: [usize; 3],
+        prompts: usize,
+    ) -> Tensor<B, 4> {
         let [b, heads, nq, d] = q.dims();
-        let r_q = q.clone().slice([0..b, 0..heads, 1..nq, 0..d]).reshape([b * heads, qt, qh, qw, d]);
+        let r_q = q.clone().slice([0..b, 0..heads, 1..nq - prompts, 0..d]).reshape([b * heads, qt, qh, qw, d]);
         let rows = b * heads * qt * qh * qw;
         // Along height: [qh, rows/qh, d] × [qh, d, kh].
         let rh = relative(self.rel_pos_h.val(), qh, kh);
@@ -515,8 +605,17 @@ impl<B: Backend> Attention<B> {
             rel_t.reshape([bh, lq, kt, 1, 1]) + rel_h.reshape([bh, lq, 1, kh, 1]) + rel_w.reshape([bh, lq, 1, 1, kw]);
         let bias = bias.reshape([b, heads, lq, lk]);
         let device = q.device();
-        let bias = Tensor::cat(vec![Tensor::zeros([b, heads, lq, 1], &device), bias], 3);
-        Tensor::cat(vec![Tensor::zeros([b, heads, 1, lk + 1], &device), bias], 2)
+        let p = prompts;
+        let mut cols = vec![Tensor::zeros([b, heads, lq, 1], &device), bias];
+        if p > 0 {
+            cols.push(Tensor::zeros([b, heads, lq, p], &device));
+        }
+        let bias = Tensor::cat(cols, 3);
+        let mut rows = vec![Tensor::zeros([b, heads, 1, lk + 1 + p], &device), bias];
+        if p > 0 {
+            rows.push(Tensor::zeros([b, heads, p, lk + 1 + p], &device));
+        }
+        Tensor::cat(rows, 2)
     }
 }
 
