@@ -83,15 +83,104 @@ pub struct Room {
 /// Light direction (towards the light) in the camera frame.
 const LIGHT: V3 = [0.35, -0.75, -0.55];
 
-fn shade(albedo: [u8; 3], n: V3) -> [u8; 3] {
-    let l = normalize(LIGHT);
-    let k = 0.35 + 0.65 * dot(n, l).max(0.0);
+/// How surfaces are lit and textured.
+#[derive(Debug, Clone)]
+pub struct Look {
+    /// Direction towards the light, camera frame.
+    pub light: V3,
+    /// Light on every surface.
+    pub ambient: f64,
+    /// Strength of the directional light.
+    pub diffuse: f64,
+    /// Albedo noise on the floor and wall (none: flat colours).
+    pub texture: Option<Texture>,
+}
+
+impl Look {
+    /// The flat-shaded look of the synthetic clips.
+    pub const CLEAN: Look = Look { light: LIGHT, ambient: 0.35, diffuse: 0.65, texture: None };
+}
+
+/// Two octaves of value noise over world space that scale a surface's
+/// albedo by 0.65–1.35, so real-domain rooms are not flat colours.
+#[derive(Debug, Clone, Copy)]
+pub struct Texture {
+    /// Seed of the lattice values.
+    pub seed: u64,
+    /// Size of the coarse octave's cells (metres).
+    pub cell: f64,
+}
+
+impl Texture {
+    /// A value in [0, 1) per lattice point (a hash: a random stream per
+    /// pixel would be too slow).
+    fn lattice(&self, c: [i64; 3]) -> f64 {
+        let mut h = self.seed;
+        for v in c {
+            h = crate::rng::splitmix(h ^ v as u64);
+        }
+        (h >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn value(&self, p: V3) -> f64 {
+        let c = p.map(|v| v.floor());
+        let u = [0, 1, 2].map(|i| {
+            let f = p[i] - c[i];
+            f * f * (3.0 - 2.0 * f)
+        });
+        let mut sum = 0.0;
+        for corner in 0..8usize {
+            let bit = |i: usize| (corner >> i) & 1;
+            let at = [0, 1, 2].map(|i| c[i] as i64 + bit(i) as i64);
+            let weight: f64 = (0..3).map(|i| if bit(i) == 1 { u[i] } else { 1.0 - u[i] }).product();
+            sum += weight * self.lattice(at);
+        }
+        sum
+    }
+
+    /// The albedo factor at world point `p`.
+    pub fn factor(&self, p: V3) -> f64 {
+        let coarse = self.value(scale(p, 1.0 / self.cell));
+        let fine = self.value(add(scale(p, 2.7 / self.cell), [17.0, 5.0, 11.0]));
+        0.65 + 0.7 * (0.65 * coarse + 0.35 * fine)
+    }
+}
+
+/// A solid drawn like a bone: a sphere swept from `a` to `b` (world).
+#[derive(Debug, Clone)]
+pub struct Capsule {
+    /// One end.
+    pub a: V3,
+    /// The other end (equal to `a` for a sphere).
+    pub b: V3,
+    /// Radius (metres).
+    pub radius: f64,
+    /// Albedo.
+    pub color: [u8; 3],
+}
+
+fn shade(albedo: [u8; 3], n: V3, look: &Look) -> [u8; 3] {
+    let l = normalize(look.light);
+    let k = look.ambient + look.diffuse * dot(n, l).max(0.0);
     albedo.map(|c| (c as f64 * k).round().clamp(0.0, 255.0) as u8)
 }
 
 /// Renders the people (world joints per person, subject colours and girth)
-/// seen by `camera`.
+/// seen by `camera`, flat-shaded.
 pub fn render(people: &[Figure<'_>], camera: &Camera, k: Intrinsics, size: (u32, u32), room: &Room) -> Frame {
+    render_scene(people, &[], camera, k, size, room, &Look::CLEAN)
+}
+
+/// Renders the people and then `objects` (ids people + 1, …) with `look`.
+pub fn render_scene(
+    people: &[Figure<'_>],
+    objects: &[Capsule],
+    camera: &Camera,
+    k: Intrinsics,
+    size: (u32, u32),
+    room: &Room,
+    look: &Look,
+) -> Frame {
     let (w, h) = (size.0 as usize, size.1 as usize);
     let n = w * h;
     let mut frame =
@@ -128,7 +217,11 @@ pub fn render(people: &[Figure<'_>], camera: &Camera, k: Intrinsics, size: (u32,
                     best = Some((t, scale(fwd, -1.0), room.wall));
                 }
             }
-            if let Some((t, nw, color)) = best {
+            if let Some((t, nw, mut color)) = best {
+                if let Some(tex) = &look.texture {
+                    let f = tex.factor(add(camera.pos, scale(dw, t)));
+                    color = color.map(|c| (c as f64 * f).round().clamp(0.0, 255.0) as u8);
+                }
                 let i = y * w + x;
                 let z = t; // d has z = 1 in the camera frame, so t is the depth
                 zbuf[i] = z;
@@ -136,26 +229,46 @@ pub fn render(people: &[Figure<'_>], camera: &Camera, k: Intrinsics, size: (u32,
                 let nc = normalize(nc);
                 frame.depth_mm[i] = (z * 1000.0).round().clamp(1.0, 65535.0) as u16;
                 frame.normals[i] = [nc[0] as f32, nc[1] as f32, nc[2] as f32];
-                frame.rgb[i * 3..i * 3 + 3].copy_from_slice(&shade(color, nc));
+                frame.rgb[i * 3..i * 3 + 3].copy_from_slice(&shade(color, nc, look));
             }
         }
     }
+    let mut target = Target { frame: &mut frame, zbuf: &mut zbuf, k, look };
     for (pi, (joints, colors, girth)) in people.iter().enumerate() {
         let cam: Vec<V3> = joints.iter().map(|p| Camera::to_cv(camera.to_cam(*p))).collect();
         for &(a, b, radius, slot) in &BONES {
-            let r = radius * girth;
-            let len = norm(sub(cam[b], cam[a]));
-            let steps = (len / (r * 0.5)).ceil().max(1.0) as usize;
-            for s in 0..=steps {
-                let c = lerp(cam[a], cam[b], s as f64 / steps as f64);
-                sphere(&mut frame, &mut zbuf, c, r, k, colors[slot], pi as u8 + 1);
-            }
+            target.capsule(cam[a], cam[b], radius * girth, colors[slot], pi as u8 + 1);
         }
+    }
+    for (oi, o) in objects.iter().enumerate() {
+        let cv = |p: V3| Camera::to_cv(camera.to_cam(p));
+        target.capsule(cv(o.a), cv(o.b), o.radius, o.color, (people.len() + oi + 1) as u8);
     }
     frame
 }
 
-fn sphere(frame: &mut Frame, zbuf: &mut [f64], c: V3, r: f64, k: Intrinsics, albedo: [u8; 3], id: u8) {
+/// What spheres are drawn into.
+struct Target<'a> {
+    frame: &'a mut Frame,
+    zbuf: &'a mut [f64],
+    k: Intrinsics,
+    look: &'a Look,
+}
+
+impl Target<'_> {
+    /// A capsule from `a` to `b` (camera frame) as overlapping spheres.
+    fn capsule(&mut self, a: V3, b: V3, r: f64, albedo: [u8; 3], id: u8) {
+        let len = norm(sub(b, a));
+        let steps = (len / (r * 0.5)).ceil().max(1.0) as usize;
+        for s in 0..=steps {
+            let c = lerp(a, b, s as f64 / steps as f64);
+            sphere(self.frame, self.zbuf, c, r, self.k, albedo, id, self.look);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sphere(frame: &mut Frame, zbuf: &mut [f64], c: V3, r: f64, k: Intrinsics, albedo: [u8; 3], id: u8, look: &Look) {
     if c[2] <= r + 0.05 {
         return;
     }
@@ -187,7 +300,7 @@ fn sphere(frame: &mut Frame, zbuf: &mut [f64], c: V3, r: f64, k: Intrinsics, alb
             frame.depth_mm[i] = (t * 1000.0).round().clamp(1.0, 65535.0) as u16;
             frame.normals[i] = [n[0] as f32, n[1] as f32, n[2] as f32];
             frame.person[i] = id;
-            frame.rgb[i * 3..i * 3 + 3].copy_from_slice(&shade(albedo, n));
+            frame.rgb[i * 3..i * 3 + 3].copy_from_slice(&shade(albedo, n, look));
         }
     }
 }
@@ -271,7 +384,7 @@ pub(crate) fn write_clip(
         [0.0, 0.9, 0.0],
     );
     let (w, h) = spec.render_size;
-    let k = [w as f64 * 0.9, w as f64 * 0.9, w as f64 / 2.0, h as f64 / 2.0];
+    let k = intrinsics(spec.render_size);
     let room = Room {
         floor: [
             [rng.random_range(90..160), rng.random_range(90..160), rng.random_range(90..160)],
@@ -291,46 +404,153 @@ pub(crate) fn write_clip(
         boxes: all || rng.random_bool(0.8),
         joints3d: all || rng.random_bool(0.7),
     };
-    for (on, sub_dir) in [(labels.depth, "depth"), (labels.normals, "normals"), (labels.segmentation, "segmentation")] {
-        if on {
-            crate::create_dir(&dir.join(sub_dir))?;
-        }
-    }
-    let fps = 30;
-    let video_path = dir.join("rgb.mp4");
-    let video_err =
-        |e: actionbench_video::VideoError| SynthError::Video { path: video_path.clone(), message: e.to_string() };
-    let mut video = actionbench_video::Mp4Writer::create(&video_path, w, h, fps).map_err(video_err)?;
-    let mut palette = vec![0u8, 0, 0];
-    for t in &perf.tracks {
-        palette.extend(t.subject.colors[0]);
-    }
-    let mut boxes = Vec::new();
-    let mut joints3d = Vec::new();
-    #[cfg(test)]
-    let mut rgb_hash = tests::FNV_START;
+    let palette = perf.tracks.iter().flat_map(|t| t.subject.colors[0]).collect();
+    let mut out = ClipWriter::create(&dir, labels, spec.render_size, palette)?;
     for f in 0..frames {
         let people: Vec<Figure<'_>> =
             perf.tracks.iter().map(|t: &Track| (&t.joints[f], t.subject.colors, t.subject.girth)).collect();
         let frame = render(&people, &camera, k, (w, h), &room);
-        video.push_rgb(&frame.rgb).map_err(video_err)?;
+        out.push(f, &frame, &frame.rgb, perf.tracks.len(), joints_json(&perf.tracks, &camera, f))?;
+    }
+    let clip = serde_json::json!({
+        "clip_id": id,
+        "action": CLASSES[class].name,
+        "label": class,
+        "subject": subject_id,
+        "camera": camera_no,
+        "fps": FPS,
+        "width": w,
+        "height": h,
+        "num_frames": frames,
+        "intrinsics": {"fx": k[0], "fy": k[1], "cx": k[2], "cy": k[3]},
+        "labels": labels,
+    });
+    out.finish(&clip)
+}
+
+/// Frames per second of every render clip.
+pub(crate) const FPS: u32 = 30;
+
+/// The pinhole intrinsics of a render of `size`.
+pub(crate) fn intrinsics(size: (u32, u32)) -> Intrinsics {
+    let (w, h) = size;
+    [w as f64 * 0.9, w as f64 * 0.9, w as f64 / 2.0, h as f64 / 2.0]
+}
+
+/// One frame's `joints3d.json` people: camera frame, 4 decimals.
+pub(crate) fn joints_json(tracks: &[Track], camera: &Camera, f: usize) -> Vec<serde_json::Value> {
+    tracks
+        .iter()
+        .enumerate()
+        .map(|(pi, t)| {
+            let joints: Vec<[f64; 3]> =
+                t.joints[f].iter().map(|p| Camera::to_cv(camera.to_cam(*p)).map(|v| round(v, 4))).collect();
+            serde_json::json!({"person": pi + 1, "joints": joints})
+        })
+        .collect()
+}
+
+/// The pixel box `[x1, y1, x2, y2]` of segmentation id `id`, if seen.
+fn id_box(ids: &[u8], width: usize, id: u8) -> Option<[u32; 4]> {
+    let (mut x1, mut y1, mut x2, mut y2) = (u32::MAX, u32::MAX, 0, 0);
+    for (i, &v) in ids.iter().enumerate() {
+        if v == id {
+            let (x, y) = ((i % width) as u32, (i / width) as u32);
+            x1 = x1.min(x);
+            y1 = y1.min(y);
+            x2 = x2.max(x + 1);
+            y2 = y2.max(y + 1);
+        }
+    }
+    (x1 != u32::MAX).then_some([x1, y1, x2, y2])
+}
+
+/// Writes one clip's files frame by frame (the render clip contract), so
+/// both scenes share the exact bytes of every label file.
+pub(crate) struct ClipWriter {
+    dir: std::path::PathBuf,
+    labels: Labels,
+    size: (u32, u32),
+    palette: Vec<u8>,
+    video: actionbench_video::Mp4Writer,
+    boxes: Vec<serde_json::Value>,
+    joints3d: Vec<serde_json::Value>,
+    /// Segmentation id of the scene's object, whose box goes in `object`.
+    pub object: Option<u8>,
+    #[cfg(test)]
+    rgb_hash: u64,
+}
+
+impl ClipWriter {
+    /// Creates the label folders and the video; `palette` holds the
+    /// segmentation colours after black (ids 1, 2, …).
+    pub(crate) fn create(dir: &Path, labels: Labels, size: (u32, u32), palette: Vec<u8>) -> Result<Self, SynthError> {
+        for (on, sub_dir) in
+            [(labels.depth, "depth"), (labels.normals, "normals"), (labels.segmentation, "segmentation")]
+        {
+            if on {
+                crate::create_dir(&dir.join(sub_dir))?;
+            }
+        }
+        let video_path = dir.join("rgb.mp4");
+        let video = actionbench_video::Mp4Writer::create(&video_path, size.0, size.1, FPS)
+            .map_err(|e| SynthError::Video { path: video_path, message: e.to_string() })?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            labels,
+            size,
+            palette: [vec![0u8, 0, 0], palette].concat(),
+            video,
+            boxes: Vec::new(),
+            joints3d: Vec::new(),
+            object: None,
+            #[cfg(test)]
+            rgb_hash: tests::FNV_START,
+        })
+    }
+
+    fn video_err(&self, e: actionbench_video::VideoError) -> SynthError {
+        SynthError::Video { path: self.dir.join("rgb.mp4"), message: e.to_string() }
+    }
+
+    /// Frame `f`: `rgb` is what the video shows, `frame` the labels.
+    pub(crate) fn push(
+        &mut self,
+        f: usize,
+        frame: &Frame,
+        rgb: &[u8],
+        people: usize,
+        joints: Vec<serde_json::Value>,
+    ) -> Result<(), SynthError> {
+        self.video.push_rgb(rgb).map_err(|e| self.video_err(e))?;
         #[cfg(test)]
         {
-            rgb_hash = tests::fnv(rgb_hash, &frame.rgb);
+            self.rgb_hash = tests::fnv(self.rgb_hash, rgb);
         }
+        self.write_maps(f, frame)?;
+        let w = self.size.0 as usize;
+        let frame_boxes: Vec<serde_json::Value> = (1..=people as u8)
+            .filter_map(|p| id_box(&frame.person, w, p).map(|b| serde_json::json!({"person": p, "xyxy": b})))
+            .collect();
+        let mut entry = serde_json::json!({"frame": f, "boxes": frame_boxes});
+        if let Some(b) = self.object.and_then(|id| id_box(&frame.person, w, id).map(|b| (id, b))) {
+            entry["object"] = serde_json::json!({"id": b.0, "xyxy": b.1});
+        }
+        self.boxes.push(entry);
+        self.joints3d.push(serde_json::json!({"frame": f, "people": joints}));
+        Ok(())
+    }
+
+    /// The depth, normals and segmentation PNGs the clip carries.
+    fn write_maps(&self, f: usize, frame: &Frame) -> Result<(), SynthError> {
+        let (dir, size) = (&self.dir, self.size);
         let name = format!("{f:06}.png");
-        if labels.depth {
+        if self.labels.depth {
             let bytes: Vec<u8> = frame.depth_mm.iter().flat_map(|d| d.to_be_bytes()).collect();
-            write_png(
-                &dir.join("depth").join(&name),
-                (w, h),
-                png::ColorType::Grayscale,
-                png::BitDepth::Sixteen,
-                None,
-                &bytes,
-            )?;
+            let path = dir.join("depth").join(&name);
+            write_png(&path, size, png::ColorType::Grayscale, png::BitDepth::Sixteen, None, &bytes)?;
         }
-        if labels.normals {
+        if self.labels.normals {
             let bytes: Vec<u8> = frame
                 .normals
                 .iter()
@@ -342,81 +562,38 @@ pub(crate) fn write_clip(
                     }
                 })
                 .collect();
-            write_png(
-                &dir.join("normals").join(&name),
-                (w, h),
-                png::ColorType::Rgb,
-                png::BitDepth::Eight,
-                None,
-                &bytes,
+            let path = dir.join("normals").join(&name);
+            write_png(&path, size, png::ColorType::Rgb, png::BitDepth::Eight, None, &bytes)?;
+        }
+        if self.labels.segmentation {
+            let path = dir.join("segmentation").join(&name);
+            let palette = Some(self.palette.clone());
+            write_png(&path, size, png::ColorType::Indexed, png::BitDepth::Eight, palette, &frame.person)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the video and writes the JSON files, `clip` last.
+    pub(crate) fn finish(self, clip: &serde_json::Value) -> Result<(), SynthError> {
+        let dir = self.dir.clone();
+        self.video.finish().map_err(|e| SynthError::Video { path: dir.join("rgb.mp4"), message: e.to_string() })?;
+        #[cfg(test)]
+        tests::RGB_HASHES
+            .lock()
+            .expect("hash log")
+            .push((clip["clip_id"].as_str().unwrap_or_default().to_string(), self.rgb_hash));
+        let json = |v: &serde_json::Value| serde_json::to_string(v).expect("JSON of plain values") + "\n";
+        if self.labels.boxes {
+            crate::write_file(&dir.join("boxes.json"), json(&serde_json::json!({"frames": self.boxes})))?;
+        }
+        if self.labels.joints3d {
+            crate::write_file(
+                &dir.join("joints3d.json"),
+                json(&serde_json::json!({"joint_names": NTU_JOINT_NAMES, "frames": self.joints3d})),
             )?;
         }
-        if labels.segmentation {
-            write_png(
-                &dir.join("segmentation").join(&name),
-                (w, h),
-                png::ColorType::Indexed,
-                png::BitDepth::Eight,
-                Some(palette.clone()),
-                &frame.person,
-            )?;
-        }
-        let mut frame_boxes = Vec::new();
-        for p in 1..=perf.tracks.len() as u8 {
-            let (mut x1, mut y1, mut x2, mut y2) = (u32::MAX, u32::MAX, 0, 0);
-            for (i, &v) in frame.person.iter().enumerate() {
-                if v == p {
-                    let (x, y) = ((i % w as usize) as u32, (i / w as usize) as u32);
-                    x1 = x1.min(x);
-                    y1 = y1.min(y);
-                    x2 = x2.max(x + 1);
-                    y2 = y2.max(y + 1);
-                }
-            }
-            if x1 != u32::MAX {
-                frame_boxes.push(serde_json::json!({"person": p, "xyxy": [x1, y1, x2, y2]}));
-            }
-        }
-        boxes.push(serde_json::json!({"frame": f, "boxes": frame_boxes}));
-        let people_json: Vec<serde_json::Value> = perf
-            .tracks
-            .iter()
-            .enumerate()
-            .map(|(pi, t)| {
-                let joints: Vec<[f64; 3]> =
-                    t.joints[f].iter().map(|p| Camera::to_cv(camera.to_cam(*p)).map(|v| round(v, 4))).collect();
-                serde_json::json!({"person": pi + 1, "joints": joints})
-            })
-            .collect();
-        joints3d.push(serde_json::json!({"frame": f, "people": people_json}));
+        crate::write_file(&dir.join("clip.json"), serde_json::to_string_pretty(clip).expect("JSON") + "\n")
     }
-    video.finish().map_err(video_err)?;
-    #[cfg(test)]
-    tests::RGB_HASHES.lock().expect("hash log").push((index, rgb_hash));
-    let json = |v: &serde_json::Value| serde_json::to_string(v).expect("JSON of plain values") + "\n";
-    if labels.boxes {
-        crate::write_file(&dir.join("boxes.json"), json(&serde_json::json!({"frames": boxes})))?;
-    }
-    if labels.joints3d {
-        crate::write_file(
-            &dir.join("joints3d.json"),
-            json(&serde_json::json!({"joint_names": NTU_JOINT_NAMES, "frames": joints3d})),
-        )?;
-    }
-    let clip = serde_json::json!({
-        "clip_id": id,
-        "action": CLASSES[class].name,
-        "label": class,
-        "subject": subject_id,
-        "camera": camera_no,
-        "fps": fps,
-        "width": w,
-        "height": h,
-        "num_frames": frames,
-        "intrinsics": {"fx": k[0], "fy": k[1], "cx": k[2], "cy": k[3]},
-        "labels": labels,
-    });
-    crate::write_file(&dir.join("clip.json"), serde_json::to_string_pretty(&clip).expect("JSON") + "\n")
 }
 
 /// Writes every clip of the preset.
@@ -456,7 +633,7 @@ mod tests {
     }
 
     /// The RGB frames each clip hands to the encoder, by clip index.
-    pub(super) static RGB_HASHES: std::sync::Mutex<Vec<(usize, u64)>> = std::sync::Mutex::new(Vec::new());
+    pub(super) static RGB_HASHES: std::sync::Mutex<Vec<(String, u64)>> = std::sync::Mutex::new(Vec::new());
 
     /// The actions scene's pixels are pinned: existing benchmarks depend
     /// on them. The hashes were measured on the code before the layout
@@ -469,7 +646,13 @@ mod tests {
         write_all(7, &spec, &classes, dir.path(), &crate::NoProgress).unwrap();
         let mut got = RGB_HASHES.lock().unwrap().clone();
         got.sort_unstable();
-        let got: Vec<String> = got.iter().map(|(i, h)| format!("{i}:{h:016x}")).collect();
-        assert_eq!(got, ["0:705b299a686ecfa8", "1:d306a1407aee299e", "2:d3848387abdb8bda", "3:23a867668d05569a"]);
+        let got: Vec<String> = got.iter().map(|(id, h)| format!("{id}:{h:016x}")).collect();
+        let want = [
+            "synth_000000:705b299a686ecfa8",
+            "synth_000001:d306a1407aee299e",
+            "synth_000002:d3848387abdb8bda",
+            "synth_000003:23a867668d05569a",
+        ];
+        assert_eq!(got, want);
     }
 }
