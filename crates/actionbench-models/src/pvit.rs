@@ -292,7 +292,11 @@ impl PvitConfig {
         }
         let depth = self.size.depth();
         if let Some(t) = self.taps().iter().find(|&&t| t >= depth) {
-            return Err(format!("`taps` names block {t}; the `{:?}` backbone has blocks 0 to {}", self.size, depth - 1));
+            return Err(format!(
+                "`taps` names block {t}; the `{:?}` backbone has blocks 0 to {}",
+                self.size,
+                depth - 1
+            ));
         }
         if self.taps().is_empty() {
             return Err("`taps` needs at least one block".into());
@@ -321,9 +325,8 @@ impl PvitConfig {
         let dims = backbone.block_dims();
         let width = *dims.last().expect("MViTv2 has blocks");
         let n = self.variant.prompts(self.tasks.len());
-        let prompts = (n > 0).then(|| {
-            Param::from_tensor(Tensor::random([n, embed], Distribution::Normal(0.0, 0.02), device))
-        });
+        let prompts =
+            (n > 0).then(|| Param::from_tensor(Tensor::random([n, embed], Distribution::Normal(0.0, 0.02), device)));
         let taps = self.taps();
         let grid0 = self.backbone().input_grid();
         let mut grid = grid0;
@@ -359,7 +362,7 @@ impl PvitConfig {
 }
 
 /// Freezes every backbone weight but the CLS token and the action head.
-fn freeze_backbone<B: Backend>(mut m: Mvit<B>) -> Mvit<B> {
+pub fn freeze_backbone<B: Backend>(mut m: Mvit<B>) -> Mvit<B> {
     m.patch_embed = m.patch_embed.no_grad();
     m.blocks = m.blocks.into_iter().map(|b| b.no_grad()).collect();
     m.norm = m.norm.no_grad();

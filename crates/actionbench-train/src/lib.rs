@@ -20,6 +20,7 @@ pub mod losses;
 pub mod multitask;
 pub mod optim;
 mod pinned;
+pub mod pvit_task;
 pub mod schedule;
 mod stages;
 pub mod tables;
@@ -28,6 +29,7 @@ pub mod trainer;
 mod ups_stage;
 
 pub use error::{Result, TrainError};
+pub use pvit_task::VideoMixture;
 pub use stages::{
     BURN_VERSION, DataParams, ModelParams, PredictParams, PredictStage, TrainParams, TrainStage, backend_name,
 };

@@ -38,10 +38,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actionbench_loader::{
-    ClipConfig, ClipSource, HostBatch, Keyframes, Loader, LoaderConfig, LoaderState, SampleSource, SkeletonConfig,
-    SkeletonSource, Table, TableSpec, TrackletConfig, TrackletSource,
+    ClipConfig, ClipSource, HostBatch, Keyframes, Loader, LoaderConfig, LoaderState, Mixture, MixtureMode,
+    MixtureSource, SampleSource, SkeletonConfig, SkeletonSource, Table, TableSpec, TrackletConfig, TrackletSource,
 };
-use actionbench_models::{FrameLinearConfig, LartConfig, MvitConfig, StGcnConfig, UpsConfig, pool_keyframe};
+use actionbench_models::{
+    FrameLinearConfig, LartConfig, MvitConfig, PvitConfig, StGcnConfig, UpsConfig, pool_keyframe,
+};
+
+use actionbench_models::PvitVariant;
+use actionbench_models::pvit::freeze_backbone;
+
+use crate::pvit_task::{PvitTask, VideoMixture};
 use actionbench_pipeline::{ParamError, ResolvedInput, StageContext, StageKind};
 use arrow::array::{ArrayRef, Float32Builder, Int64Array, ListBuilder, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -74,6 +81,9 @@ pub enum ModelParams {
     /// UPS: one encoder–decoder for pose lifting, 2D and 3D action
     /// recognition and early prediction (its tasks in `data.ups`).
     Ups(UpsConfig),
+    /// PromptonomyViT and its baselines (`variant`): MViTv2 with task
+    /// prompts supervised by synthetic scene labels (clips in `data.mixture`).
+    Pvit(PvitConfig),
 }
 
 fn default_batch() -> usize {
@@ -115,6 +125,9 @@ pub struct DataParams {
     /// UPS: the tasks, their sources and the training regime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ups: Option<UpsData>,
+    /// PViT: the real and synthetic clips and their ratio per batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mixture: Option<VideoMixture>,
 }
 
 impl Default for DataParams {
@@ -129,6 +142,7 @@ impl Default for DataParams {
             tracklet: TrackletConfig::default(),
             clip: None,
             ups: None,
+            mixture: None,
         }
     }
 }
@@ -188,6 +202,7 @@ fn check_model(model: &ModelParams) -> Result<(), String> {
         ModelParams::Mvit(c) => c.validate(),
         ModelParams::FrameLinear(c) => c.validate(),
         ModelParams::Ups(c) => c.validate(),
+        ModelParams::Pvit(c) => c.validate(),
     }
 }
 
@@ -390,6 +405,9 @@ fn run_train<B: AutodiffBackend>(ctx: &StageContext<'_>, p: &TrainParams, device
         return Ok(());
     }
     let dirs = shard_dirs(ctx, None, p.data.table.as_deref())?;
+    if let (ModelParams::Pvit(config), Some(mixture)) = (&p.model, &p.data.mixture) {
+        return train_pvit::<B>(ctx, p, config, mixture, dirs, device);
+    }
     if let Some(video) = video_config(&p.model) {
         let clip = clip_config(&p.data, video, true);
         let table =
@@ -428,7 +446,71 @@ fn run_train<B: AutodiffBackend>(ctx: &StageContext<'_>, p: &TrainParams, device
         }
         ModelParams::Mvit(_) | ModelParams::FrameLinear(_) => unreachable!("video models are trained above"),
         ModelParams::Ups(_) => unreachable!("UPS is trained above (`check` requires `data.ups`)"),
+        ModelParams::Pvit(_) => unreachable!("PViT is trained above (`check` requires `data.mixture`)"),
     }
+}
+
+/// The clip settings PViT reads: frames, crop and label maps follow the
+/// model; render labels are decoded only for the variants that use them.
+fn pvit_clip(data: &DataParams, config: &PvitConfig, augment: bool) -> ClipConfig {
+    let mut c = data.clip.clone().unwrap_or_default();
+    (c.num_frames, c.crop_size) = (config.num_frames, config.crop_size);
+    c.augment = augment;
+    c.render_labels = augment && config.variant.supervised();
+    c.label_size = Some(config.label_size());
+    c.max_boxes = config.max_boxes;
+    c
+}
+
+/// `(a) AND (b)`, or whichever is set.
+fn both(a: Option<&str>, b: &str) -> String {
+    match a {
+        Some(a) => format!("({a}) AND ({b})"),
+        None => b.to_string(),
+    }
+}
+
+/// PViT: real clips (the action) and synthetic clips (the heads' labels)
+/// mixed at `ratio` per batch, `iterations` batches per epoch.
+fn train_pvit<B: AutodiffBackend>(
+    ctx: &StageContext<'_>,
+    p: &TrainParams,
+    config: &PvitConfig,
+    mixture: &VideoMixture,
+    dirs: Vec<PathBuf>,
+    device: &B::Device,
+) -> StageResult {
+    let clip = pvit_clip(&p.data, config, true);
+    let open = |filter: &str| -> Result<Arc<dyn SampleSource>, TrainError> {
+        let rows =
+            Rows { ctx, filter: Some(both(p.data.filter.as_deref(), filter)), manifest: p.data.manifest.as_deref() };
+        Ok(Arc::new(ClipSource::new(open_clips(dirs.clone(), &clip, rows)?, clip.clone())?))
+    };
+    let mut sources =
+        vec![MixtureSource { name: "real".into(), source: open(&mixture.real)?, tasks: vec!["action".into()] }];
+    let mut ratio = vec![mixture.ratio[0]];
+    if let Some(synthetic) = &mixture.synthetic {
+        let tasks = config.heads().iter().map(|t| t.mask_name().to_string()).collect();
+        sources.push(MixtureSource { name: "synthetic".into(), source: open(synthetic)?, tasks });
+        ratio.push(mixture.ratio[1]);
+    }
+    let loader_config = LoaderConfig {
+        batch_size: p.data.batch_size,
+        drop_last: false,
+        shuffle: true,
+        threads: p.data.threads,
+        prefetch: 2,
+    };
+    let loader = Mixture::new(sources, MixtureMode::Ratio(ratio), mixture.iterations, p.data.batch_size)?
+        .into_loader(&loader_config, LoaderState::new(p.train.seed, 0))?;
+    let mut task = PvitTask::<B>::new(config, device);
+    if let Some(init) = &config.init {
+        task.model.backbone = pretrained(ctx, init, task.model.backbone.clone())?;
+        if config.variant == PvitVariant::Vpt {
+            task.model.backbone = freeze_backbone(task.model.backbone);
+        }
+    }
+    fit(ctx, p, "pvit", task, loader, device, |t| module_bytes(&t.model))
 }
 
 /// Trains `task`, then writes the weights (`weights` of the inner model),
@@ -528,6 +610,7 @@ impl StageKind for TrainStage {
             (_, Some(_)) => return Err("`data.ups` is for `model.kind = \"ups\"` only".into()),
             _ => {}
         }
+        check_mixture(&p.model, p.data.mixture.as_ref())?;
         Ok(())
     }
     fn run(&self, ctx: &StageContext<'_>, p: &TrainParams) -> StageResult {
@@ -538,6 +621,40 @@ impl StageKind for TrainStage {
             _ => run_train::<burn::backend::Autodiff<crate::backend::Cpu>>(ctx, p, &Default::default()),
         }
         .map_err(diagnosed)
+    }
+}
+
+/// `data.mixture` is PViT's, required there, with synthetic clips exactly
+/// when the variant has heads to supervise.
+fn check_mixture(model: &ModelParams, mixture: Option<&VideoMixture>) -> Result<(), ParamError> {
+    let (config, mixture) = match (model, mixture) {
+        (ModelParams::Pvit(c), Some(m)) => (c, m),
+        (ModelParams::Pvit(_), None) => {
+            return Err("`model.kind = \"pvit\"` needs `data.mixture = { real = \"<filter>\", synthetic = \"<filter>\", iterations = N }` (docs/training.md, \"PromptonomyViT\")".into());
+        }
+        (_, Some(_)) => return Err("`data.mixture` is for `model.kind = \"pvit\"` only".into()),
+        _ => return Ok(()),
+    };
+    if mixture.iterations == 0 {
+        return Err("`data.mixture.iterations` must be at least 1 (batches per epoch)".into());
+    }
+    let variant =
+        serde_json::to_value(config.variant).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    match (&mixture.synthetic, config.variant.supervised()) {
+        (None, true) => Err(format!(
+            "variant `{variant}` trains its heads on synthetic labels: set `data.mixture.synthetic` to the filter of the labelled clips, e.g. \"domain = 'synthetic'\""
+        )
+        .into()),
+        (Some(_), false) => Err(format!(
+            "variant `{variant}` uses no synthetic labels: drop `data.mixture.synthetic` (it would only be decoded and ignored)"
+        )
+        .into()),
+        (Some(_), true) if mixture.ratio.len() != 2 || mixture.ratio.contains(&0) => Err(format!(
+            "`data.mixture.ratio` is {:?}: give two positive weights, real then synthetic, e.g. [1, 1]",
+            mixture.ratio
+        )
+        .into()),
+        _ => Ok(()),
     }
 }
 
@@ -638,6 +755,16 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
             let mut task = VideoTask::<B>::new(video, device);
             task.model = load_module_bytes(task.model, bytes, device, &weights)?;
             let clip = clip_config(&saved.data, video, false);
+            let rows = Rows { ctx, filter: p.filter.clone(), manifest: p.manifest.as_deref() };
+            let source = ClipSource::new(open_clips(dirs, &clip, rows)?, clip)?;
+            let views = source.views();
+            let loader = Loader::new(Arc::new(source), &loader_config, LoaderState::new(0, 0))?;
+            predict_classes(ctx, |b| task.logits(b, device), loader, views)
+        }
+        ModelParams::Pvit(config) => {
+            let mut task = PvitTask::<B>::new(config, device);
+            task.model = load_module_bytes(task.model, bytes, device, &weights)?;
+            let clip = pvit_clip(&saved.data, config, false);
             let rows = Rows { ctx, filter: p.filter.clone(), manifest: p.manifest.as_deref() };
             let source = ClipSource::new(open_clips(dirs, &clip, rows)?, clip)?;
             let views = source.views();

@@ -19,7 +19,7 @@ use crate::losses::{bce_with_logits_per_sample, cross_entropy_per_sample, masked
 use crate::multitask::{LossCombiner, Weighting};
 use crate::trainer::{StepLosses, TrainModel};
 
-fn batch_error(batch: &HostBatch, message: impl Into<String>) -> TrainError {
+pub(crate) fn batch_error(batch: &HostBatch, message: impl Into<String>) -> TrainError {
     TrainError::Batch { sample: batch.sample_ids.first().cloned().unwrap_or_default(), message: message.into() }
 }
 
@@ -140,17 +140,23 @@ impl<B: Backend> VideoTask<B> {
     /// Class logits `[N, K]` of the batch's `clip`, checked to be `[N, 3, T, S, S]`.
     pub fn logits(&self, batch: &HostBatch, device: &B::Device) -> Result<Tensor<B, 2>> {
         let [_, t, s] = self.dims;
-        let shape = shape_of(batch, "clip")?;
-        if !matches!(shape.as_slice(), [_, 3, bt, bh, bw] if *bt == t && *bh == s && *bw == s) {
-            return Err(batch_error(
-                batch,
-                format!(
-                    "`clip` has shape {shape:?}; the model takes [N, 3, {t}, {s}, {s}] (model num-frames and crop-size)"
-                ),
-            ));
-        }
+        check_clip(batch, t, s)?;
         Ok(self.model.forward(batch.tensor::<B, 5>("clip", device)?))
     }
+}
+
+/// Checks that the batch's `clip` is `[N, 3, t, s, s]`.
+pub(crate) fn check_clip(batch: &HostBatch, t: usize, s: usize) -> Result<()> {
+    let shape = shape_of(batch, "clip")?;
+    if !matches!(shape.as_slice(), [_, 3, bt, bh, bw] if *bt == t && *bh == s && *bw == s) {
+        return Err(batch_error(
+            batch,
+            format!(
+                "`clip` has shape {shape:?}; the model takes [N, 3, {t}, {s}, {s}] (model num-frames and crop-size)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl<B: AutodiffBackend> TrainModel<B> for VideoTask<B> {
@@ -167,7 +173,7 @@ impl<B: AutodiffBackend> TrainModel<B> for VideoTask<B> {
 
 /// Cross-entropy over the samples with a usable label, and how many the
 /// logits get right.
-fn single_label_losses<B: AutodiffBackend>(
+pub(crate) fn single_label_losses<B: AutodiffBackend>(
     logits: Tensor<B, 2>,
     batch: &HostBatch,
     classes: usize,
