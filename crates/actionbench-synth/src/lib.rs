@@ -12,7 +12,7 @@
 //! | `kinetics/` | ST-GCN Kinetics-skeleton JSON + label index | 2D OpenPose-18 projections with scores |
 //! | `h36m/` | VideoPose3D `data_3d_h36m.npz`, `data_2d_h36m_gt.npz`, `data_2d_h36m_cpn_ft_h36m_dbb.npz`, `cameras.json` | 32-joint world poses, 4 cameras of 17-joint 2D (exact and CPN-like noisy), camera extrinsics |
 //! | `ava/`, `phalp/results/` | AVA v2.2 CSVs, pbtxt, exclusions; PHALP joblib results | multi-person scenes with tracks |
-//! | `renders/` | mp4 + depth/normals/segmentation PNGs + boxes/3D joints JSON | the humans rasterised in simple rooms |
+//! | `renders/` | mp4 + depth/normals/segmentation PNGs + boxes/3D joints JSON | the humans rasterised in simple rooms (or, with [`RenderScene::Layout`], walking past objects) |
 //!
 //! plus `synth.json` (what was made) and `classes.txt`. Everything is a
 //! function of (preset, seed, classes, formats): every sample has its own
@@ -33,6 +33,7 @@ pub mod ntu_out;
 pub mod perform;
 pub mod render;
 pub mod rng;
+pub mod scene;
 pub mod smpl;
 
 use std::collections::BTreeSet;
@@ -216,6 +217,42 @@ impl Format {
     }
 }
 
+/// Which scene set the render clips show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RenderScene {
+    /// The action classes in a simple room (the original set).
+    #[default]
+    Actions,
+    /// One person walking relative to one object: four verbs told apart
+    /// by 3D layout, real and synthetic domains ([`scene`]).
+    Layout,
+}
+
+impl RenderScene {
+    /// `actions` or `layout`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Actions => "actions",
+            Self::Layout => "layout",
+        }
+    }
+}
+
+impl std::str::FromStr for RenderScene {
+    type Err = SynthError;
+    fn from_str(s: &str) -> Result<Self, SynthError> {
+        match s {
+            "actions" => Ok(Self::Actions),
+            "layout" => Ok(Self::Layout),
+            other => Err(SynthError::invalid(
+                format!("unknown render scene `{other}`"),
+                "Use one of: actions (the action classes), layout (approach / retreat / pass in front / pass behind an object)",
+            )),
+        }
+    }
+}
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct SynthConfig {
@@ -230,12 +267,24 @@ pub struct SynthConfig {
     /// Render clips instead of the preset's count (a video model needs
     /// more clips than the demo's other parts need renders).
     pub render_clips: Option<usize>,
+    /// The render scene set.
+    pub render_scene: RenderScene,
+    /// Fraction of layout clips in the real domain.
+    pub real_fraction: f64,
 }
 
 impl SynthConfig {
     /// All classes and formats of `preset`.
     pub fn new(preset: Preset, seed: u64) -> Self {
-        Self { preset, seed, classes: Vec::new(), formats: Format::ALL.into_iter().collect(), render_clips: None }
+        Self {
+            preset,
+            seed,
+            classes: Vec::new(),
+            formats: Format::ALL.into_iter().collect(),
+            render_clips: None,
+            render_scene: RenderScene::Actions,
+            real_fraction: 0.0,
+        }
     }
 
     /// Selects classes by name; unknown names are an error listing the valid ones.
@@ -275,6 +324,38 @@ impl SynthConfig {
             ));
         }
         self.render_clips = clips;
+        Ok(self)
+    }
+
+    /// Sets the render scene set (after the classes: the layout scene has
+    /// its own verbs, so chosen classes are an error).
+    pub fn with_render_scene(mut self, scene: RenderScene) -> Result<Self, SynthError> {
+        if scene == RenderScene::Layout && !self.classes.is_empty() {
+            return Err(SynthError::invalid(
+                "classes cannot be chosen with the layout render scene: it has its own four verbs",
+                "Leave the classes out, or render the actions scene",
+            ));
+        }
+        self.render_scene = scene;
+        Ok(self)
+    }
+
+    /// Sets the fraction of real-domain clips (layout scene only, in [0, 1]).
+    pub fn with_real_fraction(mut self, fraction: Option<f64>) -> Result<Self, SynthError> {
+        let Some(f) = fraction else { return Ok(self) };
+        if self.render_scene != RenderScene::Layout {
+            return Err(SynthError::invalid(
+                "a real fraction only applies to the layout render scene",
+                "Set the render scene to layout, or leave the real fraction out",
+            ));
+        }
+        if !(0.0..=1.0).contains(&f) {
+            return Err(SynthError::invalid(
+                format!("real fraction must be between 0 and 1, got {f}"),
+                "0.5 makes every other clip real",
+            ));
+        }
+        self.real_fraction = f;
         Ok(self)
     }
 
@@ -366,7 +447,14 @@ pub fn generate(config: &SynthConfig, out: &Path, progress: &dyn Progress) -> Re
             Format::Kinetics => kinetics_out::write_all(config.seed, &spec, &classes, &out.join("kinetics"), progress)?,
             Format::H36m => h36m_out::write_all(config.seed, &spec, &out.join("h36m"), progress)?,
             Format::Phalp => ava_out::write_all(config.seed, &spec, &classes, out, progress)?,
-            Format::Renders => render::write_all(config.seed, &spec, &classes, &out.join("renders"), progress)?,
+            Format::Renders => match config.render_scene {
+                RenderScene::Actions => {
+                    render::write_all(config.seed, &spec, &classes, &out.join("renders"), progress)?
+                }
+                RenderScene::Layout => {
+                    scene::write_all(config.seed, &spec, config.real_fraction, &out.join("renders"), progress)?
+                }
+            },
         };
         outputs.insert(format.name().to_string(), value);
     }
