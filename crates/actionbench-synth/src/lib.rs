@@ -333,7 +333,7 @@ impl SynthConfig {
         if scene == RenderScene::Layout && !self.classes.is_empty() {
             return Err(SynthError::invalid(
                 "classes cannot be chosen with the layout render scene: it has its own four verbs",
-                "Leave the classes out, or render the actions scene",
+                "Leave `classes` out (the layout verbs are approach, retreat, pass in front, pass behind), or use render-scene = \"actions\"",
             ));
         }
         self.render_scene = scene;
@@ -346,7 +346,7 @@ impl SynthConfig {
         if self.render_scene != RenderScene::Layout {
             return Err(SynthError::invalid(
                 "a real fraction only applies to the layout render scene",
-                "Set the render scene to layout, or leave the real fraction out",
+                "Set render-scene = \"layout\", or leave real-fraction out",
             ));
         }
         if !(0.0..=1.0).contains(&f) {

@@ -24,9 +24,14 @@
 //! | `depth` | tensor uint16 `[T, H, W]` | millimetres along the optical axis, 0 = no surface |
 //! | `normals` | tensor uint8 `[T, H, W, 3]` | camera-frame normal n = v / 127.5 − 1; 0,0,0 = background |
 //! | `segmentation` | tensor uint8 `[T, H, W]` | 0 = background, k = person k |
-//! | `boxes` | tensor float32 `[N, 6]` | rows `frame, person, x1, y1, x2, y2` (pixels) |
+//! | `boxes` | tensor float32 `[N, 6]` | rows `frame, id, x1, y1, x2, y2` (pixels); id k = person k, or the layout scene's object (its segmentation id) |
 //! | `joints3d` | tensor float32 `[T, P, 25, 3]` | camera frame, metres; NaN where person p is absent |
+//! | `domain`, `object`, `composition`, `source` | utf8 (null) | layout scene: `real` / `synthetic`, object name, `seen` / `novel`, synthetic label source |
+//! | `object_label`, `shot` | int32 (null) | layout scene: object index; rank among the real clips of its verb |
 //! | `source_dir` | utf8 | the clip folder |
+//!
+//! The split columns are null where `clip.json` lacks them (the actions
+//! scene), so one table holds both scene sets.
 
 use std::path::Path;
 
@@ -102,6 +107,62 @@ struct ClipJson {
     num_frames: usize,
     intrinsics: Intrinsics,
     labels: Available,
+    // The layout scene's splits, checked by `Splits::of` so a wrong type
+    // names its field.
+    #[serde(default)]
+    domain: serde_json::Value,
+    #[serde(default)]
+    object: serde_json::Value,
+    #[serde(default)]
+    object_label: serde_json::Value,
+    #[serde(default)]
+    composition: serde_json::Value,
+    #[serde(default)]
+    source: serde_json::Value,
+    #[serde(default)]
+    shot: serde_json::Value,
+}
+
+/// The layout scene's split fields of `clip.json` (null when absent).
+#[derive(Default)]
+struct Splits {
+    domain: Option<String>,
+    object: Option<String>,
+    object_label: Option<i32>,
+    composition: Option<String>,
+    source: Option<String>,
+    shot: Option<i32>,
+}
+
+fn text(v: &serde_json::Value, name: &str) -> Result<Option<String>, String> {
+    match v {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(s) => Ok(Some(s.clone())),
+        other => Err(format!("`{name}` must be a string or null, got {other}")),
+    }
+}
+
+fn int(v: &serde_json::Value, name: &str) -> Result<Option<i32>, String> {
+    match v {
+        serde_json::Value::Null => Ok(None),
+        other => match other.as_i64().and_then(|n| i32::try_from(n).ok()) {
+            Some(n) => Ok(Some(n)),
+            None => Err(format!("`{name}` must be a 32-bit integer or null, got {other}")),
+        },
+    }
+}
+
+impl Splits {
+    fn of(m: &ClipJson) -> Result<Self, String> {
+        Ok(Self {
+            domain: text(&m.domain, "domain")?,
+            object: text(&m.object, "object")?,
+            object_label: int(&m.object_label, "object_label")?,
+            composition: text(&m.composition, "composition")?,
+            source: text(&m.source, "source")?,
+            shot: int(&m.shot, "shot")?,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -112,6 +173,14 @@ struct BoxesJson {
 struct BoxFrame {
     frame: usize,
     boxes: Vec<PersonBox>,
+    /// The layout scene's object (id = its segmentation id).
+    #[serde(default)]
+    object: Option<ObjectBox>,
+}
+#[derive(Deserialize)]
+struct ObjectBox {
+    id: usize,
+    xyxy: [f32; 4],
 }
 #[derive(Deserialize)]
 struct PersonBox {
@@ -138,6 +207,7 @@ struct PersonJoints {
 /// One clip read from disk.
 pub struct RenderClip {
     meta: ClipJson,
+    splits: Splits,
     dir: String,
     rgb: ClipFrames,
     depth: Vec<u16>,
@@ -193,6 +263,7 @@ fn read_pngs(
 
 fn read_clip(dir: &Path, shown: &Path, frames: FramesParam, quality: u8) -> Result<RenderClip, BoxError> {
     let meta: ClipJson = read_json(&dir.join("clip.json"), &shown.join("clip.json"))?;
+    let splits = Splits::of(&meta).map_err(|e| err(&shown.join("clip.json"), e))?;
     let (w, h, t) = (meta.width as usize, meta.height as usize, meta.num_frames);
     let opts = SampleOptions {
         format: match frames {
@@ -258,6 +329,10 @@ fn read_clip(dir: &Path, shown: &Path, frames: FramesParam, quality: u8) -> Resu
                 boxes.extend([f.frame as f32, pb.person as f32]);
                 boxes.extend(pb.xyxy);
             }
+            if let Some(o) = &f.object {
+                boxes.extend([f.frame as f32, o.id as f32]);
+                boxes.extend(o.xyxy);
+            }
         }
     }
     let mut joints = (0, Vec::new());
@@ -290,7 +365,7 @@ fn read_clip(dir: &Path, shown: &Path, frames: FramesParam, quality: u8) -> Resu
         }
         joints = (people, v);
     }
-    Ok(RenderClip { meta, dir: shown.display().to_string(), rgb, depth, normals, segmentation, boxes, joints })
+    Ok(RenderClip { meta, splits, dir: shown.display().to_string(), rgb, depth, normals, segmentation, boxes, joints })
 }
 
 /// The `ingest.renders` kind.
@@ -328,7 +403,8 @@ impl SampleFormat for RendersFormat {
     type Tally = LabelCounts;
     const IDS: Ids = Ids::ByKey;
     const NAME: &'static str = "ingest.renders";
-    const VERSION: u32 = 1;
+    /// 2: the layout scene's split columns and object boxes.
+    const VERSION: u32 = 2;
     const DESCRIPTION: &'static str = "Synthetic render clips (the `synth` generator's layout: `<clip>/clip.json`, `rgb.mp4`, `depth/`, `normals/`, `segmentation/`, `boxes.json`, `joints3d.json`) → one row per clip, every label in one table with a per-sample availability mask, ready for multi-task training.";
 
     fn check(&self, p: &IngestRendersParams) -> Result<(), ParamError> {
@@ -462,6 +538,12 @@ impl SampleFormat for RendersFormat {
                     ([frames_of(v.len(), people * 75), *people, 25, 3], v)
                 },
             )
+            .utf8_opt("domain", |c| c.splits.domain.as_deref())
+            .utf8_opt("object", |c| c.splits.object.as_deref())
+            .int32_opt("object_label", |c| c.splits.object_label)
+            .utf8_opt("composition", |c| c.splits.composition.as_deref())
+            .utf8_opt("source", |c| c.splits.source.as_deref())
+            .int32_opt("shot", |c| c.splits.shot)
             .utf8("source_dir", |c| &c.dir))
     }
 

@@ -7,6 +7,9 @@
 //! params = { preset = "small", seed = 0 }   # classes = ["clapping", …], formats = ["ntu", "renders", …], render-clips = 1000
 //! ```
 //!
+//! `render-scene = "layout"` (with `real-fraction`) renders the layout
+//! scene set instead of the action classes (see `actionbench_synth::scene`).
+//!
 //! The output folder holds the generator's tree (`ntu/`, `kinetics/`,
 //! `h36m/`, `ava/`, `phalp/results/`, `renders/`, `classes.txt`) and
 //! `synth.json`, the summary. Downstream stages read it with
@@ -17,7 +20,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use actionbench_pipeline::{ParamError, StageContext, StageError, StageKind};
-use actionbench_synth::{Format, Preset, SynthConfig};
+use actionbench_synth::{Format, Preset, RenderScene, SynthConfig};
 use serde::{Deserialize, Serialize};
 
 /// Params of `synth`.
@@ -39,10 +42,24 @@ pub struct SynthParams {
     /// Render clips instead of the preset's count (`small`: 100), e.g. to train a video model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     render_clips: Option<usize>,
+    /// Render scene set: `actions` (the action classes) or `layout` (one person approaching, retreating from, or passing in front of or behind an object; real and synthetic domains, its own four verbs, so no `classes`). Left at `actions`, the stage's key is unchanged.
+    #[serde(default = "actions", skip_serializing_if = "is_actions")]
+    render_scene: String,
+    /// Fraction of `layout` clips in the "real" domain (0–1, default 0): textured, relit, noisy, no auxiliary labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    real_fraction: Option<f64>,
 }
 
 fn tiny() -> String {
     "tiny".into()
+}
+
+fn actions() -> String {
+    "actions".into()
+}
+
+fn is_actions(s: &str) -> bool {
+    s == "actions"
 }
 
 impl SynthParams {
@@ -57,6 +74,9 @@ impl SynthParams {
             .map_err(|e| format!("`classes`: {}", show(e)))?
             .with_render_clips(self.render_clips)
             .map_err(|e| format!("`render-clips`: {}", show(e)))?;
+        let scene: RenderScene = self.render_scene.parse().map_err(|e| format!("`render-scene`: {}", show(e)))?;
+        config = config.with_render_scene(scene).map_err(|e| format!("`classes`: {}", show(e)))?;
+        config = config.with_real_fraction(self.real_fraction).map_err(|e| format!("`real-fraction`: {}", show(e)))?;
         if !self.formats.is_empty() {
             config.formats = self
                 .formats
@@ -121,6 +141,10 @@ impl StageKind for Synth {
             config.formats.iter().map(|f| toml::Value::String(f.name().into())).collect()
         };
         canonical.insert("formats".into(), toml::Value::Array(formats));
+        // 0 is the default: written out or not, the same key.
+        if config.real_fraction == 0.0 {
+            canonical.remove("real-fraction");
+        }
         Ok(canonical)
     }
 

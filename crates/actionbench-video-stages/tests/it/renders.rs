@@ -220,3 +220,120 @@ fn partitioned_renders_ingest_writes_the_single_runs_bytes() {
         assert_eq!(split_output, output, "partitions = {n}: the output's files differ from the single run's");
     }
 }
+
+fn run_pipeline(project: &Path, toml: &str) -> (Engine, Vec<actionbench_pipeline::StageReport>) {
+    std::fs::create_dir_all(project.join("pipelines")).unwrap();
+    std::fs::write(project.join("pipelines/p.toml"), toml).unwrap();
+    let def = PipelineDef::load("p", project).unwrap();
+    let engine = Engine::new(def, actionbench_video_stages::registry(), None).unwrap();
+    let reports = engine.run(&RunOptions { jobs: 1, ..Default::default() }, &NoopReporter).unwrap();
+    (engine, reports)
+}
+
+fn strings(t: &RecordBatch, c: &str) -> Vec<Option<String>> {
+    t.column_by_name(c).unwrap().as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect()
+}
+
+fn ints(t: &RecordBatch, c: &str) -> Vec<Option<i32>> {
+    t.column_by_name(c).unwrap().as_primitive::<arrow::datatypes::Int32Type>().iter().collect()
+}
+
+/// The layout scene's clip.json splits become columns, and its object's
+/// box a row with the object's segmentation id.
+#[test]
+fn layout_splits_become_columns() {
+    let project = tempfile::tempdir().unwrap();
+    let (engine, reports) = run_pipeline(
+        project.path(),
+        r#"
+[stages.data]
+uses = "synth"
+params = { preset = "tiny", seed = 5, formats = ["renders"], render-clips = 8, render-scene = "layout", real-fraction = 0.5 }
+
+[stages.renders]
+uses = "ingest.renders"
+inputs = ["@data"]
+params = { frames = "raw" }
+"#,
+    );
+    assert!(reports.iter().all(|r| r.outcome == StageOutcome::Ran), "{reports:?}");
+    let lock = engine.lock_file().unwrap();
+    let data = engine.cache().stage_dir(&lock.stages["data"].key).join("renders");
+    let t = table(&engine.cache().stage_dir(&lock.stages["renders"].key));
+    assert_eq!(t.num_rows(), 8);
+    let ids = strings(&t, "sample_id");
+    for (row, id) in ids.iter().enumerate() {
+        let clip: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(data.join(id.as_ref().unwrap()).join("clip.json")).unwrap()).unwrap();
+        let text = |c: &str| clip[c].as_str().map(str::to_string);
+        let int = |c: &str| clip[c].as_i64().map(|v| v as i32);
+        for c in ["domain", "object", "composition", "source"] {
+            assert_eq!(strings(&t, c)[row], text(c), "{id:?} {c}");
+        }
+        for c in ["object_label", "shot"] {
+            assert_eq!(ints(&t, c)[row], int(c), "{id:?} {c}");
+        }
+    }
+    let domain = strings(&t, "domain");
+    assert_eq!(domain.iter().filter(|d| d.as_deref() == Some("real")).count(), 4);
+    let shots = ints(&t, "shot");
+    let on_real = shots.iter().zip(&domain).filter(|(s, d)| s.is_some() == (d.as_deref() == Some("real")));
+    assert_eq!(on_real.count(), 8, "shots exactly on real clips");
+    let boxes = t.column_by_name("boxes").unwrap();
+    let objects: usize = (0..8)
+        .map(|r| {
+            variable_shape_tensor_row::<Float32Type>(boxes.as_ref(), r)
+                .unwrap()
+                .1
+                .chunks(6)
+                .filter(|b| b[1] == 2.0)
+                .count()
+        })
+        .sum();
+    assert!(objects > 0, "the objects source's clips hold object boxes");
+}
+
+/// Actions-scene clips have null splits; a split of the wrong type is the
+/// clip's error, naming the field.
+#[test]
+fn split_fields_are_null_or_typed() {
+    let project = tempfile::tempdir().unwrap();
+    let root = project.path().join("data/renders");
+    write_clip(&root, "c000_actions", false);
+    for (id, field, value) in
+        [("c001_shot", "shot", serde_json::json!("three")), ("c002_domain", "domain", serde_json::json!(1))]
+    {
+        let dir = write_clip(&root, id, false);
+        let mut clip: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("clip.json")).unwrap()).unwrap();
+        clip[field] = value;
+        std::fs::write(dir.join("clip.json"), clip.to_string()).unwrap();
+    }
+    let (engine, reports) = run_pipeline(
+        project.path(),
+        r#"
+[stages.skip]
+uses = "ingest.renders"
+inputs = ["data/renders"]
+params = { on-error = "skip" }
+
+[stages.strict]
+uses = "ingest.renders"
+inputs = ["data/renders"]
+"#,
+    );
+    let outcome = |s: &str| &reports.iter().find(|r| r.stage == s).unwrap().outcome;
+    let StageOutcome::Failed { error, .. } = outcome("strict") else { panic!("{reports:?}") };
+    assert!(error.contains("c001_shot/clip.json`: `shot` must be a 32-bit integer or null, got \"three\""), "{error}");
+    assert_eq!(outcome("skip"), &StageOutcome::Ran);
+    let out = engine.cache().stage_dir(&engine.lock_file().unwrap().stages["skip"].key);
+    let t = table(&out);
+    assert_eq!(strings(&t, "sample_id"), [Some("c000_actions".to_string())]);
+    for c in ["domain", "object", "composition", "source"] {
+        assert_eq!(strings(&t, c), [None], "{c}");
+    }
+    assert_eq!((ints(&t, "object_label"), ints(&t, "shot")), (vec![None], vec![None]));
+    let rejects = table(&out.join("rejects"));
+    let msgs = strings(&rejects, "message");
+    assert!(msgs.iter().flatten().any(|m| m.contains("`domain` must be a string or null, got 1")), "{msgs:?}");
+}

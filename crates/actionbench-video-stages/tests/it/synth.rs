@@ -116,3 +116,37 @@ fn render_clips_sets_the_clip_count_and_is_checked() {
     // Left out, it is not part of the canonical params: existing keys stay.
     assert!(!kind.canonical_params(&toml::Table::new()).unwrap().contains_key("render-clips"));
 }
+
+fn canonical(pairs: &[(&str, toml::Value)]) -> Result<toml::Table, String> {
+    let registry = actionbench_video_stages::registry();
+    let t: toml::Table = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    registry.get("synth").unwrap().canonical_params(&t)
+}
+
+/// The new keys are canonical only when not default (existing stages keep
+/// their keys), and their misuse names the param with a hint.
+#[test]
+fn render_scene_and_real_fraction_are_checked() {
+    let plain = canonical(&[]).unwrap();
+    assert!(!plain.contains_key("render-scene") && !plain.contains_key("real-fraction"));
+    assert_eq!(canonical(&[("render-scene", "actions".into())]).unwrap(), plain);
+    let layout = canonical(&[("render-scene", "layout".into())]).unwrap();
+    assert_eq!(layout["render-scene"], "layout".into());
+    let zero = canonical(&[("render-scene", "layout".into()), ("real-fraction", 0.0.into())]).unwrap();
+    assert_eq!(zero, layout, "0 is the default fraction");
+    let half = canonical(&[("render-scene", "layout".into()), ("real-fraction", 0.5.into())]).unwrap();
+    assert_eq!(half["real-fraction"], 0.5.into());
+
+    let err = canonical(&[("render-scene", "room".into())]).unwrap_err();
+    assert!(err.contains("`render-scene`: unknown render scene `room`") && err.contains("layout"), "{err}");
+    let err = canonical(&[("real-fraction", 0.5.into())]).unwrap_err();
+    assert!(err.contains("`real-fraction`") && err.contains("Set render-scene = \"layout\""), "{err}");
+    let err = canonical(&[("render-scene", "layout".into()), ("real-fraction", 1.5.into())]).unwrap_err();
+    assert!(err.contains("`real-fraction`: real fraction must be between 0 and 1, got 1.5"), "{err}");
+    let classes = toml::Value::Array(vec!["clapping".into()]);
+    let err = canonical(&[("render-scene", "layout".into()), ("classes", classes)]).unwrap_err();
+    assert!(
+        err.contains("`classes`") && err.contains("own four verbs") && err.contains("Leave `classes` out"),
+        "{err}"
+    );
+}
