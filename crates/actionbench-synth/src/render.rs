@@ -30,6 +30,7 @@ pub type Intrinsics = [f64; 4];
 pub type Figure<'a> = (&'a [V3; JOINTS], [[u8; 3]; 3], f64);
 
 /// One rendered frame.
+#[derive(Debug, Clone)]
 pub struct Frame {
     /// Width and height.
     pub size: (u32, u32),
@@ -181,6 +182,37 @@ pub fn render_scene(
     room: &Room,
     look: &Look,
 ) -> Frame {
+    let Background { mut frame, mut zbuf } = render_room(camera, k, size, room, look);
+    draw_solids(&mut frame, &mut zbuf, people, objects, camera, k, look);
+    frame
+}
+
+/// The room alone with its depth buffer: a static camera's clip renders
+/// it once (textured rooms are the costly part of a frame).
+#[derive(Debug, Clone)]
+pub struct Background {
+    frame: Frame,
+    zbuf: Vec<f64>,
+}
+
+impl Background {
+    /// The room with the people and then `objects` drawn over it.
+    pub fn render_over(
+        &self,
+        people: &[Figure<'_>],
+        objects: &[Capsule],
+        camera: &Camera,
+        k: Intrinsics,
+        look: &Look,
+    ) -> Frame {
+        let (mut frame, mut zbuf) = (self.frame.clone(), self.zbuf.clone());
+        draw_solids(&mut frame, &mut zbuf, people, objects, camera, k, look);
+        frame
+    }
+}
+
+/// The floor (world y = 0) and the back wall.
+pub fn render_room(camera: &Camera, k: Intrinsics, size: (u32, u32), room: &Room, look: &Look) -> Background {
     let (w, h) = (size.0 as usize, size.1 as usize);
     let n = w * h;
     let mut frame =
@@ -233,7 +265,19 @@ pub fn render_scene(
             }
         }
     }
-    let mut target = Target { frame: &mut frame, zbuf: &mut zbuf, k, look };
+    Background { frame, zbuf }
+}
+
+fn draw_solids(
+    frame: &mut Frame,
+    zbuf: &mut [f64],
+    people: &[Figure<'_>],
+    objects: &[Capsule],
+    camera: &Camera,
+    k: Intrinsics,
+    look: &Look,
+) {
+    let mut target = Target { frame, zbuf, k, look };
     for (pi, (joints, colors, girth)) in people.iter().enumerate() {
         let cam: Vec<V3> = joints.iter().map(|p| Camera::to_cv(camera.to_cam(*p))).collect();
         for &(a, b, radius, slot) in &BONES {
@@ -244,7 +288,6 @@ pub fn render_scene(
         let cv = |p: V3| Camera::to_cv(camera.to_cam(p));
         target.capsule(cv(o.a), cv(o.b), o.radius, o.color, (people.len() + oi + 1) as u8);
     }
-    frame
 }
 
 /// What spheres are drawn into.

@@ -18,8 +18,8 @@ use crate::camera::Camera;
 use crate::math::{V3, add, normalize, scale, sub};
 use crate::perform::{Performance, perform, subject};
 use crate::render::{
-    Capsule, ClipWriter, Figure, Frame, Intrinsics, Labels, Look, Room, Texture, clip_id, intrinsics, joints_json,
-    render_scene,
+    Background, Capsule, ClipWriter, Figure, Frame, Intrinsics, Labels, Look, Room, Texture, clip_id, intrinsics,
+    joints_json, render_room,
 };
 use crate::rng::rng_for;
 use crate::{PresetSpec, Progress, SynthError};
@@ -127,8 +127,10 @@ pub struct LayoutClip {
     pub perf: Performance,
     /// The object.
     pub object: Capsule,
-    room: Room,
+    /// The floor and back wall.
+    pub room: Room,
     look: Look,
+    background: Background,
     sensor: Option<Sensor>,
 }
 
@@ -232,14 +234,27 @@ impl LayoutClip {
         };
         let (look, sensor) = if plan.real { real_look(&mut rng) } else { (Look::CLEAN, None) };
         let k = intrinsics(spec.render_size);
-        Self { plan: plan.clone(), subject: subject_id, camera_no, camera, k, perf, object, room, look, sensor }
+        let background = render_room(&camera, k, spec.render_size, &room, &look);
+        Self {
+            plan: plan.clone(),
+            subject: subject_id,
+            camera_no,
+            camera,
+            k,
+            perf,
+            object,
+            room,
+            look,
+            background,
+            sensor,
+        }
     }
 
     /// Frame `f`'s geometry and clean-or-relit colours (no sensor).
-    pub fn frame(&self, f: usize, size: (u32, u32)) -> Frame {
+    pub fn frame(&self, f: usize) -> Frame {
         let t = &self.perf.tracks[0];
         let people: [Figure<'_>; 1] = [(&t.joints[f], t.subject.colors, t.subject.girth)];
-        render_scene(&people, std::slice::from_ref(&self.object), &self.camera, self.k, size, &self.room, &self.look)
+        self.background.render_over(&people, std::slice::from_ref(&self.object), &self.camera, self.k, &self.look)
     }
 
     /// What the video shows of `frame`: real clips get the colour cast and
@@ -301,7 +316,7 @@ fn write_clip(seed: u64, index: usize, spec: &PresetSpec, plan: &Plan, root: &Pa
     let mut out = ClipWriter::create(&dir, labels, spec.render_size, palette)?;
     out.object = Some(2);
     for f in 0..spec.render_frames {
-        let frame = clip.frame(f, spec.render_size);
+        let frame = clip.frame(f);
         let rgb = clip.video_rgb(seed, index, f, &frame);
         out.push(f, &frame, &rgb, 1, joints_json(&clip.perf.tracks, &clip.camera, f))?;
     }
@@ -426,8 +441,9 @@ mod tests {
         let clip = LayoutClip::new(2, real, &spec, &plans[real]);
         let mut clean = LayoutClip::new(2, real, &spec, &plans[real]);
         (clean.look, clean.sensor) = (Look::CLEAN, None);
+        clean.background = render_room(&clean.camera, clean.k, spec.render_size, &clean.room, &Look::CLEAN);
         let noise = |f: usize| -> Vec<f64> {
-            let frame = clip.frame(f, spec.render_size);
+            let frame = clip.frame(f);
             let rgb = clip.video_rgb(2, real, f, &frame);
             let s = clip.sensor.as_ref().expect("real clips have a sensor");
             rgb.iter().zip(&frame.rgb).enumerate().map(|(i, (&a, &b))| a as f64 - b as f64 * s.gains[i % 3]).collect()
@@ -436,12 +452,12 @@ mod tests {
         let sd = (n0.iter().map(|v| v * v).sum::<f64>() / n0.len() as f64).sqrt();
         assert!((3.0..9.0).contains(&sd), "sensor noise σ {sd}");
         assert!(n0.iter().zip(&n1).filter(|(a, b)| a != b).count() > n0.len() / 2, "fresh noise per frame");
-        let (a, b) = (clip.frame(0, spec.render_size), clean.frame(0, spec.render_size));
+        let (a, b) = (clip.frame(0), clean.frame(0));
         assert_eq!(a.depth_mm, b.depth_mm, "same geometry");
         let diff = a.rgb.iter().zip(&b.rgb).filter(|(x, y)| x.abs_diff(**y) > 6).count();
         assert!(diff > a.rgb.len() / 4, "relit and textured: {diff} of {} values differ", a.rgb.len());
         let syn = LayoutClip::new(2, synthetic, &spec, &plans[synthetic]);
-        let frame = syn.frame(0, spec.render_size);
+        let frame = syn.frame(0);
         assert_eq!(syn.video_rgb(2, synthetic, 0, &frame), frame.rgb);
     }
 }
