@@ -1,14 +1,16 @@
 //! A small z-buffered rasteriser for the synthetic humans, and the render
 //! clips it produces (RGB video plus the PViT auxiliary labels).
 //!
-//! Bodies are capsules (bones) and a sphere (head), drawn as exact
-//! ray–sphere intersections of spheres swept along each bone, with flat
-//! albedo and one directional light; the room is a floor and a back wall.
-//! Per pixel it yields colour, depth along the optical axis, the camera-
-//! frame normal and which person is seen, which become `rgb.mp4`,
+//! Bodies (and the layout scene's objects) are capsules (bones) and a
+//! sphere (head), drawn as exact ray–sphere intersections of spheres swept
+//! along each bone, with flat albedo and one directional light (a [`Look`]
+//! can relight and texture the room for the layout scene's real domain);
+//! the room is a floor and a back wall. Per pixel it yields colour, depth
+//! along the optical axis, the camera-frame normal and which person or
+//! object is seen, which become `rgb.mp4`,
 //! `depth/`, `normals/`, `segmentation/`, `boxes.json` and
-//! `joints3d.json` (layout: the synthetic render clip contract, see
-//! `clip.json`'s `labels` for which exist per clip).
+//! `joints3d.json` (the render clip contract, `docs/formats.md §6.6`;
+//! `clip.json`'s `labels` says which exist per clip).
 
 use std::path::Path;
 
