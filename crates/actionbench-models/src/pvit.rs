@@ -167,7 +167,7 @@ fn default_head_dim() -> usize {
     16
 }
 fn default_seg_classes() -> usize {
-    4
+    3
 }
 fn default_boxes() -> usize {
     4
@@ -205,7 +205,8 @@ pub struct PvitConfig {
     /// Side of the dense predictions (a multiple of `crop-size / 4`); default `crop-size / 4`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_size: Option<usize>,
-    /// Segmentation classes (synthetic renders: background, person 1, person 2, object).
+    /// Segmentation classes (synthetic renders: 0 background, then the
+    /// people, then the layout scene's object: 3 for one person and an object).
     #[serde(default = "default_seg_classes")]
     pub seg_classes: usize,
     /// Box slots O.
@@ -554,7 +555,7 @@ mod tests {
         assert_eq!(out.logits.dims(), [2, 4]);
         assert_eq!(out.depth.unwrap().dims(), [2, 1, 4, 16, 16]);
         assert_eq!(out.normals.unwrap().dims(), [2, 3, 4, 16, 16]);
-        assert_eq!(out.segmentation.unwrap().dims(), [2, 4, 4, 16, 16]);
+        assert_eq!(out.segmentation.unwrap().dims(), [2, 3, 4, 16, 16]);
         assert_eq!(out.pose.unwrap().dims(), [2, 25, 3]);
         let (xyxy, obj) = out.boxes.unwrap();
         assert_eq!((xyxy.dims(), obj.dims()), ([2, 4, 4], [2, 4]));
@@ -628,6 +629,15 @@ mod tests {
         let a = model.classify(clip.clone()).into_data().to_vec::<f32>().unwrap();
         let b = model.backbone.forward(clip).into_data().to_vec::<f32>().unwrap();
         assert_eq!(a, b);
+    }
+
+    /// The paper's setting validates: MViTv2-S, 16 × 224², dense heads on
+    /// blocks 1, 11 and 14 (its layers 2, 12, 15), maps at 56².
+    #[test]
+    fn the_paper_size_config_is_valid() {
+        let c = PvitConfig { num_frames: 16, crop_size: 224, ..PvitConfig::new(174, MvitSize::S, PvitVariant::Pvit) };
+        c.validate().unwrap();
+        assert_eq!((c.taps(), c.label_size()), (vec![1, 11, 14], 56));
     }
 
     #[test]

@@ -581,7 +581,7 @@ impl StageKind for TrainStage {
         2
     }
     fn description(&self) -> &'static str {
-        "Trains a model (ST-GCN, LART, MViTv2 or the frame-linear baseline) on shard tables of the stage's inputs; writes the weights (`model.mpk`), `model.json`, the `metrics` table and a one-row `runs` table. Checkpoints live in the cache while it runs, so a killed run resumes."
+        "Trains a model (ST-GCN, LART, MViTv2, the frame-linear baseline, UPS or PromptonomyViT and its baselines) on shard tables of the stage's inputs; writes the weights (`model.mpk`), `model.json`, the `metrics` table and a one-row `runs` table. Checkpoints live in the cache while it runs, so a killed run resumes."
     }
     type Params = TrainParams;
     fn check(&self, p: &TrainParams) -> Result<(), ParamError> {

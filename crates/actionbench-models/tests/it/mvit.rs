@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use actionbench_formats::torch::read_torch_state;
-use actionbench_models::{MvitConfig, MvitSize, TorchParam, load_torch};
+use actionbench_models::{MvitConfig, MvitSize, PvitConfig, PvitVariant, TorchParam, load_torch};
 use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 
@@ -24,6 +24,31 @@ fn checkpoint() -> Vec<TorchParam> {
     read_torch_state(&fixture("mvit_tiny.pyth")).unwrap().into_iter().map(|(n, t)| (n, t.shape, t.data)).collect()
 }
 
+/// The fixture clip and PyTorch's logits on it.
+fn reference(device: &burn::backend::ndarray::NdArrayDevice) -> (Tensor<Cpu, 5>, Vec<f32>, u64) {
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("expected.json")).unwrap()).unwrap();
+    let shape: Vec<usize> =
+        expected["clip_shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let bytes = std::fs::read(fixture("clip.f32")).unwrap();
+    let values: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let clip = Tensor::<Cpu, 5>::from_data(TensorData::new(values, shape), device);
+    let want: Vec<f32> = expected["logits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32))
+        .collect();
+    (clip, want, expected["parameters"].as_u64().unwrap())
+}
+
+fn assert_close(logits: &[f32], want: &[f32]) {
+    assert_eq!(logits.len(), want.len());
+    let worst = logits.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    eprintln!("max |Burn - PyTorch| over {} logits: {worst:e}", logits.len());
+    assert!(worst <= 1e-4, "Burn and PyTorch logits differ by {worst}: {logits:?} vs {want:?}");
+}
+
 #[test]
 fn a_pytorch_checkpoint_gives_pytorchs_logits() {
     let device = Default::default();
@@ -31,25 +56,29 @@ fn a_pytorch_checkpoint_gives_pytorchs_logits() {
     let params = model.num_params();
     let (model, report) = load_torch(model, checkpoint(), &[]);
     assert!(report.is_complete(), "{report}");
-    let expected: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("expected.json")).unwrap()).unwrap();
-    assert_eq!(params as u64, expected["parameters"].as_u64().unwrap(), "the same parameter count as PyTorch's");
-    let shape: Vec<usize> =
-        expected["clip_shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
-    let bytes = std::fs::read(fixture("clip.f32")).unwrap();
-    let values: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-    let clip = Tensor::<Cpu, 5>::from_data(TensorData::new(values, shape), &device);
-    let logits = model.forward(clip).into_data().to_vec::<f32>().unwrap();
-    let want: Vec<f32> = expected["logits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32))
-        .collect();
-    assert_eq!(logits.len(), want.len());
-    let worst = logits.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-    eprintln!("max |Burn - PyTorch| over {} logits: {worst:e}", logits.len());
-    assert!(worst <= 1e-4, "Burn and PyTorch logits differ by {worst}: {logits:?} vs {want:?}");
+    let (clip, want, parameters) = reference(&device);
+    assert_eq!(params as u64, parameters, "the same parameter count as PyTorch's");
+    assert_close(&model.forward(clip).into_data().to_vec::<f32>().unwrap(), &want);
+}
+
+/// PViT's paper-size path starts from a K400 MViTv2 checkpoint: it loads
+/// into the backbone (names relative to it, as the `train` stage's `init`
+/// does), and the `mvit` variant then gives PyTorch's logits.
+#[test]
+fn a_pytorch_checkpoint_initialises_the_pvit_backbone() {
+    let device = Default::default();
+    let config = PvitConfig {
+        num_frames: 4,
+        crop_size: 32,
+        dropout: 0.0,
+        ..PvitConfig::new(5, MvitSize::Tiny, PvitVariant::Mvit)
+    };
+    let mut model = config.init::<Cpu>(&device);
+    let (backbone, report) = load_torch(model.backbone, checkpoint(), &[]);
+    assert!(report.is_complete(), "{report}");
+    model.backbone = backbone;
+    let (clip, want, _) = reference(&device);
+    assert_close(&model.classify(clip).into_data().to_vec::<f32>().unwrap(), &want);
 }
 
 #[test]
