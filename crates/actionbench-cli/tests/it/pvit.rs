@@ -77,7 +77,8 @@ fn pvit_trains_on_real_and_synthetic_clips_and_predicts_the_real_ones() {
     // The same data without synthetic clips for a variant without heads.
     p.write("pipelines/p.toml", &pipeline("np", REAL));
     p.ok(&["run", "p", "-j", "1"]);
-    let losses = sql(&p, "SELECT DISTINCT metric FROM actionbench.metrics WHERE stage = 'train' AND metric LIKE 'loss_%'");
+    let losses =
+        sql(&p, "SELECT DISTINCT metric FROM actionbench.metrics WHERE stage = 'train' AND metric LIKE 'loss_%'");
     assert!(losses.is_empty(), "one task logs no per-task losses: {losses:?}");
 }
 
@@ -88,7 +89,10 @@ fn pvit_pipeline_mistakes_are_named_with_a_fix() {
         (pipeline("pvit", REAL), "set `data.mixture.synthetic`"),
         (pipeline("np", MIXED), "drop `data.mixture.synthetic`"),
         (pipeline("pivt", MIXED), "pvit"),
-        (pipeline("pvit", "{ real = \"domain = 'real'\", synthetic = \"domain = 'synthetic'\", iterations = 0 }"), "at least 1"),
+        (
+            pipeline("pvit", "{ real = \"domain = 'real'\", synthetic = \"domain = 'synthetic'\", iterations = 0 }"),
+            "at least 1",
+        ),
         (pipeline("pvit", MIXED).replace(", mixture = {", ", mixtures = {"), "unknown field `mixtures`"),
     ];
     for (text, hint) in cases {
