@@ -493,14 +493,10 @@ impl<B: Backend> Pvit<B> {
         let e = self.backbone.encode(clip, self.prompts.as_ref().map(|p| p.val()), taps);
         let token = |task: AuxTask| self.token(&e, task);
         let run = |head: &Option<DenseHead<B>>, task| head.as_ref().map(|h| h.forward(&e.taps, token(task)));
-        let pose = self.pose.as_ref().map(|h| {
-            let [b, _] = e.cls().dims();
-            h.forward(token(AuxTask::Pose)).reshape([b, 25, 3])
-        });
+        let [b, _, _] = e.tokens.dims();
+        let pose = self.pose.as_ref().map(|h| h.forward(token(AuxTask::Pose)).reshape([b, 25, 3]));
         let boxes = self.boxes.as_ref().map(|h| {
-            let y = h.forward(token(AuxTask::Boxes));
-            let [b, _] = y.dims();
-            let y = y.reshape([b, self.max_boxes, 5]);
+            let y = h.forward(token(AuxTask::Boxes)).reshape([b, self.max_boxes, 5]);
             let o = self.max_boxes;
             let xyxy = burn::tensor::activation::sigmoid(y.clone().slice([0..b, 0..o, 0..4]));
             (xyxy, y.slice([0..b, 0..o, 4..5]).reshape([b, o]))

@@ -175,6 +175,12 @@ impl<B: Backend> PvitTask<B> {
             AuxTask::Pose => {
                 let pred = out.pose.clone().expect("the head exists");
                 let (target, has) = centre_frame(batch, "joints3d", 25 * 3)?;
+                if has.first().is_some_and(Vec::is_empty) {
+                    return Err(crate::tasks::batch_error(
+                        batch,
+                        "`joints3d` has no person slot: the pose head needs `data.clip.max-people` of 1 or more",
+                    ));
+                }
                 mask.iter_mut().zip(&has).for_each(|(m, h)| *m &= h[0]);
                 per_sample(
                     (pred.reshape([n, 75]) - tensor::<B, 2>(first_person(&target, n), [n, 75], device)).powi_scalar(2),
@@ -385,6 +391,25 @@ mod tests {
         assert!(zero_or_none(m.backbone.head.projection.weight.grad(&grads)));
         assert!(!zero_or_none(m.normals.as_ref().unwrap().out.weight.grad(&grads)));
         assert!(!zero_or_none(m.pose.as_ref().unwrap().weight.grad(&grads)));
+    }
+
+    /// `data.clip.max-people = 0` leaves the pose head nothing to read: an
+    /// error that names the param, not a panic.
+    #[test]
+    fn no_person_slot_is_an_error() {
+        let device = Default::default();
+        let config = PvitConfig {
+            num_frames: 4,
+            crop_size: 32,
+            tasks: vec![AuxTask::Pose],
+            ..PvitConfig::new(3, MvitSize::Tiny, PvitVariant::Pvit)
+        };
+        let task = PvitTask::<Ad>::new(&config, &device);
+        let mut b = batch(1, 8, &[("joints3d", true)]);
+        b.tensors.insert("joints3d".into(), HostTensor { shape: vec![1, 4, 0, 25, 3], data: vec![] });
+        b.tensors.insert("joints3d_mask".into(), HostTensor { shape: vec![1, 4, 0], data: vec![] });
+        let err = task.losses(&b, &mut ChaCha8Rng::seed_from_u64(0), &device).err().unwrap().to_string();
+        assert!(err.contains("max-people"), "{err}");
     }
 
     #[test]

@@ -638,6 +638,13 @@ fn check_mixture(model: &ModelParams, mixture: Option<&VideoMixture>) -> Result<
     if mixture.iterations == 0 {
         return Err("`data.mixture.iterations` must be at least 1 (batches per epoch)".into());
     }
+    if mixture.ratio.len() != 2 || mixture.ratio.contains(&0) {
+        return Err(format!(
+            "`data.mixture.ratio` is {:?}: give two positive weights, real then synthetic, e.g. [1, 1]",
+            mixture.ratio
+        )
+        .into());
+    }
     let variant =
         serde_json::to_value(config.variant).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
     match (&mixture.synthetic, config.variant.supervised()) {
@@ -647,11 +654,6 @@ fn check_mixture(model: &ModelParams, mixture: Option<&VideoMixture>) -> Result<
         .into()),
         (Some(_), false) => Err(format!(
             "variant `{variant}` uses no synthetic labels: drop `data.mixture.synthetic` (it would only be decoded and ignored)"
-        )
-        .into()),
-        (Some(_), true) if mixture.ratio.len() != 2 || mixture.ratio.contains(&0) => Err(format!(
-            "`data.mixture.ratio` is {:?}: give two positive weights, real then synthetic, e.g. [1, 1]",
-            mixture.ratio
         )
         .into()),
         _ => Ok(()),

@@ -94,6 +94,7 @@ fn pvit_pipeline_mistakes_are_named_with_a_fix() {
             "at least 1",
         ),
         (pipeline("pvit", MIXED).replace(", mixture = {", ", mixtures = {"), "unknown field `mixtures`"),
+        (pipeline("np", REAL).replace("iterations = 3 }", "ratio = [], iterations = 3 }"), "two positive weights"),
     ];
     for (text, hint) in cases {
         p.write("pipelines/p.toml", &text);
