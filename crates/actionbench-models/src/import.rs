@@ -1,7 +1,8 @@
 //! PyTorch weights into a Burn module, by name.
 //!
 //! A parameter's name is its path of field names (`blocks.0.attn.qkv.weight`),
-//! with LayerNorm's `gamma`/`beta` called `weight`/`bias` as in PyTorch; a
+//! with LayerNorm's and BatchNorm's `gamma`/`beta` called `weight`/`bias` as
+//! in PyTorch (BatchNorm's running statistics keep their names); a
 //! `Linear` weight is transposed (PyTorch stores `[out, in]`, Burn
 //! `[in, out]`). Convolutions share PyTorch's layout. The tensors come from
 //! `actionbench_formats::torch` (a `torch.save` archive read without running
@@ -94,7 +95,7 @@ impl<B: Backend> ModuleMapper<B> for Loader<B> {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
         let owner = self.owners.last().map(String::as_str).unwrap_or("");
         let mut names = self.path.clone();
-        if owner == "Struct:LayerNorm"
+        if (owner == "Struct:LayerNorm" || owner == "Struct:BatchNorm")
             && let Some(last) = names.last_mut()
         {
             match last.as_str() {
@@ -130,7 +131,44 @@ impl<B: Backend> ModuleMapper<B> for Loader<B> {
             return Param::from_mapped_value(id, tensor, mapper);
         }
         self.report.loaded += 1;
-        let loaded = Tensor::<B, D>::from_data(TensorData::new(data, shape), &tensor.device());
+        let loaded = keep_grad(&tensor, Tensor::<B, D>::from_data(TensorData::new(data, shape), &tensor.device()));
         Param::from_mapped_value(id, loaded, mapper)
     }
+}
+
+/// `into` with the values of `from`'s tensors (parameters and running
+/// statistics), keeping `into`'s parameter ids and running-state cells: a
+/// copy that trains apart from the original (a clone would share both).
+/// The two modules must have the same structure and shapes.
+pub fn copy_weights<B: Backend, M: Module<B>>(from: &M, into: M) -> M {
+    let mut collect = Collect(std::collections::VecDeque::new());
+    from.visit(&mut collect);
+    into.map(&mut Replace(collect.0))
+}
+
+struct Collect(std::collections::VecDeque<TensorData>);
+
+impl<B: Backend> burn::module::ModuleVisitor<B> for Collect {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.0.push_back(param.val().into_data());
+    }
+}
+
+struct Replace(std::collections::VecDeque<TensorData>);
+
+impl<B: Backend> ModuleMapper<B> for Replace {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let (id, tensor, mapper) = param.consume();
+        let data = self.0.pop_front().expect("copy_weights: the modules have the same structure");
+        assert_eq!(data.shape, tensor.shape(), "copy_weights: the modules have the same shapes");
+        let value = keep_grad(&tensor, Tensor::<B, D>::from_data(data, &tensor.device()));
+        Param::from_mapped_value(id, value, mapper)
+    }
+}
+
+/// `value`, tracked by autodiff when `old` was: a tensor made from data is
+/// not, and `Param::from_mapped_value` takes the flag from the new value,
+/// so without this a loaded parameter would silently stop training.
+fn keep_grad<B: Backend, const D: usize>(old: &Tensor<B, D>, value: Tensor<B, D>) -> Tensor<B, D> {
+    if old.is_require_grad() { value.require_grad() } else { value }
 }

@@ -17,6 +17,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod lifting;
 pub mod losses;
+pub mod mtl_task;
 pub mod multitask;
 pub mod optim;
 mod pinned;

@@ -91,6 +91,30 @@ impl<B: Backend> LossCombiner<B> {
         })
     }
 
+    /// The weight each present task's loss gets this step (`None` for an
+    /// absent task): λ_i for fixed weights, 1/n for the average, the DWA
+    /// weight, and 1/(2σ_i²) for uncertainty and automatic (whose
+    /// regularisation term is not a weight). Logged as `weight_<task>`.
+    pub fn weights(&self, present: &[bool], dwa: &[f64]) -> Vec<Option<f64>> {
+        let n = present.iter().filter(|&&p| p).count();
+        let sigmas = self.sigmas();
+        present
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| {
+                p.then(|| match &self.weighting {
+                    Weighting::Fixed { weights } => weights[i],
+                    Weighting::Average => 1.0 / n as f64,
+                    Weighting::Dwa { .. } => dwa.get(i).copied().unwrap_or(1.0),
+                    Weighting::Uncertainty | Weighting::Automatic => {
+                        let s = sigmas.as_ref().map_or(1.0, |s| f64::from(s[i]));
+                        1.0 / (2.0 * s * s)
+                    }
+                })
+            })
+            .collect()
+    }
+
     /// The total loss. `dwa` holds the current DWA weights (ignored by the
     /// other weightings; see [`DwaTracker::weights`]).
     pub fn combine(&self, losses: &[Option<Tensor<B, 1>>], dwa: &[f64]) -> Option<Tensor<B, 1>> {

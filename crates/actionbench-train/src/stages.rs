@@ -42,12 +42,14 @@ use actionbench_loader::{
     MixtureSource, SampleSource, SkeletonConfig, SkeletonSource, Table, TableSpec, TrackletConfig, TrackletSource,
 };
 use actionbench_models::{
-    FrameLinearConfig, LartConfig, MvitConfig, PvitConfig, StGcnConfig, UpsConfig, pool_keyframe,
+    FrameLinearConfig, LartConfig, MtlR3dConfig, MvitConfig, PvitConfig, R3dConfig, StGcnConfig, UpsConfig,
+    pool_keyframe,
 };
 
 use actionbench_models::PvitVariant;
 use actionbench_models::pvit::freeze_backbone;
 
+use crate::mtl_task::{MtlTask, TaskMixture};
 use crate::pvit_task::{PvitTask, VideoMixture};
 use actionbench_pipeline::{ParamError, ResolvedInput, StageContext, StageKind};
 use arrow::array::{ArrayRef, Float32Builder, Int64Array, ListBuilder, RecordBatch, StringArray};
@@ -84,6 +86,11 @@ pub enum ModelParams {
     /// PromptonomyViT and its baselines (`variant`): MViTv2 with task
     /// prompts supervised by synthetic scene labels (clips in `data.mixture`).
     Pvit(PvitConfig),
+    /// ResNet-3D (R3D-18 / R3D-34) video classifier, torchvision layout.
+    R3d(R3dConfig),
+    /// Multi-task R3D: one head per task, hard / soft (cross-stitch) /
+    /// learned (LWS) sharing (the tasks' clips in `data.multitask`).
+    MtlR3d(MtlR3dConfig),
 }
 
 fn default_batch() -> usize {
@@ -128,6 +135,10 @@ pub struct DataParams {
     /// PViT: the real and synthetic clips and their ratio per batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mixture: Option<VideoMixture>,
+    /// Multi-task R3D: each task's clips (a filter per task), their ratio
+    /// per batch and the batches per epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multitask: Option<TaskMixture>,
 }
 
 impl Default for DataParams {
@@ -143,6 +154,7 @@ impl Default for DataParams {
             clip: None,
             ups: None,
             mixture: None,
+            multitask: None,
         }
     }
 }
@@ -164,7 +176,7 @@ fn default_device() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TrainParams {
-    /// The model (`kind = "stgcn"`, `"lart"`, `"mvit"`, `"frame-linear"` or `"ups"`) and its hyper-parameters.
+    /// The model (`kind = "stgcn"`, `"lart"`, `"mvit"`, `"frame-linear"`, `"ups"`, `"pvit"`, `"r3d"` or `"mtl-r3d"`) and its hyper-parameters.
     pub(crate) model: ModelParams,
     /// Which rows feed the model and how they are batched.
     #[serde(default)]
@@ -203,6 +215,8 @@ fn check_model(model: &ModelParams) -> Result<(), String> {
         ModelParams::FrameLinear(c) => c.validate(),
         ModelParams::Ups(c) => c.validate(),
         ModelParams::Pvit(c) => c.validate(),
+        ModelParams::R3d(c) => c.validate(),
+        ModelParams::MtlR3d(c) => c.validate(),
     }
 }
 
@@ -341,6 +355,8 @@ fn pretrained<B: Backend, M: burn::module::Module<B>>(
     ctx: &StageContext<'_>,
     path: &str,
     model: M,
+    rename: impl FnOnce(Vec<actionbench_models::TorchParam>) -> Vec<actionbench_models::TorchParam>,
+    keep: &[&str],
 ) -> Result<M, TrainError> {
     let listed = ctx.inputs.iter().any(|i| matches!(i, ResolvedInput::Files { entry, .. } if entry == path));
     if !listed {
@@ -352,8 +368,8 @@ fn pretrained<B: Backend, M: burn::module::Module<B>>(
     let file = ctx.root.join(path);
     let state = actionbench_formats::torch::read_torch_state(&file)
         .map_err(|e| TrainError::Checkpoint { path: file.clone(), message: e.to_string() })?;
-    let tensors = state.into_iter().map(|(name, t)| (name, t.shape, t.data)).collect();
-    let (model, report) = actionbench_models::load_torch(model, tensors, &["head."]);
+    let tensors = rename(state.into_iter().map(|(name, t)| (name, t.shape, t.data)).collect());
+    let (model, report) = actionbench_models::load_torch(model, tensors, keep);
     if !report.is_complete() {
         return Err(TrainError::Checkpoint { path: file, message: format!("does not fit the model: {report}") });
     }
@@ -365,6 +381,7 @@ fn video_config(model: &ModelParams) -> Option<VideoConfig<'_>> {
     match model {
         ModelParams::Mvit(c) => Some(VideoConfig::Mvit(c)),
         ModelParams::FrameLinear(c) => Some(VideoConfig::FrameLinear(c)),
+        ModelParams::R3d(c) => Some(VideoConfig::R3d(c)),
         _ => None,
     }
 }
@@ -375,6 +392,7 @@ fn clip_config(data: &DataParams, model: VideoConfig<'_>, augment: bool) -> Clip
     (c.num_frames, c.crop_size) = match model {
         VideoConfig::Mvit(m) => (m.num_frames, m.crop_size),
         VideoConfig::FrameLinear(m) => (m.num_frames, m.crop_size),
+        VideoConfig::R3d(m) => (m.num_frames, m.crop_size),
     };
     c.augment = augment;
     if !augment {
@@ -408,18 +426,34 @@ fn run_train<B: AutodiffBackend>(ctx: &StageContext<'_>, p: &TrainParams, device
     if let (ModelParams::Pvit(config), Some(mixture)) = (&p.model, &p.data.mixture) {
         return train_pvit::<B>(ctx, p, config, mixture, dirs, device);
     }
+    if let (ModelParams::MtlR3d(config), Some(mixture)) = (&p.model, &p.data.multitask) {
+        return train_mtl::<B>(ctx, p, config, mixture, dirs, device);
+    }
     if let Some(video) = video_config(&p.model) {
         let clip = clip_config(&p.data, video, true);
         let table =
             open_clips(dirs, &clip, Rows { ctx, filter: p.data.filter.clone(), manifest: p.data.manifest.as_deref() })?;
         let loader = train_loader(p, Arc::new(ClipSource::new(table, clip)?))?;
         let mut task = VideoTask::<B>::new(video, device);
-        if let (VideoConfig::Mvit(config), VideoNet::Mvit(net)) = (video, &mut task.model)
-            && let Some(init) = &config.init
-        {
-            *net = pretrained(ctx, init, net.clone())?;
+        match (video, &mut task.model) {
+            (VideoConfig::Mvit(config), VideoNet::Mvit(net)) => {
+                if let Some(init) = &config.init {
+                    *net = pretrained(ctx, init, net.clone(), |t| t, &["head."])?;
+                }
+            }
+            (VideoConfig::R3d(config), VideoNet::R3d(net)) => {
+                if let Some(init) = &config.init {
+                    let names = |t| actionbench_models::r3d::torchvision_names(t, "backbone.");
+                    *net = pretrained(ctx, init, net.clone(), names, &["fc."])?;
+                }
+            }
+            _ => {}
         }
-        let name = if matches!(video, VideoConfig::Mvit(_)) { "mvit" } else { "frame-linear" };
+        let name = match video {
+            VideoConfig::Mvit(_) => "mvit",
+            VideoConfig::FrameLinear(_) => "frame-linear",
+            VideoConfig::R3d(_) => "r3d",
+        };
         return fit(ctx, p, name, task, loader, device, |t| module_bytes(&t.model));
     }
     let table = open_table(dirs, Rows { ctx, filter: p.data.filter.clone(), manifest: p.data.manifest.as_deref() })?;
@@ -444,7 +478,10 @@ fn run_train<B: AutodiffBackend>(ctx: &StageContext<'_>, p: &TrainParams, device
             let task = LartTask::<B>::new(config, device);
             fit(ctx, p, "lart", task, loader, device, |t| module_bytes(&t.model))
         }
-        ModelParams::Mvit(_) | ModelParams::FrameLinear(_) => unreachable!("video models are trained above"),
+        ModelParams::Mvit(_) | ModelParams::FrameLinear(_) | ModelParams::R3d(_) => {
+            unreachable!("video models are trained above")
+        }
+        ModelParams::MtlR3d(_) => unreachable!("multi-task R3D is trained above (`check` requires `data.multitask`)"),
         ModelParams::Ups(_) => unreachable!("UPS is trained above (`check` requires `data.ups`)"),
         ModelParams::Pvit(_) => unreachable!("PViT is trained above (`check` requires `data.mixture`)"),
     }
@@ -505,12 +542,68 @@ fn train_pvit<B: AutodiffBackend>(
         .into_loader(&loader_config, LoaderState::new(p.train.seed, 0))?;
     let mut task = PvitTask::<B>::new(config, device);
     if let Some(init) = &config.init {
-        task.model.backbone = pretrained(ctx, init, task.model.backbone.clone())?;
+        task.model.backbone = pretrained(ctx, init, task.model.backbone.clone(), |t| t, &["head."])?;
         if config.variant == PvitVariant::Vpt {
             task.model.backbone = freeze_backbone(task.model.backbone);
         }
     }
     fit(ctx, p, "pvit", task, loader, device, |t| module_bytes(&t.model))
+}
+
+/// The clip settings multi-task R3D reads: frames and crop follow the model.
+fn mtl_clip(data: &DataParams, config: &MtlR3dConfig, augment: bool) -> ClipConfig {
+    let mut c = data.clip.clone().unwrap_or_default();
+    (c.num_frames, c.crop_size) = (config.num_frames, config.crop_size);
+    c.augment = augment;
+    c.render_labels = false;
+    c
+}
+
+/// Multi-task R3D: one source per task (its filter), mixed at `ratio` per
+/// batch, `iterations` batches per epoch; every column starts from `init`.
+fn train_mtl<B: AutodiffBackend>(
+    ctx: &StageContext<'_>,
+    p: &TrainParams,
+    config: &MtlR3dConfig,
+    mixture: &TaskMixture,
+    dirs: Vec<PathBuf>,
+    device: &B::Device,
+) -> StageResult {
+    let clip = mtl_clip(&p.data, config, true);
+    let mut sources = Vec::new();
+    for task in &config.tasks {
+        let filter = &mixture.sources[&task.name];
+        let rows =
+            Rows { ctx, filter: Some(both(p.data.filter.as_deref(), filter)), manifest: p.data.manifest.as_deref() };
+        let source: Arc<dyn SampleSource> =
+            Arc::new(ClipSource::new(open_clips(dirs.clone(), &clip, rows)?, clip.clone())?);
+        sources.push(MixtureSource { name: task.name.clone(), source, tasks: vec![task.name.clone()] });
+    }
+    let loader_config = LoaderConfig {
+        batch_size: p.data.batch_size,
+        drop_last: false,
+        shuffle: true,
+        threads: p.data.threads,
+        prefetch: 2,
+    };
+    let ratio = mixture.weights(config.tasks.len());
+    let loader = Mixture::new(sources, MixtureMode::Ratio(ratio), mixture.iterations, p.data.batch_size)?
+        .into_loader(&loader_config, LoaderState::new(p.train.seed, 0))?;
+    let mut task = MtlTask::<B>::new(config, &p.train.weighting, device);
+    if let Some(init) = &config.init {
+        // One checkpoint for every column (its classifier is not used).
+        let names = |t| {
+            let mut t = actionbench_models::r3d::torchvision_names(t, "");
+            t.retain(|(n, _, _): &actionbench_models::TorchParam| !n.starts_with("fc."));
+            t
+        };
+        let first = pretrained(ctx, init, task.model.columns[0].clone(), names, &[])?;
+        for column in task.model.columns.iter_mut().skip(1) {
+            *column = actionbench_models::copy_weights(&first, column.clone());
+        }
+        task.model.columns[0] = first;
+    }
+    fit(ctx, p, "mtl-r3d", task, loader, device, |t| module_bytes(&t.model))
 }
 
 /// Trains `task`, then writes the weights (`weights` of the inner model),
@@ -581,7 +674,7 @@ impl StageKind for TrainStage {
         2
     }
     fn description(&self) -> &'static str {
-        "Trains a model (ST-GCN, LART, MViTv2, the frame-linear baseline, UPS or PromptonomyViT and its baselines) on shard tables of the stage's inputs; writes the weights (`model.mpk`), `model.json`, the `metrics` table and a one-row `runs` table. Checkpoints live in the cache while it runs, so a killed run resumes."
+        "Trains a model (ST-GCN, LART, MViTv2, the frame-linear baseline, UPS, PromptonomyViT and its baselines, R3D or multi-task R3D) on shard tables of the stage's inputs; writes the weights (`model.mpk`), `model.json`, the `metrics` table and a one-row `runs` table. Checkpoints live in the cache while it runs, so a killed run resumes."
     }
     type Params = TrainParams;
     fn check(&self, p: &TrainParams) -> Result<(), ParamError> {
@@ -611,6 +704,17 @@ impl StageKind for TrainStage {
             _ => {}
         }
         check_mixture(&p.model, p.data.mixture.as_ref())?;
+        match (&p.model, &p.data.multitask) {
+            (ModelParams::MtlR3d(c), Some(m)) => {
+                let tasks: Vec<String> = c.tasks.iter().map(|t| t.name.clone()).collect();
+                m.validate(&tasks)?;
+            }
+            (ModelParams::MtlR3d(_), None) => {
+                return Err("`model.kind = \"mtl-r3d\"` needs `data.multitask = { sources = { action = \"<filter>\", gesture = \"<filter>\" }, iterations = N }` (docs/training.md, \"Multi-task R3D\")".into());
+            }
+            (_, Some(_)) => return Err("`data.multitask` is for `model.kind = \"mtl-r3d\"` only".into()),
+            _ => {}
+        }
         Ok(())
     }
     fn run(&self, ctx: &StageContext<'_>, p: &TrainParams) -> StageResult {
@@ -690,6 +794,9 @@ pub struct PredictParams {
     /// of the train stage's `data.ups.tasks`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ups: Option<UpsTaskData>,
+    /// Multi-task R3D: the task whose head scores the rows, e.g. `gesture`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    task: Option<String>,
 }
 
 fn default_keyframe_column() -> String {
@@ -733,6 +840,13 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
         })?;
         return crate::ups_stage::predict_ups::<B>(ctx, &dir, config, data, p.batch_size, device);
     }
+    if p.task.is_some() && !matches!(saved.model, ModelParams::MtlR3d(_)) {
+        return Err(TrainError::config(
+            "`task` picks the head of a multi-task model, but this model has one task",
+            "drop `task` from the predict stage's params",
+        )
+        .into());
+    }
     let weights = dir.join("model.mpk");
     let bytes = std::fs::read(&weights).map_err(|e| TrainError::io(&weights, e))?;
     let name = p.model.trim_start_matches('@').to_string();
@@ -752,7 +866,25 @@ fn run_predict<B: Backend>(ctx: &StageContext<'_>, p: &PredictParams, device: &B
                 Loader::new(Arc::new(SkeletonSource::new(table, skel)?), &loader_config, LoaderState::new(0, 0))?;
             predict_classes(ctx, |b| task.logits(b, device), loader, 1)
         }
-        ModelParams::Mvit(_) | ModelParams::FrameLinear(_) => {
+        ModelParams::MtlR3d(config) => {
+            let mut task = MtlTask::<B>::new(config, &saved.train.weighting, device);
+            task.model = load_module_bytes(task.model, bytes, device, &weights)?;
+            let name = p.task.as_deref().ok_or_else(|| {
+                let all: Vec<&str> = config.tasks.iter().map(|t| t.name.as_str()).collect();
+                TrainError::config(
+                    "predicting with a multi-task model needs the task whose head to use",
+                    format!("set `task` to one of: {}", all.join(", ")),
+                )
+            })?;
+            let t = task.task_index(name).map_err(|m| TrainError::config(m, "set `task` to one of them"))?;
+            let clip = mtl_clip(&saved.data, config, false);
+            let rows = Rows { ctx, filter: p.filter.clone(), manifest: p.manifest.as_deref() };
+            let source = ClipSource::new(open_clips(dirs, &clip, rows)?, clip)?;
+            let views = source.views();
+            let loader = Loader::new(Arc::new(source), &loader_config, LoaderState::new(0, 0))?;
+            predict_classes(ctx, |b| task.logits(b, t, device), loader, views)
+        }
+        ModelParams::Mvit(_) | ModelParams::FrameLinear(_) | ModelParams::R3d(_) => {
             let video = video_config(&saved.model).expect("a video model");
             let mut task = VideoTask::<B>::new(video, device);
             task.model = load_module_bytes(task.model, bytes, device, &weights)?;

@@ -1,12 +1,12 @@
-//! The trainable models with their losses: ST-GCN and MViTv2 (single-label
+//! The trainable models with their losses: ST-GCN, MViTv2 and R3D (single-label
 //! cross-entropy), LART (multi-label BCE on the person of interest's
 //! tokens, with random token masking) and UPS (token-level NLL of the
 //! target sequence of the batch's task).
 
 use actionbench_loader::HostBatch;
 use actionbench_models::{
-    FrameLinear, FrameLinearConfig, Lart, LartConfig, LartInput, Layout, Mvit, MvitConfig, Routing, StGcn, StGcnConfig,
-    Ups, UpsConfig, UpsTask,
+    FrameLinear, FrameLinearConfig, Lart, LartConfig, LartInput, Layout, Mvit, MvitConfig, R3d, R3dConfig, Routing,
+    StGcn, StGcnConfig, Ups, UpsConfig, UpsTask,
 };
 use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -87,6 +87,8 @@ pub enum VideoNet<B: Backend> {
     Mvit(Mvit<B>),
     /// The frame-averaged linear baseline.
     FrameLinear(FrameLinear<B>),
+    /// ResNet-3D.
+    R3d(R3d<B>),
 }
 
 impl<B: Backend> VideoNet<B> {
@@ -98,6 +100,7 @@ impl<B: Backend> VideoNet<B> {
             VideoConfig::FrameLinear(c) => {
                 (Self::FrameLinear(c.init(device)), [c.num_classes, c.num_frames, c.crop_size])
             }
+            VideoConfig::R3d(c) => (Self::R3d(c.init(device)), [c.num_classes, c.num_frames, c.crop_size]),
         }
     }
 
@@ -105,6 +108,7 @@ impl<B: Backend> VideoNet<B> {
         match self {
             Self::Mvit(m) => m.forward(clip),
             Self::FrameLinear(m) => m.forward(clip),
+            Self::R3d(m) => m.forward(clip),
         }
     }
 }
@@ -116,6 +120,8 @@ pub enum VideoConfig<'a> {
     Mvit(&'a MvitConfig),
     /// The frame-linear baseline.
     FrameLinear(&'a FrameLinearConfig),
+    /// ResNet-3D.
+    R3d(&'a R3dConfig),
 }
 
 /// A video classifier with its loss (single-label cross-entropy).
@@ -167,7 +173,16 @@ impl<B: AutodiffBackend> TrainModel<B> for VideoTask<B> {
         &self.combiner
     }
     fn losses(&self, batch: &HostBatch, _rng: &mut ChaCha8Rng, device: &B::Device) -> Result<StepLosses<B>> {
-        single_label_losses(self.logits(batch, device)?, batch, self.dims[0], device)
+        let logits = match &self.model {
+            // R3D's frozen stages run outside autodiff.
+            VideoNet::R3d(m) => {
+                let [_, t, s] = self.dims;
+                check_clip(batch, t, s)?;
+                m.forward_train(batch.tensor::<B, 5>("clip", device)?)
+            }
+            _ => self.logits(batch, device)?,
+        };
+        single_label_losses(logits, batch, self.dims[0], device)
     }
 }
 
@@ -192,7 +207,7 @@ pub(crate) fn single_label_losses<B: AutodiffBackend>(
 /// source marks unavailable, means "unlabelled"). A usable label the model
 /// has no class for is an error: skipping it would quietly train on a
 /// subset of the classes.
-fn label_mask(batch: &HostBatch, classes: usize, task: &str) -> Result<Vec<bool>> {
+pub(crate) fn label_mask(batch: &HostBatch, classes: usize, task: &str) -> Result<Vec<bool>> {
     let avail = batch.label_masks.get(task);
     let mask: Vec<bool> = batch.labels.iter().enumerate().map(|(i, &l)| l >= 0 && avail.is_none_or(|m| m[i])).collect();
     if let Some(i) = (0..mask.len()).find(|&i| mask[i] && batch.labels[i] as usize >= classes) {

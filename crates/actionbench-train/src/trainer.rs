@@ -37,6 +37,20 @@ pub trait TrainModel<B: AutodiffBackend>: AutodiffModule<B> {
     /// Forward pass and per-task losses of a batch; all randomness beyond
     /// the backend's (dropout) comes from `rng`.
     fn losses(&self, batch: &HostBatch, rng: &mut ChaCha8Rng, device: &B::Device) -> Result<StepLosses<B>>;
+    /// Runs before `losses` on the same batch: a model with state that no
+    /// gradient trains (LWS's assignment distribution, moved by NES steps)
+    /// updates it here, returning metrics to log for the step.
+    fn prepare_step(
+        self,
+        _batch: &HostBatch,
+        _rng: &mut ChaCha8Rng,
+        _device: &B::Device,
+    ) -> Result<(Self, Vec<(String, f64)>)>
+    where
+        Self: Sized,
+    {
+        Ok((self, Vec::new()))
+    }
 }
 
 /// Batches across epochs with a resumable position.
@@ -282,6 +296,8 @@ where
             data_order = chain_order(&data_order, &batch.sample_ids);
             B::seed(device, step_seed(config.seed, step));
             let mut rng = ChaCha8Rng::seed_from_u64(step_seed(config.seed ^ 0x5eed, step));
+            let (prepared, extra) = model.prepare_step(&batch, &mut rng, device)?;
+            model = prepared;
             let out = model.losses(&batch, &mut rng, device)?;
             let values: Vec<Option<f64>> = out.tasks.iter().map(|t| t.as_ref().map(|t| scalar(t.clone()))).collect();
             let dwa_weights = match config.weighting {
@@ -307,11 +323,19 @@ where
             }
             metrics.push(MetricRow::new("train", "lr", lr, step + 1));
             if tasks.len() > 1 {
-                for (name, v) in tasks.iter().zip(&values) {
+                let present: Vec<bool> = values.iter().map(Option::is_some).collect();
+                let weights = model.combiner().weights(&present, &dwa_weights);
+                for ((name, v), w) in tasks.iter().zip(&values).zip(weights) {
                     if let Some(v) = v {
                         metrics.push(MetricRow::new("train", &format!("loss_{name}"), *v, step + 1));
                     }
+                    if let Some(w) = w {
+                        metrics.push(MetricRow::new("train", &format!("weight_{name}"), w, step + 1));
+                    }
                 }
+            }
+            for (name, v) in extra {
+                metrics.push(MetricRow::new("train", &name, v, step + 1));
             }
             if let Weighting::Dwa { window, .. } = config.weighting {
                 dwa.record(&values, window);

@@ -3,6 +3,7 @@
 mod graph;
 mod lart;
 mod mvit;
+mod r3d;
 mod stgcn;
 mod ups;
 
