@@ -189,8 +189,10 @@ impl StageKind for EvalPose {
 #[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct EvalClassifyParams {
-    /// Class scores (CSV or Parquet), or `@stage`.
-    pred: String,
+    /// Class scores (CSV or Parquet), or `@stage`; a list of them (one per
+    /// task, e.g. `["@predict-action", "@predict-gesture"]`) adds the
+    /// cumulative accuracy over all their predictions.
+    pred: Preds,
     /// True labels; optional when the scores have a `label` column.
     gt: Option<String>,
     /// Top-k accuracies to report.
@@ -205,6 +207,25 @@ pub struct EvalClassifyParams {
     /// Split name recorded in the metrics table.
     #[serde(default = "default_split")]
     split: String,
+}
+
+/// One score file, or several pooled into a cumulative accuracy.
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Preds {
+    /// One file or stage.
+    One(String),
+    /// Several (one per task), each with its own `label` column.
+    Many(Vec<String>),
+}
+
+impl Preds {
+    fn entries(&self) -> Vec<&str> {
+        match self {
+            Preds::One(p) => vec![p.as_str()],
+            Preds::Many(ps) => ps.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 fn default_topk() -> Vec<usize> {
@@ -236,7 +257,7 @@ impl StageKind for EvalClassify {
         1
     }
     fn description(&self) -> &'static str {
-        "Top-k accuracy of class scores (`predict`'s predictions or a scores file), with multi-view aggregation; writes `result.json` and the `metrics` table."
+        "Top-k accuracy of class scores (`predict`'s predictions or a scores file), with multi-view aggregation, or the cumulative accuracy over several tasks' scores; writes `result.json` and the `metrics` table."
     }
     type Params = EvalClassifyParams;
     fn check(&self, p: &EvalClassifyParams) -> Result<(), ParamError> {
@@ -244,16 +265,50 @@ impl StageKind for EvalClassify {
         if p.topk.is_empty() || p.topk.contains(&0) || p.views == 0 {
             return Err("`topk` takes positive integers and `views` must be at least 1".into());
         }
+        if let Preds::Many(list) = &p.pred {
+            if list.len() < 2 {
+                return Err("`pred` lists fewer than two score files; give one as a string, or one per task".into());
+            }
+            if p.gt.is_some() {
+                return Err("with several `pred` files the labels come from their `label` columns: drop `gt`".into());
+            }
+        }
         Ok(())
     }
     fn run(&self, ctx: &StageContext<'_>, p: &EvalClassifyParams) -> StageResult {
-        let pred = role_file(ctx, "pred", &p.pred, &["csv", "parquet"])?;
+        let preds = p
+            .pred
+            .entries()
+            .into_iter()
+            .map(|e| role_file(ctx, "pred", e, &["csv", "parquet"]))
+            .collect::<Result<Vec<_>, _>>()?;
         let gts = match &p.gt {
             Some(g) => vec![role_file(ctx, "gt", g, &["csv", "txt"])?],
             None => Vec::new(),
         };
         let opts = ClassifyOptions { topk: p.topk.clone(), views: p.views, aggregate: aggregation(&p.aggregate)? };
-        let result = evaluate_classify_files(&[pred], &gts, &opts).map_err(|e| format!("{e:#}"))?;
+        let result = evaluate_classify_files(&preds, &gts, &opts).map_err(|e| format!("{e:#}"))?;
+        if let Preds::Many(entries) = &p.pred {
+            // The paper's cumulative accuracy: correct predictions over all
+            // predictions of every task.
+            let tasks: Vec<serde_json::Value> = entries
+                .iter()
+                .zip(&result.tasks)
+                .map(|(e, t)| {
+                    let top_k: serde_json::Map<String, serde_json::Value> =
+                        t.report.top_k.iter().map(|(k, a)| (k.to_string(), (*a).into())).collect();
+                    serde_json::json!({ "pred": e, "samples": t.report.samples, "top_k": top_k })
+                })
+                .collect();
+            let cumulative: serde_json::Map<String, serde_json::Value> =
+                result.pooled.iter().map(|(k, a)| (k.to_string(), (*a).into())).collect();
+            let samples: usize = result.tasks.iter().map(|t| t.report.samples).sum();
+            write_json(ctx, &serde_json::json!({ "samples": samples, "tasks": tasks, "cumulative": cumulative }))?;
+            let names: Vec<String> = result.pooled.iter().map(|(k, _)| format!("cumulative_top{k}")).collect();
+            let rows: Vec<(&str, Option<f64>)> =
+                names.iter().zip(&result.pooled).map(|(n, (_, a))| (n.as_str(), Some(*a))).collect();
+            return write_metrics(ctx, &p.split, &rows);
+        }
         let report = &result.tasks[0].report;
         let top_k: serde_json::Map<String, serde_json::Value> =
             report.top_k.iter().map(|(k, a)| (k.to_string(), (*a).into())).collect();

@@ -240,3 +240,184 @@ impl<B: AutodiffBackend> TrainModel<B> for MtlTask<B> {
         Ok(StepLosses { tasks, correct: Some((correct, counted)) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use actionbench_loader::{HostTensor, LoaderState};
+    use actionbench_models::MtlTaskSpec;
+    use burn::backend::Autodiff;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::optim::OptimizerConfig;
+    use crate::trainer::{BatchStream, MetricRow, TrainConfig, train};
+
+    type Train = Autodiff<crate::backend::Cpu>;
+
+    fn config(sharing: Sharing) -> MtlR3dConfig {
+        MtlR3dConfig {
+            tasks: vec![
+                MtlTaskSpec { name: "action".into(), num_classes: 3 },
+                MtlTaskSpec { name: "gesture".into(), num_classes: 2 },
+            ],
+            sharing,
+            depth: 18,
+            widths: [4, 4, 8, 8],
+            num_frames: 2,
+            crop_size: 8,
+            frozen_stages: 2,
+            init: None,
+            cross_stitch: 0.2,
+            stitch_after_pool: true,
+            nes: Default::default(),
+        }
+    }
+
+    /// Batches of 4 clips, two per task, labels tied to the clip's mean so
+    /// the problem is learnable.
+    struct Batches {
+        batches: Vec<HostBatch>,
+        at: usize,
+    }
+
+    impl Batches {
+        fn new(n: usize) -> Self {
+            let mut rng = ChaCha8Rng::seed_from_u64(3);
+            let batches = (0..n)
+                .map(|b| {
+                    let labels: Vec<i64> = vec![
+                        rng.random_range(0..3),
+                        rng.random_range(0..3),
+                        rng.random_range(0..2),
+                        rng.random_range(0..2),
+                    ];
+                    let per = 3 * 2 * 8 * 8;
+                    let data: Vec<f32> = labels
+                        .iter()
+                        .flat_map(|&l| (0..per).map(move |i| l as f32 * 0.5 + (i % 7) as f32 * 0.01))
+                        .collect();
+                    let mut tensors = BTreeMap::new();
+                    tensors.insert("clip".to_string(), HostTensor { shape: vec![4, 3, 2, 8, 8], data });
+                    let mut label_masks = BTreeMap::new();
+                    label_masks.insert("action".to_string(), vec![true, true, false, false]);
+                    label_masks.insert("gesture".to_string(), vec![false, false, true, true]);
+                    HostBatch {
+                        sample_ids: (0..4).map(|i| format!("b{b}s{i}")).collect(),
+                        tensors,
+                        labels,
+                        multi_labels: None,
+                        label_masks,
+                    }
+                })
+                .collect();
+            Self { batches, at: 0 }
+        }
+    }
+
+    impl BatchStream for Batches {
+        fn next_batch(&mut self) -> Option<Result<HostBatch>> {
+            let b = self.batches.get(self.at).cloned();
+            self.at += 1;
+            b.map(Ok)
+        }
+        fn state(&self) -> LoaderState {
+            LoaderState::new(0, 0)
+        }
+        fn resume(&mut self, _state: LoaderState) -> Result<()> {
+            self.at = 0;
+            Ok(())
+        }
+        fn batches_per_epoch(&self) -> u64 {
+            self.batches.len() as u64
+        }
+    }
+
+    fn run(sharing: Sharing, weighting: Weighting, steps: usize) -> (MtlTask<Train>, Vec<MetricRow>) {
+        let device = Default::default();
+        let train_config = TrainConfig {
+            optimizer: OptimizerConfig::adamw(),
+            lr: 1e-2,
+            min_lr: 1e-2,
+            warmup_steps: 0,
+            epochs: 1,
+            clip_norm: None,
+            seed: 0,
+            checkpoint_every: 0,
+            keep_checkpoints: 1,
+            weighting: weighting.clone(),
+        };
+        let task = MtlTask::<Train>::new(&config(sharing), &weighting, &device);
+        let (task, report) =
+            train(task, &mut Batches::new(steps), &train_config, None, &device, &mut |_, _| {}, None).unwrap();
+        (task, report.metrics)
+    }
+
+    fn series(metrics: &[MetricRow], name: &str) -> Vec<f64> {
+        metrics.iter().filter(|m| m.split == "train" && m.metric == name).filter_map(|m| m.value).collect()
+    }
+
+    /// The logged DWA weights equal a hand computation from the logged task
+    /// losses: λ = 1 for the first two windows, then
+    /// λ_i = K exp(w_i/T) / Σ_k exp(w_k/T), w_i = L̄_i(t−1) / L̄_i(t−2).
+    #[test]
+    fn dwa_weights_in_the_metrics_equal_a_hand_computation() {
+        let (_, metrics) = run(Sharing::Hard, Weighting::Dwa { temperature: 2.0, window: 2 }, 8);
+        let losses = [series(&metrics, "loss_action"), series(&metrics, "loss_gesture")];
+        let weights = [series(&metrics, "weight_action"), series(&metrics, "weight_gesture")];
+        assert_eq!(losses[0].len(), 8);
+        assert_eq!(weights[1].len(), 8);
+        let mean = |task: usize, window: usize| (losses[task][2 * window] + losses[task][2 * window + 1]) / 2.0;
+        for step in 0..8 {
+            let window = step / 2;
+            let want: Vec<f64> = if window < 2 {
+                vec![1.0, 1.0]
+            } else {
+                let w: Vec<f64> = (0..2).map(|t| mean(t, window - 1) / mean(t, window - 2)).collect();
+                let e: Vec<f64> = w.iter().map(|x| (x / 2.0).exp()).collect();
+                e.iter().map(|x| 2.0 * x / (e[0] + e[1])).collect()
+            };
+            for t in 0..2 {
+                assert!(
+                    (weights[t][step] - want[t]).abs() < 1e-9,
+                    "step {step} task {t}: {} vs {}",
+                    weights[t][step],
+                    want[t]
+                );
+            }
+        }
+        assert!(weights[0][6] != 1.0, "DWA moved off 1 after two windows");
+    }
+
+    /// Automatic weighting logs 1/(2σ²) per task, σ learned from 1.
+    #[test]
+    fn automatic_weights_start_at_one_half_and_move() {
+        let (task, metrics) = run(Sharing::Hard, Weighting::Automatic, 4);
+        let w = series(&metrics, "weight_action");
+        assert!((w[0] - 0.5).abs() < 1e-9, "σ = 1 at the start: {w:?}");
+        let sigma = task.combiner.sigmas().unwrap();
+        assert!(sigma.iter().all(|s| (*s - 1.0).abs() > 1e-6), "σ trained: {sigma:?}");
+    }
+
+    /// LWS: every step runs an NES step (the sharing probability of each
+    /// layer is logged, the assignment logits move off uniform); soft
+    /// sharing trains its cross-stitch units.
+    #[test]
+    fn learned_and_soft_sharing_train_their_own_parameters() {
+        let (task, metrics) = run(Sharing::Learned, Weighting::Average, 3);
+        let layers = task.model.num_layers();
+        assert_eq!(layers, 6, "the blocks of layer2, layer3 and layer4");
+        for l in 0..layers {
+            let p = series(&metrics, &format!("lws_share_{l}"));
+            assert_eq!(p.len(), 3);
+            assert!(p.iter().all(|p| (0.0..=1.0).contains(p)));
+        }
+        let logits = task.model.assignment_logits();
+        assert!(logits.iter().flatten().flatten().any(|z| z.abs() > 1e-6), "NES moved the logits");
+        let (task, metrics) = run(Sharing::Soft, Weighting::Average, 3);
+        assert!(series(&metrics, "loss").iter().all(|l| l.is_finite()));
+        let w = task.model.stitches[0].weights.val().into_data().to_vec::<f32>().unwrap();
+        assert!((w[0] - 0.8).abs() > 1e-6 || (w[1] - 0.2).abs() > 1e-6, "cross-stitch weights train: {w:?}");
+    }
+}

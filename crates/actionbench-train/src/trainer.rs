@@ -305,6 +305,9 @@ where
                 _ => Vec::new(),
             };
             let lr = schedule.lr(step);
+            // The weights this step's losses get (before the step moves σ).
+            let present: Vec<bool> = values.iter().map(Option::is_some).collect();
+            let task_weights = model.combiner().weights(&present, &dwa_weights);
             if let Some(loss) = model.combiner().combine(&out.tasks, &dwa_weights) {
                 let value = scalar(loss.clone());
                 if !value.is_finite() {
@@ -323,9 +326,7 @@ where
             }
             metrics.push(MetricRow::new("train", "lr", lr, step + 1));
             if tasks.len() > 1 {
-                let present: Vec<bool> = values.iter().map(Option::is_some).collect();
-                let weights = model.combiner().weights(&present, &dwa_weights);
-                for ((name, v), w) in tasks.iter().zip(&values).zip(weights) {
+                for ((name, v), w) in tasks.iter().zip(&values).zip(task_weights) {
                     if let Some(v) = v {
                         metrics.push(MetricRow::new("train", &format!("loss_{name}"), *v, step + 1));
                     }
