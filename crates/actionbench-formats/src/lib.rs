@@ -28,7 +28,7 @@
 //! | [`kinetics_skeleton`] | ST-GCN Kinetics-skeleton JSON |
 //! | [`pyskl`] | mmaction2 / pyskl skeleton annotation pickles |
 //! | [`h36m`] | VideoPose3D Human3.6M `.npz` files |
-//! | [`video_labels`] | Kinetics CSV, SSv2 / Something-Else JSON, Diving48 JSON, UCF101 lists |
+//! | [`video_labels`] | Kinetics CSV, SSv2 / Something-Else JSON, Diving48 JSON, UCF101 lists, IsoGD lists, NTU RGB+D video names |
 //! | [`scores`] | class-score tables (CSV; Parquet with feature `parquet`) and label lists |
 //!
 //! Feature `parquet` (default) enables Parquet score tables through the

@@ -212,7 +212,7 @@ pub struct EvalClassifyParams {
 /// One score file, or several pooled into a cumulative accuracy.
 #[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
-pub enum Preds {
+pub(crate) enum Preds {
     /// One file or stage.
     One(String),
     /// Several (one per task), each with its own `label` column.

@@ -1,12 +1,23 @@
 //! `ingest.labels`: video label files (Kinetics CSV, SSv2 / Something-Else
 //! item lists incl. the compositional and few-shot splits, Diving48 V2 JSON,
-//! UCF101 split lists) → one row per video.
+//! UCF101 split lists, ChaLearn IsoGD lists, NTU RGB+D video names) → one
+//! row per video.
 //!
 //! ```toml
 //! [stages.sth_train]
 //! uses = "ingest.labels"
 //! inputs = ["data/sthv2/train.json", "data/sthv2/labels.json"]
 //! params = { format = "sth-items", classes = "data/sthv2/labels.json" }
+//!
+//! [stages.isogd_train]
+//! uses = "ingest.labels"
+//! inputs = ["data/isogd/train_list.txt"]
+//! params = { format = "isogd-list" }
+//!
+//! [stages.ntu120_names]              # ls nturgb+d_rgb > data/ntu120/rgb_names.txt
+//! uses = "ingest.labels"
+//! inputs = ["data/ntu120/rgb_names.txt", "data/ntu120/label_map.txt"]
+//! params = { format = "ntu-names", classes = "data/ntu120/label_map.txt" }
 //! ```
 //!
 //! Every input file except `classes` is a label file of `format`; rows of
@@ -14,26 +25,42 @@
 //! required for `sth-items` (SSv2 `labels.json` or Something-Else
 //! `labels.json`) and `ucf101-list` (`classInd.txt` or one name per line);
 //! optional for `kinetics-csv` (one name per line; else the sorted labels of
-//! the file) and `diving48` (`Diving48_vocab.json` or one name per line).
+//! the file), `diving48` (`Diving48_vocab.json` or one name per line),
+//! `isogd-list` and `ntu-names` (one name per line, line i naming label i).
+//!
+//! `isogd-list` reads IsoGD's `train_list.txt` / `valid_list.txt` /
+//! `test_list.txt`: `<rgb path> <depth path> [<label 1..249>]`, e.g.
+//! `train/001/M_00001.avi train/001/K_00001.avi 10` → video `M_00001`
+//! (the RGB file's stem), label 9; a line without a label (a test list) is
+//! an unlabelled row; without `classes`, label i is named `class_<i>`
+//! (0-based, like `label`); `split` is the path's first folder (`train`,
+//! `valid`, `test`). IsoGD numbers its files per split, so give one split
+//! per stage. `ntu-names` reads a list of NTU RGB+D 60/120 video file names
+//! (one per line, as `ls` prints them): `S001C002P003R002A013_rgb.avi` →
+//! video `S001C002P003R002A013_rgb` (the stem), label 12 (`action − 1`),
+//! and the name's fields as columns.
 //!
 //! | column | type | meaning |
 //! | --- | --- | --- |
 //! | `sample_id` | utf8 | the video file stem (rows sorted by it) |
 //! | `label` | int64, null | 0-based class id (null: test lists) |
 //! | `label_name` | utf8, null | class name / SSv2 template without brackets |
-//! | `split` | utf8, null | split named in the file (Kinetics) |
+//! | `split` | utf8, null | split named in the file (Kinetics; IsoGD's first folder) |
 //! | `sentence` | utf8, null | SSv2 filled-in sentence |
 //! | `placeholders` | list<utf8> | SSv2 object nouns |
 //! | `segment_start`, `segment_end` | int64, null | Diving48 frames / Kinetics seconds |
+//! | `setup`, `camera`, `subject`, `replication`, `action` | int32, null | `ntu-names` only: the name's fields (`subject` is the performer `P`; `action` 1-based) |
+//! | `xsub`, `xview`, `xset` | utf8, null | `ntu-names` only: official split, `train` or `val` (`xsub` is the same in NTU60 and NTU120; `xview` is NTU60's benchmark, `xset` NTU120's) |
 //! | `source_file`, `source_blake3` | utf8 | provenance |
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use actionbench_core::Fingerprint;
+use actionbench_formats::ntu::{NtuBenchmark, NtuSampleName};
 use actionbench_formats::video_labels::{
-    VideoLabel, VideoLabelFormat, parse_diving48, parse_diving48_vocab, parse_kinetics_csv, parse_sth_items,
-    parse_sth_labels, parse_ucf101_class_ind, parse_ucf101_list,
+    VideoLabel, VideoLabelFormat, parse_diving48, parse_diving48_vocab, parse_isogd_list, parse_kinetics_csv,
+    parse_ntu_names, parse_sth_items, parse_sth_labels, parse_ucf101_class_ind, parse_ucf101_list,
 };
 use actionbench_pipeline::{ParamError, StageContext};
 use serde::{Deserialize, Serialize};
@@ -47,7 +74,7 @@ use crate::sample_format::{Columns, Counts, Ids, Ingest, IngestParams, Preparing
 #[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct IngestLabelsParams {
-    /// `kinetics-csv`, `sth-items`, `diving48` or `ucf101-list`.
+    /// `kinetics-csv`, `sth-items`, `diving48`, `ucf101-list`, `isogd-list` or `ntu-names`.
     format: String,
     /// The class list (a path that is also in `inputs`).
     #[serde(default)]
@@ -61,7 +88,7 @@ pub struct IngestLabelsParams {
     allow_empty: bool,
 }
 
-pub(crate) const FORMATS: &str = "`kinetics-csv`, `sth-items`, `diving48`, `ucf101-list`";
+pub(crate) const FORMATS: &str = "`kinetics-csv`, `sth-items`, `diving48`, `ucf101-list`, `isogd-list`, `ntu-names`";
 
 /// Checks a `label-format` name (and that the formats needing a class list have one).
 pub fn check_format(format: &str, classes: Option<&str>) -> Result<VideoLabelFormat, String> {
@@ -84,6 +111,29 @@ fn class_names(text: &str, path: &Path) -> actionbench_formats::Result<Vec<Strin
         return parse_ucf101_class_ind(text, path);
     }
     Ok(text.lines().map(|l| l.trim_end_matches('\r').trim().to_string()).filter(|l| !l.is_empty()).collect())
+}
+
+/// The `classes` file (a path also in `inputs`) as names, for the formats
+/// whose class list is plain names (all but `sth-items`).
+pub fn load_class_names(ctx: &StageContext<'_>, classes: &str) -> Result<Vec<String>, BoxError> {
+    let source = param_file(ctx, "classes", classes)?;
+    let bytes = read_source(&source)?;
+    class_names(&String::from_utf8_lossy(&bytes), source.shown()).map_err(with_hint)
+}
+
+/// Adds the columns of an NTU RGB+D name (`ntu-names`): `setup`,
+/// `camera`, `subject`, `replication`, `action` and the official splits
+/// `xsub`, `xview`, `xset`; null where a row has no NTU name.
+pub fn ntu_columns<S: 'static>(columns: Columns<S>, ntu: fn(&S) -> Option<NtuSampleName>) -> Columns<S> {
+    columns
+        .int32_opt("setup", move |s| ntu(s).map(|n| n.setup as i32))
+        .int32_opt("camera", move |s| ntu(s).map(|n| n.camera as i32))
+        .int32_opt("subject", move |s| ntu(s).map(|n| n.subject as i32))
+        .int32_opt("replication", move |s| ntu(s).map(|n| n.replication as i32))
+        .int32_opt("action", move |s| ntu(s).map(|n| n.action as i32))
+        .utf8_opt("xsub", move |s| ntu(s).map(|n| NtuBenchmark::Ntu120XSub.split(&n)))
+        .utf8_opt("xview", move |s| ntu(s).map(|n| NtuBenchmark::Ntu60XView.split(&n)))
+        .utf8_opt("xset", move |s| ntu(s).map(|n| NtuBenchmark::Ntu120XSet.split(&n)))
 }
 
 /// A parsed class list: SSv2 template map or plain names.
@@ -124,6 +174,8 @@ pub(crate) fn parse_labels(
         }
         VideoLabelFormat::Diving48 => parse_diving48(text, path, names),
         VideoLabelFormat::Ucf101List => parse_ucf101_list(text, path, names.unwrap_or(&[])),
+        VideoLabelFormat::IsogdList => parse_isogd_list(text, path, names),
+        VideoLabelFormat::NtuNames => parse_ntu_names(text, path, names),
     }
 }
 
@@ -212,7 +264,7 @@ impl SampleFormat for LabelsFormat {
     const IDS: Ids = Ids::Inside;
     const NAME: &'static str = "ingest.labels";
     const VERSION: u32 = 1;
-    const DESCRIPTION: &'static str = "Video label files (Kinetics CSV, SSv2 / Something-Else item lists incl. the compositional and few-shot splits, Diving48 V2 JSON, UCF101 split lists) → one row per video.";
+    const DESCRIPTION: &'static str = "Video label files (Kinetics CSV, SSv2 / Something-Else item lists incl. the compositional and few-shot splits, Diving48 V2 JSON, UCF101 split lists, ChaLearn IsoGD lists, NTU RGB+D video names) → one row per video.";
 
     fn check(&self, p: &IngestLabelsParams) -> Result<(), ParamError> {
         check_format(&p.format, p.classes.as_deref())?;
@@ -270,7 +322,8 @@ impl SampleFormat for LabelsFormat {
         Ok(())
     }
 
-    fn columns(&self, _: &IngestLabelsParams, _: &LabelFiles) -> Result<Columns<LabelRow>, BoxError> {
+    fn columns(&self, _: &IngestLabelsParams, files: &LabelFiles) -> Result<Columns<LabelRow>, BoxError> {
+        let ntu = files.format == VideoLabelFormat::NtuNames;
         Ok(Columns::<LabelRow>::new()
             .utf8("sample_id", |r| &r.label.video_id)
             .int64_opt("label", |r| r.label.label)
@@ -280,6 +333,7 @@ impl SampleFormat for LabelsFormat {
             .utf8_list("placeholders", |r| &r.label.placeholders)
             .int64_opt("segment_start", |r| r.label.start)
             .int64_opt("segment_end", |r| r.label.end)
+            .when(ntu, |c| ntu_columns(c, |r| r.label.ntu))
             .utf8("source_file", |r| &r.source_file)
             .utf8("source_blake3", |r| &r.source_blake3))
     }

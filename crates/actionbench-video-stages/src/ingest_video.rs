@@ -24,7 +24,28 @@
 //! The video id is the file stem (`video-id = "parent"`: the folder holding
 //! the file, for layouts like `<clip>/rgb.mp4`). With `labels`, only videos listed in that label file (matched by file
 //! stem) are ingested; listed videos with no file and files not listed are
-//! counted in `_ingest.json`.
+//! counted in `_ingest.json`. `label-format` is any `ingest.labels` format
+//! (`kinetics-csv`, `sth-items`, `diving48`, `ucf101-list`, `isogd-list`,
+//! `ntu-names`). IsoGD lists (`isogd-list`) name the RGB video
+//! `train/001/M_00001.avi`, joined by its stem `M_00001`; IsoGD numbers
+//! files per split, so the inputs hold one split's videos. NTU RGB+D videos
+//! carry their label in the name: `label-format = "ntu-names"` without
+//! `labels` labels every video from its id (`S001C002P003R002A013_rgb` →
+//! label 12; a video whose id is no NTU name is an error, or a reject under
+//! `on-error = "skip"`), with `labels` (a list of names) only the listed
+//! ones; `classes` (one name per line) names the labels in both cases.
+//!
+//! ```toml
+//! [stages.isogd_train]
+//! uses = "ingest.video"
+//! inputs = ["data/isogd/train", "data/isogd/train_list.txt"]
+//! params = { fps = 10.0, short-side = 128, labels = "data/isogd/train_list.txt", label-format = "isogd-list" }
+//!
+//! [stages.ntu120]
+//! uses = "ingest.video"
+//! inputs = ["data/ntu120/nturgb+d_rgb", "data/ntu120/label_map.txt"]
+//! params = { fps = 10.0, short-side = 128, label-format = "ntu-names", classes = "data/ntu120/label_map.txt" }
+//! ```
 //!
 //! | column | type | meaning |
 //! | --- | --- | --- |
@@ -42,7 +63,9 @@
 //! | `codec` | utf8 | source codec |
 //! | `rotation` | int32 | clockwise display rotation applied (0/90/180/270) |
 //! | `variable_frame_rate` | bool | packet durations differ |
-//! | `label`, `label_name`, `split` | int64 / utf8 (null) | with `labels` only |
+//! | `label`, `label_name`, `split` | int64 / utf8 (null) | with `labels` (or `label-format = "ntu-names"`) only |
+//! | `setup`, `camera`, `subject`, `replication`, `action` | int32 (null) | `ntu-names` only: the name's fields (`subject` is the performer; `action` 1-based) |
+//! | `xsub`, `xview`, `xset` | utf8 (null) | `ntu-names` only: official split, `train` or `val` (`xview` is NTU60's benchmark, `xset` NTU120's) |
 //! | `source_file`, `source_blake3` | utf8 | provenance |
 //! | `frames` | list<binary> (JPEG files) or tensor uint8 `[T, H, W, 3]` | the pixels |
 
@@ -51,7 +74,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use actionbench_core::{Diagnostic, hash_file};
-use actionbench_formats::video_labels::VideoLabel;
+use actionbench_formats::video_labels::{VideoLabel, VideoLabelFormat, ntu_video_label};
 use actionbench_pipeline::{ParamError, StageContext};
 use actionbench_video::{Clip, Crop, DecodeSummary, FrameFormat, SampleOptions, VideoError};
 use arrow::array::{Int64Builder, ListBuilder};
@@ -60,7 +83,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::frames::{FramesParam, rgb_column};
 use actionbench_stages::ingest::{BoxError, OnError, Source};
-use actionbench_stages::ingest_labels::{LabelIndex, check_format, load_label_files};
+use actionbench_stages::ingest_labels::{LabelIndex, check_format, load_class_names, load_label_files, ntu_columns};
 use actionbench_stages::sample_format::{Batching, Columns, Counts, Ids, Ingest, Preparing, SampleError, SampleFormat};
 
 /// File extensions taken as videos by default.
@@ -110,10 +133,12 @@ pub struct IngestVideoParams {
     /// A label file (also in `inputs`) whose rows label the videos by id.
     #[serde(default)]
     labels: Option<String>,
-    /// The format of `labels`: `kinetics-csv`, `sth-items`, `diving48` or `ucf101-list`.
+    /// The format of `labels`: `kinetics-csv`, `sth-items`, `diving48`, `ucf101-list`, `isogd-list` or
+    /// `ntu-names`; `ntu-names` without `labels` labels every video from its own NTU RGB+D name.
     #[serde(default)]
     label_format: Option<String>,
-    /// The class list of `labels` (also in `inputs`), for the formats that need one.
+    /// The class list of `labels` (also in `inputs`), for the formats that need one (with
+    /// `ntu-names`, names for its labels, one per line).
     #[serde(default)]
     classes: Option<String>,
     /// Video id: `stem` (file name without extension) or `parent` (the folder
@@ -200,7 +225,13 @@ impl IngestVideoParams {
                 check_format(f, self.classes.as_deref())?;
             }
             (Some(_), None) => return Err("`labels` needs `label-format`".into()),
-            (None, Some(_)) => return Err("`label-format` needs `labels`".into()),
+            (None, Some(f)) => {
+                if check_format(f, self.classes.as_deref())? != VideoLabelFormat::NtuNames {
+                    return Err(format!(
+                        "`label-format` = `{f}` needs `labels` (only `ntu-names` labels videos by their own names)"
+                    ));
+                }
+            }
             (None, None) if self.classes.is_some() => return Err("`classes` needs `labels`".into()),
             (None, None) => {}
         }
@@ -215,6 +246,34 @@ pub type IngestVideo = Ingest<VideoFormat>;
 /// clip; the video id comes from the path, so videos are decoded in id
 /// order, `parallel` at a time.
 pub struct VideoFormat;
+
+/// Where the videos' labels come from.
+pub enum VideoLabels {
+    /// No `labels` and no `label-format`.
+    None,
+    /// The rows of the `labels` file by video id; only these videos are read.
+    Listed {
+        /// `label-format`.
+        format: VideoLabelFormat,
+        /// The file's rows.
+        index: LabelIndex,
+    },
+    /// `label-format = "ntu-names"` without `labels`: each video's own name,
+    /// its labels named by `classes` when given.
+    NtuNames(Option<Vec<String>>),
+}
+
+impl VideoLabels {
+    /// Whether the table has label columns.
+    fn present(&self) -> bool {
+        !matches!(self, Self::None)
+    }
+
+    /// Whether the table has the NTU name columns.
+    fn ntu(&self) -> bool {
+        matches!(self, Self::NtuNames(_) | Self::Listed { format: VideoLabelFormat::NtuNames, .. })
+    }
+}
 
 /// What one video shares with its clips.
 struct VideoOf {
@@ -265,8 +324,8 @@ impl VideoFormat {
 
 impl SampleFormat for VideoFormat {
     type Params = IngestVideoParams;
-    /// The videos of the `labels` file, when there is one.
-    type Prepared = Option<LabelIndex>;
+    /// The videos of the `labels` file, or how names give labels.
+    type Prepared = VideoLabels;
     type Sample = VideoClip;
     type Tally = VideoCounts;
     const IDS: Ids = Ids::ByKey;
@@ -289,12 +348,16 @@ impl SampleFormat for VideoFormat {
         ctx: &StageContext<'_>,
         p: &IngestVideoParams,
         _: &mut Preparing,
-    ) -> Result<Option<LabelIndex>, BoxError> {
-        let (Some(file), Some(format)) = (&p.labels, &p.label_format) else { return Ok(None) };
+    ) -> Result<VideoLabels, BoxError> {
+        let Some(format) = &p.label_format else { return Ok(VideoLabels::None) };
         let format = check_format(format, p.classes.as_deref())?;
+        let Some(file) = &p.labels else {
+            let classes = p.classes.as_deref().map(|c| load_class_names(ctx, c)).transpose()?;
+            return Ok(VideoLabels::NtuNames(classes));
+        };
         let label_source = actionbench_stages::ingest::param_file(ctx, "labels", file)?;
-        let (map, _) = load_label_files(ctx, format, p.classes.as_deref(), |path| path == label_source.path)?;
-        Ok(Some(map))
+        let (index, _) = load_label_files(ctx, format, p.classes.as_deref(), |path| path == label_source.path)?;
+        Ok(VideoLabels::Listed { format, index })
     }
 
     fn reads(&self, p: &IngestVideoParams) -> String {
@@ -310,9 +373,15 @@ impl SampleFormat for VideoFormat {
             .is_some_and(|e| p.extensions.iter().any(|x| x.trim_start_matches('.').eq_ignore_ascii_case(e)))
     }
 
-    /// `<video_id>/`: the prefix of the video's clip ids.
+    /// `<video_id>/`: the prefix of the video's clip ids. Under `ntu-names`
+    /// without `labels`, a video whose id is no NTU name fails here, before
+    /// it is decoded.
     fn key(&self, source: &Source, p: &IngestVideoParams) -> Result<String, SampleError> {
-        Ok(format!("{}/", self.video_id(source, p)))
+        let id = self.video_id(source, p);
+        if p.labels.is_none() && p.label_format.as_deref() == Some("ntu-names") {
+            ntu_video_label(&id, source.shown(), None)?;
+        }
+        Ok(format!("{id}/"))
     }
 
     /// With `labels`, only the videos it lists.
@@ -321,10 +390,10 @@ impl SampleFormat for VideoFormat {
         key: &str,
         _: &Source,
         _: &IngestVideoParams,
-        labels: &Option<LabelIndex>,
+        labels: &VideoLabels,
         counts: &mut VideoCounts,
     ) -> bool {
-        let Some(map) = labels else { return true };
+        let VideoLabels::Listed { index: map, .. } = labels else { return true };
         let listed = map.contains_key(key.strip_suffix('/').unwrap_or(key));
         if listed {
             counts.listed += 1;
@@ -338,9 +407,14 @@ impl SampleFormat for VideoFormat {
         &self,
         source: &Source,
         p: &IngestVideoParams,
-        labels: &Option<LabelIndex>,
+        labels: &VideoLabels,
     ) -> Result<Vec<VideoClip>, SampleError> {
         let id = self.video_id(source, p);
+        let label = match labels {
+            VideoLabels::None => None,
+            VideoLabels::Listed { index, .. } => index.get(&id).map(|l| l.0.clone()),
+            VideoLabels::NtuNames(classes) => Some(ntu_video_label(&id, source.shown(), classes.as_deref())?),
+        };
         let hash = match source.known_hash {
             Some(h) => h,
             None => hash_file(&source.path).map_err(|e| {
@@ -352,7 +426,6 @@ impl SampleFormat for VideoFormat {
         };
         let (summary, clips) = actionbench_video::decode_clips(&source.path, &p.sample_options())
             .map_err(|e| SampleError::Diagnosed(Diagnostic::new(rename(e, source))))?;
-        let label = labels.as_ref().and_then(|m| m.get(&id)).map(|l| l.0.clone());
         let video = Arc::new(VideoOf { id, source_file: source.display.clone(), hash: hash.to_hex(), summary, label });
         Ok(clips
             .into_iter()
@@ -364,7 +437,7 @@ impl SampleFormat for VideoFormat {
         &clip.sample_id
     }
 
-    fn columns(&self, p: &IngestVideoParams, labels: &Option<LabelIndex>) -> Result<Columns<VideoClip>, BoxError> {
+    fn columns(&self, p: &IngestVideoParams, labels: &VideoLabels) -> Result<Columns<VideoClip>, BoxError> {
         let target_fps = p.fps;
         let columns = Columns::<VideoClip>::new()
             .utf8("sample_id", |c| &c.sample_id)
@@ -399,12 +472,13 @@ impl SampleFormat for VideoFormat {
             .utf8("codec", |c| &c.video.summary.info.codec)
             .int32("rotation", |c| c.video.summary.info.rotation as i32)
             .bool("variable_frame_rate", |c| c.video.summary.info.variable_frame_rate)
-            .when(labels.is_some(), |columns| {
+            .when(labels.present(), |columns| {
                 columns
                     .int64_opt("label", |c| c.label().and_then(|l| l.label))
                     .utf8_opt("label_name", |c| c.label().and_then(|l| l.label_name.as_deref()))
                     .utf8_opt("split", |c| c.label().and_then(|l| l.split.as_deref()))
             })
+            .when(labels.ntu(), |columns| ntu_columns(columns, |c| c.label().and_then(|l| l.ntu)))
             .utf8("source_file", |c| &c.video.source_file)
             .utf8("source_blake3", |c| &c.video.hash);
         rgb_column(columns, "frames", p.frames, |c: &VideoClip| {
@@ -447,7 +521,7 @@ impl SampleFormat for VideoFormat {
         &self,
         counts: Counts,
         _: &IngestVideoParams,
-        labels: &Option<LabelIndex>,
+        labels: &VideoLabels,
         n: VideoCounts,
     ) -> serde_json::Value {
         serde_json::json!({
@@ -458,7 +532,10 @@ impl SampleFormat for VideoFormat {
             "decoded_frames": n.decoded_frames,
             "sampled_frames": n.sampled_frames,
             "unlisted_videos": n.unlisted,
-            "labels_without_video": labels.as_ref().map_or(0, |m| m.len() - n.listed),
+            "labels_without_video": match labels {
+                VideoLabels::Listed { index, .. } => index.len() - n.listed,
+                _ => 0,
+            },
             "ignored_files": counts.ignored,
             "libav": actionbench_video::libav_version(),
         })

@@ -320,3 +320,168 @@ params = { format = "kinetics-csv" }
     assert_eq!(strs(&t, "label_name")[0].as_deref(), Some(names[33].as_str()));
     assert_eq!(i64s(&t, "segment_end"), [Some(58), Some(61)]);
 }
+
+/// A tiny generated video (32×32, `frames` frames at 4 fps; mp4 inside
+/// whatever the name says, which FFmpeg finds by probing).
+fn tiny_video(p: &Project, rel: &str, frames: usize) {
+    let path = p.0.path().join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut w = actionbench_video::Mp4Writer::create(&path, 32, 32, 4).unwrap();
+    for f in 0..frames {
+        w.push_rgb(&vec![(40 * f) as u8; 32 * 32 * 3]).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+#[test]
+fn ingest_video_joins_an_isogd_list() {
+    let p = Project::new(
+        r#"
+[stages.isogd]
+uses = "ingest.video"
+inputs = ["data/isogd/train", "data/isogd/train_list.txt"]
+params = { labels = "data/isogd/train_list.txt", label-format = "isogd-list" }
+
+[stages.valid_labels]
+uses = "ingest.labels"
+inputs = ["data/isogd/valid_list.txt", "data/isogd/classes.txt"]
+params = { format = "isogd-list", classes = "data/isogd/classes.txt" }
+
+[stages.test_labels]
+uses = "ingest.labels"
+inputs = ["data/isogd/test_list.txt"]
+params = { format = "isogd-list" }
+
+[stages.frame_list]
+uses = "ingest.labels"
+inputs = ["data/isogd/frames.txt"]
+params = { format = "isogd-list" }
+"#,
+    );
+    // RGB (M_) and depth (K_) videos; the list names both, the RGB one is the video.
+    for id in ["00001", "00002"] {
+        tiny_video(&p, &format!("data/isogd/train/001/M_{id}.avi"), 3);
+        tiny_video(&p, &format!("data/isogd/train/001/K_{id}.avi"), 3);
+    }
+    p.write(
+        "data/isogd/train_list.txt",
+        "train/001/M_00001.avi train/001/K_00001.avi 10\r\ntrain/001/M_00002.avi train/001/K_00002.avi 249\r\n\
+         train/001/M_00003.avi train/001/K_00003.avi 1\r\n",
+    );
+    p.write("data/isogd/valid_list.txt", "valid/001/M_00001.avi valid/001/K_00001.avi 2\n");
+    p.write("data/isogd/classes.txt", "swipe left\nswipe right\ncircle\n");
+    p.write("data/isogd/test_list.txt", "test/001/M_00001.avi test/001/K_00001.avi\n");
+    p.write("data/isogd/frames.txt", "train/001/M_00001 37 9\n");
+    let (engine, reports) = p.run();
+    for s in ["isogd", "valid_labels", "test_labels"] {
+        assert_eq!(outcome(&reports, s), &StageOutcome::Ran, "{reports:?}");
+    }
+    let StageOutcome::Failed { error, hint, .. } = outcome(&reports, "frame_list") else { panic!("{reports:?}") };
+    assert!(error.starts_with("`data/isogd/frames.txt` line 1: the second field `37`"), "{error}");
+    assert!(hint.as_deref().is_some_and(|h| h.contains("frame list")), "{hint:?}");
+
+    let out = out_dir(&engine, "isogd");
+    let t = table(&out);
+    assert_eq!(strs(&t, "sample_id"), [Some("M_00001/00000".into()), Some("M_00002/00000".into())]);
+    assert_eq!(i64s(&t, "label"), [Some(9), Some(248)], "IsoGD's 1-based labels, stored 0-based");
+    assert_eq!(strs(&t, "label_name"), [Some("class_9".into()), Some("class_248".into())]);
+    assert_eq!(strs(&t, "split"), [Some("train".into()), Some("train".into())]);
+    assert!(t.column_by_name("subject").is_none(), "NTU columns only with ntu-names");
+    let s = summary(&out);
+    assert_eq!((s["unlisted_videos"].as_u64(), s["labels_without_video"].as_u64()), (Some(2), Some(1)));
+
+    let t = table(&out_dir(&engine, "valid_labels"));
+    assert_eq!((i64s(&t, "label"), strs(&t, "label_name")), (vec![Some(1)], vec![Some("swipe right".into())]));
+    let t = table(&out_dir(&engine, "test_labels"));
+    assert_eq!((strs(&t, "sample_id"), i64s(&t, "label")), (vec![Some("M_00001".into())], vec![None]));
+    assert_eq!(strs(&t, "split"), [Some("test".into())]);
+}
+
+#[test]
+fn ingest_video_labels_ntu_videos_by_their_names() {
+    let p = Project::new(
+        r#"
+[stages.ntu]
+uses = "ingest.video"
+inputs = ["data/ntu/nturgb+d_rgb", "data/ntu/label_map.txt"]
+params = { label-format = "ntu-names", classes = "data/ntu/label_map.txt" }
+
+[stages.listed]
+uses = "ingest.video"
+inputs = ["data/ntu/nturgb+d_rgb", "data/ntu/names.txt"]
+params = { labels = "data/ntu/names.txt", label-format = "ntu-names" }
+
+[stages.names]
+uses = "ingest.labels"
+inputs = ["data/ntu/names.txt"]
+params = { format = "ntu-names" }
+
+[stages.mixed]
+uses = "ingest.video"
+inputs = ["data/mixed"]
+params = { label-format = "ntu-names", on-error = "skip" }
+
+[stages.mixed_strict]
+uses = "ingest.video"
+inputs = ["data/mixed"]
+params = { label-format = "ntu-names" }
+"#,
+    );
+    tiny_video(&p, "data/ntu/nturgb+d_rgb/S001C002P003R002A013_rgb.avi", 2);
+    tiny_video(&p, "data/ntu/nturgb+d_rgb/S018C001P045R001A061_rgb.avi", 2);
+    p.copy("ntu/pyskl/nturgbd_120.txt", "data/ntu/label_map.txt");
+    // As `ls` prints it; the second video is not listed, one listed video is absent.
+    p.write("data/ntu/names.txt", "S001C002P003R002A013_rgb.avi\nS002C003P008R001A120_rgb.avi\n");
+    tiny_video(&p, "data/mixed/S001C001P001R001A001_rgb.avi", 2);
+    tiny_video(&p, "data/mixed/clip_7.avi", 2);
+    let (engine, reports) = p.run();
+    for s in ["ntu", "listed", "names", "mixed"] {
+        assert_eq!(outcome(&reports, s), &StageOutcome::Ran, "{reports:?}");
+    }
+    let StageOutcome::Failed { error, hint, .. } = outcome(&reports, "mixed_strict") else { panic!("{reports:?}") };
+    assert!(error.starts_with("`data/mixed/clip_7.avi`: video id `clip_7` is not an NTU RGB+D video name"), "{error}");
+    assert!(hint.as_deref().is_some_and(|h| h.contains("S001C002P003R002A013_rgb.avi")), "{hint:?}");
+
+    let names: Vec<String> =
+        std::fs::read_to_string(real("ntu/pyskl/nturgbd_120.txt")).unwrap().lines().map(str::to_string).collect();
+    let t = table(&out_dir(&engine, "ntu"));
+    assert_eq!(
+        strs(&t, "video_id"),
+        [Some("S001C002P003R002A013_rgb".into()), Some("S018C001P045R001A061_rgb".into())]
+    );
+    assert_eq!(i64s(&t, "label"), [Some(12), Some(60)]);
+    assert_eq!(strs(&t, "label_name"), [Some(names[12].clone()), Some(names[60].clone())]);
+    let opt_i32s = |b: &RecordBatch, c: &str| -> Vec<Option<i32>> {
+        b.column_by_name(c).unwrap().as_primitive::<Int32Type>().iter().collect()
+    };
+    for (column, values) in
+        [("setup", [1, 18]), ("camera", [2, 1]), ("subject", [3, 45]), ("replication", [2, 1]), ("action", [13, 61])]
+    {
+        assert_eq!(opt_i32s(&t, column), values.map(Some), "{column}");
+    }
+    // Performer 3 is an NTU120 (and NTU60) cross-subject test subject, 45 a training one.
+    let split = |a: &str, b: &str| vec![Some(a.to_string()), Some(b.to_string())];
+    assert_eq!(strs(&t, "xsub"), split("val", "train"));
+    assert_eq!(strs(&t, "xview"), split("train", "val"));
+    assert_eq!(strs(&t, "xset"), split("val", "train"));
+
+    let out = out_dir(&engine, "listed");
+    let t = table(&out);
+    assert_eq!(
+        (strs(&t, "video_id"), i64s(&t, "label")),
+        (vec![Some("S001C002P003R002A013_rgb".into())], vec![Some(12)])
+    );
+    assert_eq!((strs(&t, "label_name"), opt_i32s(&t, "subject")), (vec![None], vec![Some(3)]));
+    let s = summary(&out);
+    assert_eq!((s["unlisted_videos"].as_u64(), s["labels_without_video"].as_u64()), (Some(1), Some(1)));
+
+    let t = table(&out_dir(&engine, "names"));
+    assert_eq!(strs(&t, "sample_id"), split("S001C002P003R002A013_rgb", "S002C003P008R001A120_rgb"));
+    assert_eq!(i64s(&t, "label"), [Some(12), Some(119)]);
+    assert_eq!((opt_i32s(&t, "subject"), strs(&t, "xsub")), (vec![Some(3), Some(8)], split("val", "train")));
+
+    let out = out_dir(&engine, "mixed");
+    assert_eq!(strs(&table(&out), "video_id"), [Some("S001C001P001R001A001_rgb".into())]);
+    let rejects = table(&out.join("rejects"));
+    assert_eq!(strs(&rejects, "sample"), [Some("clip_7".into())]);
+}
