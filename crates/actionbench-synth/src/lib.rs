@@ -12,7 +12,7 @@
 //! | `kinetics/` | ST-GCN Kinetics-skeleton JSON + label index | 2D OpenPose-18 projections with scores |
 //! | `h36m/` | VideoPose3D `data_3d_h36m.npz`, `data_2d_h36m_gt.npz`, `data_2d_h36m_cpn_ft_h36m_dbb.npz`, `cameras.json` | 32-joint world poses, 4 cameras of 17-joint 2D (exact and CPN-like noisy), camera extrinsics |
 //! | `ava/`, `phalp/results/` | AVA v2.2 CSVs, pbtxt, exclusions; PHALP joblib results | multi-person scenes with tracks |
-//! | `renders/` | mp4 + depth/normals/segmentation PNGs + boxes/3D joints JSON | the humans rasterised in simple rooms (or, with [`RenderScene::Layout`], walking past objects) |
+//! | `renders/` | mp4 + depth/normals/segmentation PNGs + boxes/3D joints JSON | the humans rasterised in simple rooms (or, with [`RenderScene::Layout`], walking past objects; with [`RenderScene::Gestures`], actions and hand gestures with fingers from three datasets) |
 //!
 //! plus `synth.json` (what was made) and `classes.txt`. Everything is a
 //! function of (preset, seed, classes, formats): every sample has its own
@@ -24,7 +24,9 @@ pub mod baseline;
 pub mod body;
 pub mod camera;
 mod error;
+pub mod gestures;
 pub mod h36m_out;
+pub mod hands;
 pub mod kinetics_out;
 pub mod layouts;
 pub mod math;
@@ -227,14 +229,18 @@ pub enum RenderScene {
     /// One person walking relative to one object: four verbs told apart
     /// by 3D layout, real and synthetic domains ([`scene`]).
     Layout,
+    /// Action clips and hand gestures (fingers drawn) from an action set,
+    /// a gesture set and an NTU-like set of both ([`gestures`]).
+    Gestures,
 }
 
 impl RenderScene {
-    /// `actions` or `layout`.
+    /// `actions`, `layout` or `gestures`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Actions => "actions",
             Self::Layout => "layout",
+            Self::Gestures => "gestures",
         }
     }
 }
@@ -245,9 +251,10 @@ impl std::str::FromStr for RenderScene {
         match s {
             "actions" => Ok(Self::Actions),
             "layout" => Ok(Self::Layout),
+            "gestures" => Ok(Self::Gestures),
             other => Err(SynthError::invalid(
                 format!("unknown render scene `{other}`"),
-                "Use one of: actions (the action classes), layout (approach / retreat / pass in front / pass behind an object)",
+                "Use one of: actions (the action classes), layout (approach / retreat / pass in front / pass behind an object), gestures (actions and hand gestures from an action set, a gesture set and an NTU-like set)",
             )),
         }
     }
@@ -327,13 +334,20 @@ impl SynthConfig {
         Ok(self)
     }
 
-    /// Sets the render scene set (after the classes: the layout scene has
-    /// its own verbs, so chosen classes are an error).
+    /// Sets the render scene set (after the classes: the layout and
+    /// gestures scenes have their own vocabularies, so chosen classes are
+    /// an error).
     pub fn with_render_scene(mut self, scene: RenderScene) -> Result<Self, SynthError> {
         if scene == RenderScene::Layout && !self.classes.is_empty() {
             return Err(SynthError::invalid(
                 "classes cannot be chosen with the layout render scene: it has its own four verbs",
                 "Leave `classes` out (the layout verbs are approach, retreat, pass in front, pass behind), or use render-scene = \"actions\"",
+            ));
+        }
+        if scene == RenderScene::Gestures && !self.classes.is_empty() {
+            return Err(SynthError::invalid(
+                "classes cannot be chosen with the gestures render scene: it has its own action and gesture vocabularies",
+                "Leave `classes` out (every dataset of the scene uses its whole class list), or use render-scene = \"actions\"",
             ));
         }
         self.render_scene = scene;
@@ -454,6 +468,7 @@ pub fn generate(config: &SynthConfig, out: &Path, progress: &dyn Progress) -> Re
                 RenderScene::Layout => {
                     scene::write_all(config.seed, &spec, config.real_fraction, &out.join("renders"), progress)?
                 }
+                RenderScene::Gestures => gestures::write_all(config.seed, &spec, &out.join("renders"), progress)?,
             },
         };
         outputs.insert(format.name().to_string(), value);

@@ -93,6 +93,30 @@ pub(crate) fn quat(m: &M3) -> [f64; 4] {
     if q[0] < 0.0 { [-q[0], -q[1], -q[2], -q[3]] } else { q }
 }
 
+/// The rotation by `angle` radians about the unit `axis` (Rodrigues).
+pub(crate) fn axis_angle(axis: V3, angle: f64) -> M3 {
+    let [x, y, z] = normalize(axis);
+    let (s, c) = angle.sin_cos();
+    let t = 1.0 - c;
+    [
+        [t * x * x + c, t * x * y - s * z, t * x * z + s * y],
+        [t * x * y + s * z, t * y * y + c, t * y * z - s * x],
+        [t * x * z - s * y, t * y * z + s * x, t * z * z + c],
+    ]
+}
+
+/// The fraction `t` of rotation `m` (about the same axis, `t` times the
+/// angle): 0 gives the identity, 1 gives `m`.
+pub(crate) fn rot_pow(m: &M3, t: f64) -> M3 {
+    let q = quat(m);
+    let v = [q[1], q[2], q[3]];
+    let s = norm(v);
+    if s < 1e-12 {
+        return IDENTITY;
+    }
+    axis_angle(v, 2.0 * s.atan2(q[0]) * t)
+}
+
 /// Smooth 0→1 ramp (cubic Hermite).
 pub(crate) fn smooth(t: f64) -> f64 {
     let t = t.clamp(0.0, 1.0);
@@ -119,6 +143,17 @@ mod tests {
         }
         let q = quat(&rot_z(std::f64::consts::FRAC_PI_2));
         assert!((q[0] - (0.5f64).sqrt()).abs() < 1e-12 && (q[3] - (0.5f64).sqrt()).abs() < 1e-12);
+        let m = mul(&rot_y(0.9), &rot_x(-0.4));
+        let half = rot_pow(&m, 0.5);
+        let twice = mul(&half, &half);
+        let back = axis_angle([0.0, 0.0, 1.0], 0.3);
+        for i in 0..3 {
+            for j in 0..3 {
+                assert!((twice[i][j] - m[i][j]).abs() < 1e-9, "half of a rotation, twice, is the rotation");
+                assert!((back[i][j] - rot_z(0.3)[i][j]).abs() < 1e-12, "axis-angle about z is rot_z");
+                assert!((rot_pow(&m, 0.0)[i][j] - IDENTITY[i][j]).abs() < 1e-12);
+            }
+        }
         // Arm pointing down, flexed by R_x(-90°), points forward (+z).
         let v = mul_v(&rot_x(-std::f64::consts::FRAC_PI_2), [0.0, -1.0, 0.0]);
         assert!((v[2] - 1.0).abs() < 1e-12);

@@ -154,6 +154,19 @@ fn gait(a: &mut Angles, phase: f64, amp: f64) {
     a.root[1] += 0.02 * (2.0 * phase).cos();
 }
 
+/// The performer's posture, constant through the clip, and idle sway at
+/// normalised time `u`: what every class adds its motion to.
+pub fn idle(u: f64, p: &MotionParams) -> Angles {
+    Angles {
+        spine_flex: p.posture[0] * 0.5,
+        neck_flex: p.posture[1],
+        sh_abd: [0.08 + p.posture[2] * 0.5, 0.08 - p.posture[2] * 0.5],
+        elbow: [0.15 + p.posture[3].abs(), 0.15 + p.posture[4].abs()],
+        spine_side: p.posture[5] * 0.3 + p.sway.1 * (TAU * p.sway.0 * u + p.phase).sin(),
+        ..Angles::default()
+    }
+}
+
 /// The angles of class `class`, person `who` (0 actor, 1 partner) at
 /// normalised time `u` ∈ [0, 1].
 pub fn angles(class: usize, who: usize, u: f64, p: &MotionParams) -> Angles {
@@ -163,15 +176,7 @@ pub fn angles(class: usize, who: usize, u: f64, p: &MotionParams) -> Angles {
     let d = p.side;
     let o = 1 - d;
     let amp = p.amp;
-    // Posture of this performer, constant through the clip, and idle sway.
-    let mut a = Angles {
-        spine_flex: p.posture[0] * 0.5,
-        neck_flex: p.posture[1],
-        sh_abd: [0.08 + p.posture[2] * 0.5, 0.08 - p.posture[2] * 0.5],
-        elbow: [0.15 + p.posture[3].abs(), 0.15 + p.posture[4].abs()],
-        spine_side: p.posture[5] * 0.3 + p.sway.1 * (TAU * p.sway.0 * u + p.phase).sin(),
-        ..Angles::default()
-    };
+    let mut a = idle(u, p);
     match class {
         // drink water: hand to mouth, tilt head back, hold, lower.
         0 => {

@@ -1,14 +1,14 @@
 //! A small z-buffered rasteriser for the synthetic humans, and the render
 //! clips it produces (RGB video plus the PViT auxiliary labels).
 //!
-//! Bodies (and the layout scene's objects) are capsules (bones) and a
-//! sphere (head), drawn as exact ray–sphere intersections of spheres swept
-//! along each bone, with flat albedo and one directional light (a [`Look`]
-//! can relight and texture the room for the layout scene's real domain);
-//! the room is a floor and a back wall. Per pixel it yields colour, depth
-//! along the optical axis, the camera-frame normal and which person or
-//! object is seen, which become `rgb.mp4`,
-//! `depth/`, `normals/`, `segmentation/`, `boxes.json` and
+//! Bodies (and the layout scene's objects, and the gestures scene's palms
+//! and fingers) are capsules (bones) and a sphere (head), drawn as exact
+//! ray–sphere intersections of spheres swept along each bone, with flat
+//! albedo and one directional light (a [`Look`] can relight and texture
+//! the room for the layout scene's real domain); the room is a floor and a
+//! back wall. Per pixel it yields colour, depth along the optical axis, the
+//! camera-frame normal and which person or object is seen, which become
+//! `rgb.mp4`, `depth/`, `normals/`, `segmentation/`, `boxes.json` and
 //! `joints3d.json` (the render clip contract, `docs/formats.md §6.6`;
 //! `clip.json`'s `labels` says which exist per clip).
 
@@ -46,9 +46,13 @@ pub struct Frame {
     pub person: Vec<u8>,
 }
 
-/// Bones drawn as capsules: joints, radius (metres), colour slot
+/// A bone drawn as a capsule: joints, radius (metres), colour slot
 /// (0 shirt, 1 trousers, 2 skin).
-const BONES: [(usize, usize, f64, usize); 20] = [
+pub(crate) type Bone = (usize, usize, f64, usize);
+
+/// Bones drawn as capsules (the gestures scene leaves out the two
+/// wrist-to-hand-tip ones and draws a palm and fingers instead).
+pub(crate) const BONES: [Bone; 20] = [
     (j::SPINE_BASE, j::SPINE_MID, 0.13, 0),
     (j::SPINE_MID, j::SPINE_SHOULDER, 0.14, 0),
     (j::SPINE_SHOULDER, j::NECK, 0.055, 2),
@@ -185,7 +189,7 @@ pub fn render_scene(
     look: &Look,
 ) -> Frame {
     let Background { mut frame, mut zbuf } = render_room(camera, k, size, room, look);
-    draw_solids(&mut frame, &mut zbuf, people, objects, camera, k, look);
+    draw_solids(&mut frame, &mut zbuf, people, &BONES, &[], objects, camera, k, look);
     frame
 }
 
@@ -208,7 +212,24 @@ impl Background {
         look: &Look,
     ) -> Frame {
         let (mut frame, mut zbuf) = (self.frame.clone(), self.zbuf.clone());
-        draw_solids(&mut frame, &mut zbuf, people, objects, camera, k, look);
+        draw_solids(&mut frame, &mut zbuf, people, &BONES, &[], objects, camera, k, look);
+        frame
+    }
+
+    /// The room with the people drawn with `bones` and then each person's
+    /// extra `parts` (world capsules, such as a palm and fingers) in that
+    /// person's segmentation id.
+    pub(crate) fn render_with_parts(
+        &self,
+        people: &[Figure<'_>],
+        bones: &[Bone],
+        parts: &[&[Capsule]],
+        camera: &Camera,
+        k: Intrinsics,
+        look: &Look,
+    ) -> Frame {
+        let (mut frame, mut zbuf) = (self.frame.clone(), self.zbuf.clone());
+        draw_solids(&mut frame, &mut zbuf, people, bones, parts, &[], camera, k, look);
         frame
     }
 }
@@ -270,24 +291,30 @@ pub fn render_room(camera: &Camera, k: Intrinsics, size: (u32, u32), room: &Room
     Background { frame, zbuf }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn draw_solids(
     frame: &mut Frame,
     zbuf: &mut [f64],
     people: &[Figure<'_>],
+    bones: &[Bone],
+    parts: &[&[Capsule]],
     objects: &[Capsule],
     camera: &Camera,
     k: Intrinsics,
     look: &Look,
 ) {
     let mut target = Target { frame, zbuf, k, look };
+    let cv = |p: V3| Camera::to_cv(camera.to_cam(p));
     for (pi, (joints, colors, girth)) in people.iter().enumerate() {
-        let cam: Vec<V3> = joints.iter().map(|p| Camera::to_cv(camera.to_cam(*p))).collect();
-        for &(a, b, radius, slot) in &BONES {
+        let cam: Vec<V3> = joints.iter().map(|p| cv(*p)).collect();
+        for &(a, b, radius, slot) in bones {
             target.capsule(cam[a], cam[b], radius * girth, colors[slot], pi as u8 + 1);
+        }
+        for c in parts.get(pi).copied().unwrap_or_default() {
+            target.capsule(cv(c.a), cv(c.b), c.radius, c.color, pi as u8 + 1);
         }
     }
     for (oi, o) in objects.iter().enumerate() {
-        let cv = |p: V3| Camera::to_cv(camera.to_cam(p));
         target.capsule(cv(o.a), cv(o.b), o.radius, o.color, (people.len() + oi + 1) as u8);
     }
 }
@@ -484,12 +511,18 @@ pub(crate) fn intrinsics(size: (u32, u32)) -> Intrinsics {
 
 /// One frame's `joints3d.json` people: camera frame, 4 decimals.
 pub(crate) fn joints_json(tracks: &[Track], camera: &Camera, f: usize) -> Vec<serde_json::Value> {
-    tracks
+    let people: Vec<&[V3; JOINTS]> = tracks.iter().map(|t| &t.joints[f]).collect();
+    joints_json_of(&people, camera)
+}
+
+/// `joints3d.json` people of world joints (person k = `people[k - 1]`).
+pub(crate) fn joints_json_of(people: &[&[V3; JOINTS]], camera: &Camera) -> Vec<serde_json::Value> {
+    people
         .iter()
         .enumerate()
-        .map(|(pi, t)| {
+        .map(|(pi, world)| {
             let joints: Vec<[f64; 3]> =
-                t.joints[f].iter().map(|p| Camera::to_cv(camera.to_cam(*p)).map(|v| round(v, 4))).collect();
+                world.iter().map(|p| Camera::to_cv(camera.to_cam(*p)).map(|v| round(v, 4))).collect();
             serde_json::json!({"person": pi + 1, "joints": joints})
         })
         .collect()

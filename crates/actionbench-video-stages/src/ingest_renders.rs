@@ -28,10 +28,13 @@
 //! | `joints3d` | tensor float32 `[T, P, 25, 3]` | camera frame, metres; NaN where person p is absent |
 //! | `domain`, `object`, `composition`, `source` | utf8 (null) | layout scene: `real` / `synthetic`, object name, `seen` / `novel`, synthetic label source |
 //! | `object_label`, `shot` | int32 (null) | layout scene: object index; rank among the real clips of its verb |
+//! | `task`, `dataset`, `split` | utf8 (null) | gestures scene: `action` / `gesture` (which vocabulary `label` indexes), `actions` / `gestures` / `ntu`, cross-subject `train` / `test` |
 //! | `source_dir` | utf8 | the clip folder |
 //!
 //! The split columns are null where `clip.json` lacks them (the actions
-//! scene), so one table holds both scene sets.
+//! scene has none, the layout scene no `task`, `dataset` or `split`, the
+//! gestures scene none of the layout's), so one table holds every scene
+//! set.
 
 use std::path::Path;
 
@@ -121,9 +124,17 @@ struct ClipJson {
     source: serde_json::Value,
     #[serde(default)]
     shot: serde_json::Value,
+    // The gestures scene's.
+    #[serde(default)]
+    task: serde_json::Value,
+    #[serde(default)]
+    dataset: serde_json::Value,
+    #[serde(default)]
+    split: serde_json::Value,
 }
 
-/// The layout scene's split fields of `clip.json` (null when absent).
+/// The layout and gestures scenes' split fields of `clip.json` (null when
+/// absent).
 #[derive(Default)]
 struct Splits {
     domain: Option<String>,
@@ -132,6 +143,9 @@ struct Splits {
     composition: Option<String>,
     source: Option<String>,
     shot: Option<i32>,
+    task: Option<String>,
+    dataset: Option<String>,
+    split: Option<String>,
 }
 
 fn text(v: &serde_json::Value, name: &str) -> Result<Option<String>, String> {
@@ -161,6 +175,9 @@ impl Splits {
             composition: text(&m.composition, "composition")?,
             source: text(&m.source, "source")?,
             shot: int(&m.shot, "shot")?,
+            task: text(&m.task, "task")?,
+            dataset: text(&m.dataset, "dataset")?,
+            split: text(&m.split, "split")?,
         })
     }
 }
@@ -403,8 +420,9 @@ impl SampleFormat for RendersFormat {
     type Tally = LabelCounts;
     const IDS: Ids = Ids::ByKey;
     const NAME: &'static str = "ingest.renders";
-    /// 2: the layout scene's split columns and object boxes.
-    const VERSION: u32 = 2;
+    /// 2: the layout scene's split columns and object boxes; 3: the
+    /// gestures scene's `task`, `dataset` and `split` columns.
+    const VERSION: u32 = 3;
     const DESCRIPTION: &'static str = "Synthetic render clips (the `synth` generator's layout: `<clip>/clip.json`, `rgb.mp4`, `depth/`, `normals/`, `segmentation/`, `boxes.json`, `joints3d.json`) → one row per clip, every label in one table with a per-sample availability mask, ready for multi-task training.";
 
     fn check(&self, p: &IngestRendersParams) -> Result<(), ParamError> {
@@ -544,6 +562,9 @@ impl SampleFormat for RendersFormat {
             .utf8_opt("composition", |c| c.splits.composition.as_deref())
             .utf8_opt("source", |c| c.splits.source.as_deref())
             .int32_opt("shot", |c| c.splits.shot)
+            .utf8_opt("task", |c| c.splits.task.as_deref())
+            .utf8_opt("dataset", |c| c.splits.dataset.as_deref())
+            .utf8_opt("split", |c| c.splits.split.as_deref())
             .utf8("source_dir", |c| &c.dir))
     }
 

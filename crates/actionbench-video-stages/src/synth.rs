@@ -8,7 +8,11 @@
 //! ```
 //!
 //! `render-scene = "layout"` (with `real-fraction`) renders the layout
-//! scene set instead of the action classes (see `actionbench_synth::scene`).
+//! scene set instead of the action classes (see `actionbench_synth::scene`);
+//! `render-scene = "gestures"` renders action and hand-gesture clips from
+//! an action set, a gesture set and an NTU-like set of both, each clip with
+//! its `task`, `dataset` and cross-subject `split` (see
+//! `actionbench_synth::gestures`).
 //!
 //! The output folder holds the generator's tree (`ntu/`, `kinetics/`,
 //! `h36m/`, `ava/`, `phalp/results/`, `renders/`, `classes.txt`) and
@@ -42,7 +46,7 @@ pub struct SynthParams {
     /// Render clips instead of the preset's count (`small`: 100), e.g. to train a video model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     render_clips: Option<usize>,
-    /// Render scene set: `actions` (the action classes) or `layout` (one person approaching, retreating from, or passing in front of or behind an object; real and synthetic domains, its own four verbs, so no `classes`). Left at `actions`, the stage's key is unchanged.
+    /// Render scene set: `actions` (the action classes), `layout` (one person approaching, retreating from, or passing in front of or behind an object; real and synthetic domains, its own four verbs, so no `classes`) or `gestures` (action clips and hand gestures with fingers from a UCF-like action set, an IsoGD-like close-up gesture set and an NTU-like set of both by the same performers; `task`, `dataset` and cross-subject `split` per clip; its own action and gesture vocabularies, so no `classes`). Left at `actions`, the stage's key is unchanged.
     #[serde(default = "actions", skip_serializing_if = "is_actions")]
     render_scene: String,
     /// Fraction of `layout` clips in the "real" domain (0–1, default 0): textured, relit, noisy, no auxiliary labels.

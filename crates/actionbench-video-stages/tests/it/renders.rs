@@ -273,6 +273,9 @@ params = { frames = "raw" }
         for c in ["object_label", "shot"] {
             assert_eq!(ints(&t, c)[row], int(c), "{id:?} {c}");
         }
+        for c in ["task", "dataset", "split"] {
+            assert_eq!(strings(&t, c)[row], None, "{id:?} {c}: not a layout field");
+        }
     }
     let domain = strings(&t, "domain");
     assert_eq!(domain.iter().filter(|d| d.as_deref() == Some("real")).count(), 4);
@@ -329,11 +332,57 @@ inputs = ["data/renders"]
     let out = engine.cache().stage_dir(&engine.lock_file().unwrap().stages["skip"].key);
     let t = table(&out);
     assert_eq!(strings(&t, "sample_id"), [Some("c000_actions".to_string())]);
-    for c in ["domain", "object", "composition", "source"] {
+    for c in ["domain", "object", "composition", "source", "task", "dataset", "split"] {
         assert_eq!(strings(&t, c), [None], "{c}");
     }
     assert_eq!((ints(&t, "object_label"), ints(&t, "shot")), (vec![None], vec![None]));
     let rejects = table(&out.join("rejects"));
     let msgs = strings(&rejects, "message");
     assert!(msgs.iter().flatten().any(|m| m.contains("`domain` must be a string or null, got 1")), "{msgs:?}");
+}
+
+/// The gestures scene's clip.json `task`, `dataset` and `split` become
+/// columns, filled on every row; the layout scene's columns stay null.
+#[test]
+fn gestures_task_dataset_and_split_become_columns() {
+    let project = tempfile::tempdir().unwrap();
+    let (engine, reports) = run_pipeline(
+        project.path(),
+        r#"
+[stages.data]
+uses = "synth"
+params = { preset = "tiny", seed = 2, formats = ["renders"], render-clips = 12, render-scene = "gestures" }
+
+[stages.renders]
+uses = "ingest.renders"
+inputs = ["@data"]
+params = { frames = "raw" }
+"#,
+    );
+    assert!(reports.iter().all(|r| r.outcome == StageOutcome::Ran), "{reports:?}");
+    let lock = engine.lock_file().unwrap();
+    let data = engine.cache().stage_dir(&lock.stages["data"].key).join("renders");
+    let t = table(&engine.cache().stage_dir(&lock.stages["renders"].key));
+    assert_eq!(t.num_rows(), 12);
+    let ids = strings(&t, "sample_id");
+    let (task, dataset, split) = (strings(&t, "task"), strings(&t, "dataset"), strings(&t, "split"));
+    for (row, id) in ids.iter().enumerate() {
+        let clip: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(data.join(id.as_ref().unwrap()).join("clip.json")).unwrap()).unwrap();
+        for (c, column) in [("task", &task), ("dataset", &dataset), ("split", &split)] {
+            assert!(column[row].is_some(), "{id:?} {c} is filled");
+            assert_eq!(column[row].as_deref(), clip[c].as_str(), "{id:?} {c}");
+        }
+        assert_eq!(ints(&t, "label")[row], clip["label"].as_i64().map(|v| v as i32));
+        assert_eq!(strings(&t, "action")[row].as_deref(), clip["action"].as_str());
+        for c in ["domain", "object", "composition", "source"] {
+            assert_eq!(strings(&t, c)[row], None, "{id:?} {c}");
+        }
+    }
+    let datasets: Vec<&str> = dataset.iter().map(|d| d.as_deref().unwrap()).collect();
+    assert_eq!(datasets[..3], ["actions", "gestures", "ntu"]);
+    let tasks: std::collections::BTreeSet<&str> = task.iter().map(|d| d.as_deref().unwrap()).collect();
+    assert_eq!(tasks, ["action", "gesture"].into());
+    let splits: std::collections::BTreeSet<&str> = split.iter().map(|d| d.as_deref().unwrap()).collect();
+    assert_eq!(splits, ["test", "train"].into());
 }

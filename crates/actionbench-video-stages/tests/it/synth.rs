@@ -150,3 +150,24 @@ fn render_scene_and_real_fraction_are_checked() {
         "{err}"
     );
 }
+
+/// `render-scene = "gestures"` is canonical (a new key), takes no
+/// `classes` and no `real-fraction`, and the unknown-scene hint lists it.
+#[test]
+fn gestures_render_scene_is_checked() {
+    let gestures = canonical(&[("render-scene", "gestures".into())]).unwrap();
+    assert_eq!(gestures["render-scene"], "gestures".into());
+    assert_ne!(gestures, canonical(&[]).unwrap());
+    let classes = toml::Value::Array(vec!["walking".into()]);
+    let err = canonical(&[("render-scene", "gestures".into()), ("classes", classes)]).unwrap_err();
+    assert!(
+        err.contains("`classes`")
+            && err.contains("own action and gesture vocabularies")
+            && err.contains("Leave `classes` out"),
+        "{err}"
+    );
+    let err = canonical(&[("render-scene", "gestures".into()), ("real-fraction", 0.5.into())]).unwrap_err();
+    assert!(err.contains("`real-fraction`") && err.contains("Set render-scene = \"layout\""), "{err}");
+    let err = canonical(&[("render-scene", "gesture".into())]).unwrap_err();
+    assert!(err.contains("`render-scene`: unknown render scene `gesture`") && err.contains("gestures ("), "{err}");
+}
