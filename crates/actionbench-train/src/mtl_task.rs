@@ -363,7 +363,7 @@ mod tests {
     /// λ_i = K exp(w_i/T) / Σ_k exp(w_k/T), w_i = L̄_i(t−1) / L̄_i(t−2).
     #[test]
     fn dwa_weights_in_the_metrics_equal_a_hand_computation() {
-        let (_, metrics) = run(Sharing::Hard, Weighting::Dwa { temperature: 2.0, window: 2 }, 8);
+        let (_, metrics) = run(Sharing::Hard, Weighting::Dwa { temperature: 2.0, window: Some(2) }, 8);
         let losses = [series(&metrics, "loss_action"), series(&metrics, "loss_gesture")];
         let weights = [series(&metrics, "weight_action"), series(&metrics, "weight_gesture")];
         assert_eq!(losses[0].len(), 8);

@@ -27,15 +27,21 @@ pub enum Weighting {
     /// `w_i = L̄_i(t-1) / L̄_i(t-2)`, `L̄` the mean loss of a window of steps;
     /// λ = 1 for the first two windows.
     Dwa {
-        /// Softness `T`.
+        /// Softness `T` (the paper: 2).
+        #[serde(default = "default_temperature")]
         temperature: f64,
-        /// Steps per averaging window (an epoch in the paper).
-        window: u64,
+        /// Steps per averaging window; absent: one epoch (the paper's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window: Option<u64>,
     },
     /// `Σ L_i / (2σ_i²) + log σ_i`, learned `s_i = log σ_i²` (init 0).
     Uncertainty,
     /// `Σ L_i / (2σ_i²) + log(1 + σ_i²)`, learned `σ_i` (init 1).
     Automatic,
+}
+
+fn default_temperature() -> f64 {
+    2.0
 }
 
 impl Weighting {
@@ -48,7 +54,7 @@ impl Weighting {
             Weighting::Fixed { weights } if weights.iter().any(|w| !w.is_finite() || *w < 0.0) => {
                 Err("`weights` must be finite and non-negative".into())
             }
-            Weighting::Dwa { temperature, window } if *temperature <= 0.0 || *window == 0 => {
+            Weighting::Dwa { temperature, window } if *temperature <= 0.0 || *window == Some(0) => {
                 Err("DWA needs `temperature` > 0 and `window` >= 1".into())
             }
             _ => Ok(()),

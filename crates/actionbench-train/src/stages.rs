@@ -671,7 +671,9 @@ impl StageKind for TrainStage {
         "train"
     }
     fn implementation_version(&self) -> u32 {
-        2
+        // 3: multi-task runs log each task's weight per step; `init`
+        // checkpoints no longer freeze the parameters they load.
+        3
     }
     fn description(&self) -> &'static str {
         "Trains a model (ST-GCN, LART, MViTv2, the frame-linear baseline, UPS, PromptonomyViT and its baselines, R3D or multi-task R3D) on shard tables of the stage's inputs; writes the weights (`model.mpk`), `model.json`, the `metrics` table and a one-row `runs` table. Checkpoints live in the cache while it runs, so a killed run resumes."

@@ -339,7 +339,7 @@ where
                 metrics.push(MetricRow::new("train", &name, v, step + 1));
             }
             if let Weighting::Dwa { window, .. } = config.weighting {
-                dwa.record(&values, window);
+                dwa.record(&values, window.unwrap_or(per_epoch));
             }
             if let Some((c, n)) = out.correct {
                 correct += c;

@@ -14,6 +14,7 @@ mod inspect;
 mod lart;
 mod leaderboard;
 mod manifests;
+mod mtl;
 mod pvit;
 mod remote;
 mod run_order;

@@ -66,7 +66,7 @@ fn dwa_weights_favour_the_task_whose_loss_falls_slowest() {
     assert!((w[0] - 2.0 * e0 / (e0 + e1)).abs() < 1e-12);
     assert!((w[1] - 2.0 * e1 / (e0 + e1)).abs() < 1e-12);
     assert!((w.iter().sum::<f64>() - 2.0).abs() < 1e-12, "weights sum to K");
-    let dwa = LossCombiner::<Cpu>::new(Weighting::Dwa { temperature: 2.0, window: 2 }, 2, &d);
+    let dwa = LossCombiner::<Cpu>::new(Weighting::Dwa { temperature: 2.0, window: Some(2) }, 2, &d);
     let want = (w[0] * 1.0 + w[1] * 3.0) as f32;
     assert!((total(&dwa, &[scalar(1.0), scalar(3.0)], &w) - want).abs() < 1e-5);
 }
