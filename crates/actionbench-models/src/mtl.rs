@@ -27,7 +27,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::import::copy_weights;
-use crate::r3d::{R3dBackbone, R3dConfig, STAGES, pool};
+use crate::r3d::{R3dBackbone, R3dConfig, STAGES, default_crop, default_depth, default_frames, default_widths, pool};
 
 /// How the tasks share weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -82,18 +82,6 @@ impl Default for NesConfig {
     }
 }
 
-fn default_depth() -> usize {
-    18
-}
-fn default_widths() -> [usize; 4] {
-    [64, 128, 256, 512]
-}
-fn default_frames() -> usize {
-    16
-}
-fn default_crop() -> usize {
-    112
-}
 fn default_s() -> f64 {
     0.2
 }

@@ -29,16 +29,16 @@ use crate::conv3d::conv3d;
 /// The stem and the four residual layers.
 pub const STAGES: usize = 5;
 
-fn default_depth() -> usize {
+pub(crate) fn default_depth() -> usize {
     18
 }
-fn default_widths() -> [usize; 4] {
+pub(crate) fn default_widths() -> [usize; 4] {
     [64, 128, 256, 512]
 }
-fn default_frames() -> usize {
+pub(crate) fn default_frames() -> usize {
     16
 }
-fn default_crop() -> usize {
+pub(crate) fn default_crop() -> usize {
     112
 }
 

@@ -518,24 +518,9 @@ impl GestureClip {
                 (Camera::ntu(setup, camera_no), camera_no)
             }
         };
-        let room = Room {
-            floor: [
-                [rng.random_range(90..160), rng.random_range(90..160), rng.random_range(90..160)],
-                [rng.random_range(60..120), rng.random_range(60..120), rng.random_range(60..120)],
-            ],
-            wall: [rng.random_range(150..230), rng.random_range(150..230), rng.random_range(150..230)],
-            wall_distance: rng.random_range(1.5..3.0),
-        };
+        let room = Room::random(&mut rng);
         // As in the actions scene: labels at random, all on clip 0.
-        let all = index == 0;
-        let labels = Labels {
-            rgb: true,
-            depth: all || rng.random_bool(0.7),
-            normals: all || rng.random_bool(0.5),
-            segmentation: all || rng.random_bool(0.6),
-            boxes: all || rng.random_bool(0.8),
-            joints3d: all || rng.random_bool(0.7),
-        };
+        let labels = Labels::random(&mut rng, index == 0);
         let k = match plan.dataset {
             Dataset::Gestures => close_intrinsics(spec.render_size),
             _ => intrinsics(spec.render_size),

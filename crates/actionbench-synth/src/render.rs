@@ -87,6 +87,20 @@ pub struct Room {
     pub wall_distance: f64,
 }
 
+impl Room {
+    /// A room of random colours and depth (the actions and gestures scenes').
+    pub fn random(rng: &mut impl Rng) -> Self {
+        Room {
+            floor: [
+                [rng.random_range(90..160), rng.random_range(90..160), rng.random_range(90..160)],
+                [rng.random_range(60..120), rng.random_range(60..120), rng.random_range(60..120)],
+            ],
+            wall: [rng.random_range(150..230), rng.random_range(150..230), rng.random_range(150..230)],
+            wall_distance: rng.random_range(1.5..3.0),
+        }
+    }
+}
+
 /// Light direction (towards the light) in the camera frame.
 const LIGHT: V3 = [0.35, -0.75, -0.55];
 
@@ -394,6 +408,21 @@ pub struct Labels {
     pub joints3d: bool,
 }
 
+impl Labels {
+    /// Some labels at random, like the real synthetic datasets (`all`:
+    /// every one, so each file kind exists in a set).
+    pub fn random(rng: &mut impl Rng, all: bool) -> Self {
+        Labels {
+            rgb: true,
+            depth: all || rng.random_bool(0.7),
+            normals: all || rng.random_bool(0.5),
+            segmentation: all || rng.random_bool(0.6),
+            boxes: all || rng.random_bool(0.8),
+            joints3d: all || rng.random_bool(0.7),
+        }
+    }
+}
+
 fn png_err(path: &Path, e: impl std::fmt::Display) -> SynthError {
     SynthError::Video { path: path.to_path_buf(), message: format!("PNG encoding failed: {e}") }
 }
@@ -457,25 +486,10 @@ pub(crate) fn write_clip(
     );
     let (w, h) = spec.render_size;
     let k = intrinsics(spec.render_size);
-    let room = Room {
-        floor: [
-            [rng.random_range(90..160), rng.random_range(90..160), rng.random_range(90..160)],
-            [rng.random_range(60..120), rng.random_range(60..120), rng.random_range(60..120)],
-        ],
-        wall: [rng.random_range(150..230), rng.random_range(150..230), rng.random_range(150..230)],
-        wall_distance: rng.random_range(1.5..3.0),
-    };
+    let room = Room::random(&mut rng);
     // Clips carry only some labels, like the real synthetic datasets; the
     // first clip has them all so every file kind always exists.
-    let all = index == 0;
-    let labels = Labels {
-        rgb: true,
-        depth: all || rng.random_bool(0.7),
-        normals: all || rng.random_bool(0.5),
-        segmentation: all || rng.random_bool(0.6),
-        boxes: all || rng.random_bool(0.8),
-        joints3d: all || rng.random_bool(0.7),
-    };
+    let labels = Labels::random(&mut rng, index == 0);
     let palette = perf.tracks.iter().flat_map(|t| t.subject.colors[0]).collect();
     let mut out = ClipWriter::create(&dir, labels, spec.render_size, palette)?;
     for f in 0..frames {

@@ -378,13 +378,8 @@ mod tests {
                 let e: Vec<f64> = w.iter().map(|x| (x / 2.0).exp()).collect();
                 e.iter().map(|x| 2.0 * x / (e[0] + e[1])).collect()
             };
-            for t in 0..2 {
-                assert!(
-                    (weights[t][step] - want[t]).abs() < 1e-9,
-                    "step {step} task {t}: {} vs {}",
-                    weights[t][step],
-                    want[t]
-                );
+            for (t, (logged, want)) in weights.iter().map(|w| w[step]).zip(want).enumerate() {
+                assert!((logged - want).abs() < 1e-9, "step {step} task {t}: {logged} vs {want}");
             }
         }
         assert!(weights[0][6] != 1.0, "DWA moved off 1 after two windows");

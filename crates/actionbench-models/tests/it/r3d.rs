@@ -154,9 +154,9 @@ fn cross_stitch_with_s_zero_equals_two_independent_networks() {
     let x = Tensor::<Cpu, 5>::random([2, 3, 4, 16, 16], Distribution::Normal(0.0, 1.0), &device);
     let trunk = model.trunk(x.clone());
     let all = model.forward_all(trunk.clone());
-    for t in 0..2 {
+    for (t, stitched) in all.iter().enumerate() {
         let alone = model.heads[t].forward(model.columns[t].features_from(2, trunk.clone()));
-        let d = max_diff(&all[t].clone().into_data().to_vec().unwrap(), &alone.into_data().to_vec().unwrap());
+        let d = max_diff(&stitched.clone().into_data().to_vec().unwrap(), &alone.into_data().to_vec().unwrap());
         assert!(d <= 1e-6, "task {t}: stitched and independent logits differ by {d}");
     }
     // With s = 0.5 the columns mix and the logits change.
