@@ -507,6 +507,25 @@ fn both(a: Option<&str>, b: &str) -> String {
     }
 }
 
+/// A training loader over `sources` drawn at `ratio` per batch,
+/// `iterations` batches per epoch (PViT's and multi-task R3D's mixtures).
+fn mixture_loader(
+    p: &TrainParams,
+    sources: Vec<MixtureSource>,
+    ratio: Vec<u32>,
+    iterations: u64,
+) -> Result<Loader, TrainError> {
+    let config = LoaderConfig {
+        batch_size: p.data.batch_size,
+        drop_last: false,
+        shuffle: true,
+        threads: p.data.threads,
+        prefetch: 2,
+    };
+    Ok(Mixture::new(sources, MixtureMode::Ratio(ratio), iterations, p.data.batch_size)?
+        .into_loader(&config, LoaderState::new(p.train.seed, 0))?)
+}
+
 /// PViT: real clips (the action) and synthetic clips (the heads' labels)
 /// mixed at `ratio` per batch, `iterations` batches per epoch.
 fn train_pvit<B: AutodiffBackend>(
@@ -531,15 +550,7 @@ fn train_pvit<B: AutodiffBackend>(
         sources.push(MixtureSource { name: "synthetic".into(), source: open(synthetic)?, tasks });
         ratio.push(mixture.ratio[1]);
     }
-    let loader_config = LoaderConfig {
-        batch_size: p.data.batch_size,
-        drop_last: false,
-        shuffle: true,
-        threads: p.data.threads,
-        prefetch: 2,
-    };
-    let loader = Mixture::new(sources, MixtureMode::Ratio(ratio), mixture.iterations, p.data.batch_size)?
-        .into_loader(&loader_config, LoaderState::new(p.train.seed, 0))?;
+    let loader = mixture_loader(p, sources, ratio, mixture.iterations)?;
     let mut task = PvitTask::<B>::new(config, device);
     if let Some(init) = &config.init {
         task.model.backbone = pretrained(ctx, init, task.model.backbone.clone(), |t| t, &["head."])?;
@@ -579,16 +590,7 @@ fn train_mtl<B: AutodiffBackend>(
             Arc::new(ClipSource::new(open_clips(dirs.clone(), &clip, rows)?, clip.clone())?);
         sources.push(MixtureSource { name: task.name.clone(), source, tasks: vec![task.name.clone()] });
     }
-    let loader_config = LoaderConfig {
-        batch_size: p.data.batch_size,
-        drop_last: false,
-        shuffle: true,
-        threads: p.data.threads,
-        prefetch: 2,
-    };
-    let ratio = mixture.weights(config.tasks.len());
-    let loader = Mixture::new(sources, MixtureMode::Ratio(ratio), mixture.iterations, p.data.batch_size)?
-        .into_loader(&loader_config, LoaderState::new(p.train.seed, 0))?;
+    let loader = mixture_loader(p, sources, mixture.weights(config.tasks.len()), mixture.iterations)?;
     let mut task = MtlTask::<B>::new(config, &p.train.weighting, device);
     if let Some(init) = &config.init {
         // One checkpoint for every column (its classifier is not used).
