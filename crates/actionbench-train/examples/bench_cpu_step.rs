@@ -25,7 +25,7 @@ mod steps;
 
 use actionbench_loader::{HostBatch, HostTensor};
 use actionbench_models::{LartConfig, LartSize, StGcnConfig, StGcnSize};
-use actionbench_train::backend::{CPU_BACKEND_NAME, CPU_THREADS, Cpu};
+use actionbench_train::backend::{CPU_BACKEND_NAME, Cpu, init_cpu};
 use actionbench_train::tasks::{LartTask, StGcnTask};
 use burn::backend::Autodiff;
 use rand::{Rng, SeedableRng};
@@ -69,6 +69,7 @@ fn main() -> Result<(), Error> {
     let size = o.get("--size");
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let device = Default::default();
+    let threads = init_cpu();
     let (median, mean) = match model.as_str() {
         "lart" => {
             let size = match size.as_deref().unwrap_or("paper") {
@@ -101,7 +102,7 @@ fn main() -> Result<(), Error> {
     println!(
         "{{\"model\": \"{model}\", \"backend\": \"{CPU_BACKEND_NAME}\", \"threads\": {}, \"batch\": {batch}, \
          \"frames\": {frames}, \"steps\": {steps}, \"median_ms\": {median:.3}, \"mean_ms\": {mean:.3}}}",
-        CPU_THREADS
+        threads
     );
     Ok(())
 }

@@ -2,19 +2,105 @@
 //! stage and the CPU step benchmark run on it, so a change of backend (or
 //! of its features) is one line and shows up in `scripts/bench cpu-step`.
 //!
-//! Burn's ndarray backend: pure Rust, no system library, and a training
-//! run is a pure function of its seed (bit-identical across runs on one
-//! machine). `docs/performance.md` has the candidates measured against it.
+//! By default Burn's ndarray backend: pure Rust, no system library, and a
+//! training run is a pure function of its seed (bit-identical across runs
+//! on one machine). The `libtorch` feature swaps in LibTorch (PyTorch's
+//! C++ library, through burn-tch) for users who have PyTorch 2.9.0: about
+//! twice as fast on the CPU (`docs/performance.md`), still deterministic
+//! for a given thread count, which is therefore part of the stage key.
+
+use std::collections::BTreeMap;
 
 /// The CPU backend (without autodiff).
+#[cfg(not(feature = "libtorch"))]
 pub type Cpu = burn::backend::NdArray;
 
+/// The CPU backend (without autodiff): LibTorch, f32.
+#[cfg(feature = "libtorch")]
+pub type Cpu = burn::backend::LibTorch<f32>;
+
 /// How benchmarks and logs name [`Cpu`].
+#[cfg(not(feature = "libtorch"))]
 pub const CPU_BACKEND_NAME: &str = "burn ndarray cpu";
 
-/// Threads a CPU step computes on. burn-ndarray is built without its
-/// `multi-threads` feature (rayon over matmul batches, threaded
-/// matrixmultiply): with it the LART step measured within noise of one
-/// thread (docs/performance.md), because most of the step is serial
-/// element-wise work and allocation.
-pub const CPU_THREADS: usize = 1;
+/// How benchmarks and logs name [`Cpu`].
+#[cfg(feature = "libtorch")]
+pub const CPU_BACKEND_NAME: &str = "burn libtorch cpu";
+
+/// The LibTorch version tch 0.22 (burn 0.21's `tch` feature) binds; its
+/// build script refuses any other.
+#[cfg(feature = "libtorch")]
+pub const LIBTORCH_VERSION: &str = "2.9.0";
+
+/// Environment variable that sets the LibTorch thread count (default:
+/// every core the process may use).
+pub const CPU_THREADS_ENV: &str = "ACTIONBENCH_CPU_THREADS";
+
+/// Threads a CPU step computes on.
+///
+/// ndarray: 1. burn-ndarray is built without its `multi-threads` feature
+/// (rayon over matmul batches, threaded matrixmultiply): with it the LART
+/// step measured within noise of one thread (docs/performance.md),
+/// because most of the step is serial element-wise work and allocation.
+///
+/// LibTorch: [`CPU_THREADS_ENV`] if set to a positive number, else the
+/// cores available. LibTorch splits reductions (sums, softmax, matmul
+/// accumulation) by thread, so results differ in the last bits between
+/// thread counts; [`cpu_tool_versions`] puts the count in the stage key.
+pub fn cpu_threads() -> usize {
+    if cfg!(feature = "libtorch") {
+        std::env::var(CPU_THREADS_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+    } else {
+        1
+    }
+}
+
+/// Sets the CPU backend up before a run: LibTorch's intra-op threads to
+/// [`cpu_threads`] (nothing to do for ndarray). Returns the thread count.
+pub fn init_cpu() -> usize {
+    let n = cpu_threads();
+    #[cfg(feature = "libtorch")]
+    tch::set_num_threads(i32::try_from(n).unwrap_or(i32::MAX));
+    n
+}
+
+/// What a `train` or `predict` stage's key records about the CPU backend
+/// (its `tool_versions`): nothing for ndarray, so the keys of every stage
+/// run before the `libtorch` feature stay; `cpu-backend = "libtorch 2.9.0,
+/// N threads"` with it, so that a LibTorch result is never served for an
+/// ndarray run (or one with another thread count), and the other way round.
+pub fn cpu_tool_versions() -> BTreeMap<String, String> {
+    #[cfg(feature = "libtorch")]
+    {
+        BTreeMap::from([("cpu-backend".to_string(), format!("libtorch {LIBTORCH_VERSION}, {} threads", cpu_threads()))])
+    }
+    #[cfg(not(feature = "libtorch"))]
+    {
+        BTreeMap::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The default build keeps one thread and adds nothing to stage keys;
+    /// the LibTorch build names its version and thread count there.
+    #[test]
+    fn backend_identity_in_the_stage_key() {
+        let versions = cpu_tool_versions();
+        if cfg!(feature = "libtorch") {
+            let v = &versions["cpu-backend"];
+            assert!(v.starts_with("libtorch 2.9.0, ") && v.ends_with(&format!("{} threads", cpu_threads())), "{v}");
+            assert!(cpu_threads() >= 1);
+        } else {
+            assert!(versions.is_empty());
+            assert_eq!(cpu_threads(), 1);
+            assert_eq!(init_cpu(), 1);
+        }
+    }
+}

@@ -677,6 +677,9 @@ impl StageKind for TrainStage {
         // checkpoints no longer freeze the parameters they load.
         3
     }
+    fn tool_versions(&self) -> std::collections::BTreeMap<String, String> {
+        crate::backend::cpu_tool_versions()
+    }
     fn description(&self) -> &'static str {
         "Trains a model (ST-GCN, LART, MViTv2, the frame-linear baseline, UPS, PromptonomyViT and its baselines, R3D or multi-task R3D) on shard tables of the stage's inputs; writes the weights (`model.mpk`), `model.json`, the `metrics` table and a one-row `runs` table. Checkpoints live in the cache while it runs, so a killed run resumes."
     }
@@ -726,7 +729,10 @@ impl StageKind for TrainStage {
         match p.device.as_str() {
             #[cfg(feature = "cuda")]
             "cuda" => run_train::<burn::backend::Autodiff<burn_cuda::Cuda>>(ctx, p, &Default::default()),
-            _ => run_train::<burn::backend::Autodiff<crate::backend::Cpu>>(ctx, p, &Default::default()),
+            _ => {
+                crate::backend::init_cpu();
+                run_train::<burn::backend::Autodiff<crate::backend::Cpu>>(ctx, p, &Default::default())
+            }
         }
         .map_err(diagnosed)
     }
@@ -1093,6 +1099,9 @@ impl StageKind for PredictStage {
     fn implementation_version(&self) -> u32 {
         3
     }
+    fn tool_versions(&self) -> std::collections::BTreeMap<String, String> {
+        crate::backend::cpu_tool_versions()
+    }
     fn description(&self) -> &'static str {
         "Scores samples with a trained model (`model = \"@train\"`); writes `predictions.parquet` (`sample_id`, `label`, `scores`) for `eval.classify`, and `order.json`, the data-order hash of what it scored."
     }
@@ -1113,7 +1122,10 @@ impl StageKind for PredictStage {
         match p.device.as_str() {
             #[cfg(feature = "cuda")]
             "cuda" => run_predict::<burn_cuda::Cuda>(ctx, p, &Default::default()),
-            _ => run_predict::<crate::backend::Cpu>(ctx, p, &Default::default()),
+            _ => {
+                crate::backend::init_cpu();
+                run_predict::<crate::backend::Cpu>(ctx, p, &Default::default())
+            }
         }
         .map_err(diagnosed)
     }
