@@ -1,5 +1,5 @@
 """CPU training step, Burn (through the trainer, `bench_cpu_step`) vs
-PyTorch eager, side by side in one run, for LART and ST-GCN.
+PyTorch eager, side by side in one run, for LART, ST-GCN and MViTv2-tiny.
 
 Both sides run the same step on the same shapes: forward, loss, backward,
 the global gradient norm and AdamW (lr 1e-4, betas 0.9/0.95, weight decay
@@ -11,9 +11,13 @@ PyTorch uses as many threads as Burn (THREADS, default: all cores).
   LART_FRAMES (32);
 - ST-GCN, standard size (the paper's ten blocks, 64-128-256 channels,
   temporal kernel 9), NTU joints [N, 3, T, 25, 2], cross-entropy:
-  STGCN_BATCH (16) x STGCN_FRAMES (64).
+  STGCN_BATCH (16) x STGCN_FRAMES (64);
+- MViTv2 tiny (4 blocks, 24 channels; the PyTorch side is
+  scripts/fixtures/mvit_reference.py, the model the import test checks Burn
+  against), no dropout, cross-entropy over 20 classes: MVIT_BATCH (8) x
+  MVIT_FRAMES (8) x MVIT_CROP (64)^2 clips, as `scripts/bench video-loader`.
 
-Environment: STEP_BIN (the bench_cpu_step binary), MODELS (lart,stgcn),
+Environment: STEP_BIN (the bench_cpu_step binary), MODELS (lart,stgcn,mvit),
 STEPS (5), WARMUP (2), THREADS, PROFILE (a directory: also record the Burn
 steps with `perf record` and write each model's `perf report` there).
 Target: Burn <= 1.5x PyTorch eager.
@@ -29,6 +33,8 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "python"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fixtures"))
+from mvit_reference import MViT  # noqa: E402
 from stgcn_torch import StGcn  # noqa: E402
 from torch_lart import CLASSES, Lart  # noqa: E402
 
@@ -39,9 +45,14 @@ TARGET = 1.5
 STANDARD = ((64, 1), (64, 1), (64, 1), (64, 1), (128, 2), (128, 1), (128, 1), (256, 2), (256, 1), (256, 1))
 
 
+MVIT_CROP = int(os.environ.get("MVIT_CROP", 64))
+
+
 def shapes(model):
     if model == "lart":
         return int(os.environ.get("LART_BATCH", 8)), int(os.environ.get("LART_FRAMES", 32))
+    if model == "mvit":
+        return int(os.environ.get("MVIT_BATCH", 8)), int(os.environ.get("MVIT_FRAMES", 8))
     return int(os.environ.get("STGCN_BATCH", 16)), int(os.environ.get("STGCN_FRAMES", 64))
 
 
@@ -58,6 +69,14 @@ def torch_step_ms(model_name):
 
         def loss():
             return loss_fn(model(pose, valid, masked), targets)
+    elif model_name == "mvit":
+        model = MViT(num_classes=20, frames=t, size=MVIT_CROP)
+        clip = torch.rand(n, 3, t, MVIT_CROP, MVIT_CROP) * 2 - 1
+        labels = torch.arange(n) % 20
+        loss_fn = nn.CrossEntropyLoss()
+
+        def loss():
+            return loss_fn(model(clip), labels)
     else:
         model = StGcn(60, blocks=STANDARD)
         joints = torch.rand(n, 3, t, 25, 2) * 2 - 1
@@ -85,6 +104,8 @@ def burn_step(binary, model_name, profile):
     n, t = shapes(model_name)
     cmd = [binary, "--model", model_name, "--batch", str(n), "--frames", str(t),
            "--steps", str(STEPS), "--warmup", str(WARMUP)]
+    if model_name == "mvit":
+        cmd += ["--crop", str(MVIT_CROP)]
     if profile:
         data = os.path.join(profile, f"{model_name}.perf.data")
         cmd = ["perf", "record", "-F", "499", "-g", "-o", data, "--", *cmd]
@@ -104,7 +125,7 @@ def burn_step(binary, model_name, profile):
 
 def main():
     binary = os.environ["STEP_BIN"]
-    models = os.environ.get("MODELS", "lart,stgcn").split(",")
+    models = os.environ.get("MODELS", "lart,stgcn,mvit").split(",")
     profile = os.environ.get("PROFILE")
     if profile:
         os.makedirs(profile, exist_ok=True)

@@ -5,14 +5,16 @@
 //! - `--model lart`: LART (`--size paper` is 16 layers, width 512, 16
 //!   heads), multi-label BCE over every frame, pose only;
 //! - `--model stgcn`: ST-GCN (`--size standard` is the paper's ten blocks)
-//!   over `[N, 3, T, 25, 2]` NTU joints, no dropout, cross-entropy.
+//!   over `[N, 3, T, 25, 2]` NTU joints, no dropout, cross-entropy;
+//! - `--model mvit`: MViTv2 `tiny` over `[N, 3, T, S, S]` clips (`--crop`,
+//!   default 64), no dropout, cross-entropy over 20 classes.
 //!
 //! Both go through `trainer::train` (host batch → tensors, forward, loss,
 //! backward, global grad norm, AdamW at lr 1e-4), as a `train` stage does.
 //!
 //! ```text
-//! bench_cpu_step --model lart|stgcn [--size ...] [--batch 8] [--frames 32]
-//!                [--steps 5] [--warmup 2]
+//! bench_cpu_step --model lart|stgcn|mvit [--size ...] [--batch 8] [--frames 32]
+//!                [--crop 64] [--steps 5] [--warmup 2]
 //! ```
 //!
 //! Prints one JSON line: backend, threads, shape and the median and mean step.
@@ -24,9 +26,9 @@
 mod steps;
 
 use actionbench_loader::{HostBatch, HostTensor};
-use actionbench_models::{LartConfig, LartSize, StGcnConfig, StGcnSize};
+use actionbench_models::{LartConfig, LartSize, MvitConfig, MvitSize, StGcnConfig, StGcnSize};
 use actionbench_train::backend::{CPU_BACKEND_NAME, Cpu, init_cpu};
-use actionbench_train::tasks::{LartTask, StGcnTask};
+use actionbench_train::tasks::{LartTask, StGcnTask, VideoConfig, VideoTask};
 use burn::backend::Autodiff;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -61,9 +63,16 @@ fn stgcn_batch(n: usize, t: usize, classes: usize, rng: &mut ChaCha8Rng) -> Resu
     Ok(batch)
 }
 
+fn clip_batch(n: usize, t: usize, s: usize, classes: usize, rng: &mut ChaCha8Rng) -> Result<HostBatch, Error> {
+    let mut batch = HostBatch { sample_ids: (0..n).map(|i| format!("s{i}")).collect(), ..Default::default() };
+    batch.tensors.insert("clip".into(), HostTensor::new(vec![n, 3, t, s, s], uniform(rng, n * 3 * t * s * s))?);
+    batch.labels = (0..n).map(|i| (i % classes) as i64).collect();
+    Ok(batch)
+}
+
 fn main() -> Result<(), Error> {
-    let o = Options::parse(&["--model", "--size", "--batch", "--frames", "--steps", "--warmup"])?;
-    let model = o.get("--model").ok_or("--model lart|stgcn is required")?;
+    let o = Options::parse(&["--model", "--size", "--batch", "--frames", "--crop", "--steps", "--warmup"])?;
+    let model = o.get("--model").ok_or("--model lart|stgcn|mvit is required")?;
     let (batch, frames) = (o.num("--batch", 8)?, o.num("--frames", 32)?);
     let (steps, warmup) = (o.num("--steps", 5)?, o.num("--warmup", 2)?);
     let size = o.get("--size");
@@ -97,7 +106,16 @@ fn main() -> Result<(), Error> {
             let mut feed = InMemory::new(stgcn_batch(batch, frames, 60, &mut rng)?, warmup + steps);
             time_steps(StGcnTask::<B>::new(&config, &device), warmup, steps, &mut feed, &device)?
         }
-        other => return Err(format!("--model: `{other}` is not lart or stgcn").into()),
+        "mvit" => {
+            if let Some(other) = size.as_deref().filter(|s| *s != "tiny") {
+                return Err(format!("--size: `{other}` is not tiny (the only MViTv2 size with a PyTorch peer)").into());
+            }
+            let mut config = MvitConfig::new(20, MvitSize::Tiny);
+            (config.num_frames, config.crop_size, config.dropout) = (frames, o.num("--crop", 64)?, 0.0);
+            let mut feed = InMemory::new(clip_batch(batch, frames, config.crop_size, 20, &mut rng)?, warmup + steps);
+            time_steps(VideoTask::<B>::new(VideoConfig::Mvit(&config), &device), warmup, steps, &mut feed, &device)?
+        }
+        other => return Err(format!("--model: `{other}` is not lart, stgcn or mvit").into()),
     };
     println!(
         "{{\"model\": \"{model}\", \"backend\": \"{CPU_BACKEND_NAME}\", \"threads\": {}, \"batch\": {batch}, \

@@ -121,6 +121,8 @@ const CORNERS: &[(&str, &[&str])] = &[
     ("object_store", &["actionbench-remote", "actionbench-sql"]),
     ("burn", &["actionbench-loader", "actionbench-models", "actionbench-train"]),
     ("burn-cuda", &["actionbench-train", "actionbench-models"]),
+    // LibTorch (the `libtorch` feature's thread setting): the trainer only.
+    ("tch", &["actionbench-train"]),
     ("indicatif", &["actionbench-cli"]),
     ("ffmpeg-next", &["actionbench-video"]),
     ("plotters", &["actionbench-leaderboard"]),

@@ -178,4 +178,30 @@ fn the_mtl_synth_pipeline_is_valid() {
     ] {
         assert!(st.stdout.contains(stage), "{stage}: {}", st.stdout);
     }
+    // Every stage the mtl-synth benchmark reads is one of the pipeline's,
+    // one per seed, and the rows cover each model on both tasks and both
+    // tasks pooled.
+    let bench: toml::Table =
+        toml::from_str(&std::fs::read_to_string(format!("{REPO}/benchmarks/mtl-synth/benchmark.toml")).unwrap()).unwrap();
+    assert_eq!(bench["pipeline"].as_str(), Some("mtl-synth"));
+    let rows = bench["metrics"].as_array().unwrap();
+    let listed: Vec<&str> = st.stdout.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    for row in rows {
+        let stages = row["stages"].as_array().unwrap();
+        assert_eq!(stages.len(), 3, "{row:?}");
+        for (seed, stage) in stages.iter().enumerate() {
+            let stage = stage.as_str().unwrap();
+            assert!(listed.contains(&stage), "{stage} is not a stage of mtl-synth");
+            assert!(stage.ends_with(&format!("seed={seed}")), "{stage}");
+        }
+        let name = row["name"].as_str().unwrap();
+        let want = if name.ends_with("/cumulative-top1") { "cumulative_top1" } else { "top1" };
+        assert_eq!(row["metric"].as_str(), Some(want), "{name}");
+    }
+    for model in ["STL", "HPS average", "SPS s=0.8 average", "LWS average"] {
+        for task in ["action-top1", "gesture-top1", "cumulative-top1"] {
+            let name = format!("{model}/{task}");
+            assert!(rows.iter().any(|r| r["name"].as_str() == Some(name.as_str())), "no row {name}");
+        }
+    }
 }
