@@ -182,7 +182,8 @@ fn the_mtl_synth_pipeline_is_valid() {
     // one per seed, and the rows cover each model on both tasks and both
     // tasks pooled.
     let bench: toml::Table =
-        toml::from_str(&std::fs::read_to_string(format!("{REPO}/benchmarks/mtl-synth/benchmark.toml")).unwrap()).unwrap();
+        toml::from_str(&std::fs::read_to_string(format!("{REPO}/benchmarks/mtl-synth/benchmark.toml")).unwrap())
+            .unwrap();
     assert_eq!(bench["pipeline"].as_str(), Some("mtl-synth"));
     let rows = bench["metrics"].as_array().unwrap();
     let listed: Vec<&str> = st.stdout.lines().filter_map(|l| l.split_whitespace().next()).collect();
