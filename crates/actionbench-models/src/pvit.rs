@@ -564,6 +564,9 @@ mod tests {
     #[test]
     fn prompts_survive_pooling_and_reach_their_heads() {
         let device = Default::default();
+        // Seeded: the ordering below is a property of most initialisations,
+        // not all (seeds 0-7: all but seed 6), and an unseeded draw failed CI.
+        <Ad as burn::tensor::backend::Backend>::seed(&device, 0);
         let model = config(PvitVariant::Pvit).init::<Ad>(&device);
         let clip = Tensor::<Ad, 5>::random([1, 3, 4, 32, 32], Distribution::Normal(0.0, 1.0), &device);
         let e = model.backbone.encode(clip.clone(), model.prompts.as_ref().map(|p| p.val()), &[0, 2, 3]);
