@@ -329,16 +329,20 @@ fn open_columns(dirs: Vec<PathBuf>, columns: Vec<String>, rows: Rows<'_>) -> Res
     Ok(Arc::new(table))
 }
 
-/// Loader settings of a training run.
-fn train_loader(p: &TrainParams, source: Arc<dyn SampleSource>) -> Result<Loader, TrainError> {
-    let config = LoaderConfig {
+/// Loader settings of a training run (shuffled, every sample kept).
+fn train_loader_config(p: &TrainParams) -> LoaderConfig {
+    LoaderConfig {
         batch_size: p.data.batch_size,
         drop_last: false,
         shuffle: true,
         threads: p.data.threads,
         prefetch: 2,
-    };
-    Ok(Loader::new(source, &config, LoaderState::new(p.train.seed, 0))?)
+    }
+}
+
+/// The loader of a training run over one source.
+fn train_loader(p: &TrainParams, source: Arc<dyn SampleSource>) -> Result<Loader, TrainError> {
+    Ok(Loader::new(source, &train_loader_config(p), LoaderState::new(p.train.seed, 0))?)
 }
 
 /// The tracklet windows LART reads: `persons` follows the model.
@@ -515,15 +519,8 @@ fn mixture_loader(
     ratio: Vec<u32>,
     iterations: u64,
 ) -> Result<Loader, TrainError> {
-    let config = LoaderConfig {
-        batch_size: p.data.batch_size,
-        drop_last: false,
-        shuffle: true,
-        threads: p.data.threads,
-        prefetch: 2,
-    };
     Ok(Mixture::new(sources, MixtureMode::Ratio(ratio), iterations, p.data.batch_size)?
-        .into_loader(&config, LoaderState::new(p.train.seed, 0))?)
+        .into_loader(&train_loader_config(p), LoaderState::new(p.train.seed, 0))?)
 }
 
 /// PViT: real clips (the action) and synthetic clips (the heads' labels)
