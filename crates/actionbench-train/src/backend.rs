@@ -43,20 +43,47 @@ pub const CPU_THREADS_ENV: &str = "ACTIONBENCH_CPU_THREADS";
 /// step measured within noise of one thread (docs/performance.md),
 /// because most of the step is serial element-wise work and allocation.
 ///
-/// LibTorch: [`CPU_THREADS_ENV`] if set to a positive number, else the
-/// cores available. LibTorch splits reductions (sums, softmax, matmul
-/// accumulation) by thread, so results differ in the last bits between
-/// thread counts; [`cpu_tool_versions`] puts the count in the stage key.
+/// LibTorch: [`CPU_THREADS_ENV`] if set, else the cores available.
+/// LibTorch splits reductions (sums, softmax, matmul accumulation) by
+/// thread, so results differ in the last bits between thread counts;
+/// [`cpu_tool_versions`] puts the count in the stage key. A value that is
+/// not a positive whole number is refused by [`check_cpu_threads`] before
+/// any stage runs, so the fallback here only covers callers that skip it.
 pub fn cpu_threads() -> usize {
     if cfg!(feature = "libtorch") {
-        std::env::var(CPU_THREADS_ENV)
+        requested_cpu_threads()
             .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|&n| n > 0)
+            .flatten()
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
     } else {
         1
     }
+}
+
+/// The thread count [`CPU_THREADS_ENV`] asks for: `None` when it is unset.
+fn requested_cpu_threads() -> Result<Option<usize>, String> {
+    match std::env::var(CPU_THREADS_ENV) {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => Err(threads_error(&v.to_string_lossy())),
+        Ok(v) => parse_cpu_threads(&v).map(Some),
+    }
+}
+
+fn parse_cpu_threads(v: &str) -> Result<usize, String> {
+    v.trim().parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| threads_error(v))
+}
+
+fn threads_error(v: &str) -> String {
+    format!(
+        "{CPU_THREADS_ENV}={v:?} is not a thread count\n\
+         hint: set it to a positive whole number (e.g. {CPU_THREADS_ENV}=1), or unset it to use every core"
+    )
+}
+
+/// Refuses an unusable [`CPU_THREADS_ENV`] in builds that read it (the
+/// `libtorch` feature), so a typo is an error rather than every core.
+pub fn check_cpu_threads() -> Result<(), String> {
+    if cfg!(feature = "libtorch") { requested_cpu_threads().map(|_| ()) } else { Ok(()) }
 }
 
 /// Sets the CPU backend up before a run: LibTorch's intra-op threads to
@@ -101,6 +128,19 @@ mod tests {
             assert!(versions.is_empty());
             assert_eq!(cpu_threads(), 1);
             assert_eq!(init_cpu(), 1);
+        }
+    }
+
+    /// `ACTIONBENCH_CPU_THREADS` takes a positive whole number; anything
+    /// else is an error that names the variable and says what to write.
+    #[test]
+    fn thread_counts_parse_or_explain() {
+        assert_eq!(parse_cpu_threads("2"), Ok(2));
+        assert_eq!(parse_cpu_threads(" 1\n"), Ok(1));
+        for bad in ["0", "-1", "two", "1.5", ""] {
+            let e = parse_cpu_threads(bad).unwrap_err();
+            assert!(e.starts_with(&format!("ACTIONBENCH_CPU_THREADS={bad:?} is not a thread count")), "{e}");
+            assert!(e.contains("hint: set it to a positive whole number"), "{e}");
         }
     }
 }

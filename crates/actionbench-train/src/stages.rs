@@ -198,7 +198,7 @@ struct SavedModel {
 
 fn check_device(device: &str) -> Result<(), String> {
     match device {
-        "cpu" => Ok(()),
+        "cpu" => crate::backend::check_cpu_threads(),
         "cuda" if cfg!(feature = "cuda") => Ok(()),
         "cuda" => {
             Err("`device = \"cuda\"` needs a binary built with `--features cuda` (`cargo build --release -p actionbench-cli -p actionbench-ffmpeg --features actionbench-train/cuda`)".into())

@@ -63,6 +63,8 @@ pub(crate) fn run(
     format: OutputFormat,
     progress: &Progress,
 ) -> anyhow::Result<ExitCode> {
+    // Before the pipeline: the variable is the user's shell's, not a param.
+    actionbench_train::backend::check_cpu_threads().map_err(anyhow::Error::msg)?;
     let engine = super::open_engine_with(&args.pipeline, &args.overrides, binary)?;
     if let Some(index) = args.part {
         return run_part(args, &engine, index, format, progress);
