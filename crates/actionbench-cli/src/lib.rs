@@ -146,6 +146,9 @@ pub fn main_with_ffmpeg(ffmpeg: &'static Ffmpeg) -> ExitCode {
 
 /// Parses the arguments, runs `command`, prints its error.
 fn start(command: impl FnOnce(&Cli, &progress::Progress) -> anyhow::Result<ExitCode>) -> ExitCode {
+    // LibTorch builds: idle OpenMP threads sleep rather than spin, so
+    // stages side by side do not starve each other (re-executes once).
+    actionbench_train::backend::passive_openmp();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     keep_c_allocations_in_the_heap();
     let cli = Cli::parse();

@@ -86,6 +86,40 @@ pub fn check_cpu_threads() -> Result<(), String> {
     if cfg!(feature = "libtorch") { requested_cpu_threads().map(|_| ()) } else { Ok(()) }
 }
 
+/// The variable libgomp, LibTorch's OpenMP runtime, reads for how idle
+/// threads wait: once, when the library is loaded, before `main` runs.
+pub const OMP_WAIT_POLICY_ENV: &str = "OMP_WAIT_POLICY";
+
+/// Makes LibTorch's OpenMP threads sleep rather than spin between parallel
+/// regions; call it first thing in `main`. With the `libtorch` feature and
+/// [`OMP_WAIT_POLICY_ENV`] unset, re-executes the binary with
+/// `OMP_WAIT_POLICY=PASSIVE` (libgomp has read the variable by the time
+/// `main` runs, so setting it in-process is too late); returns at once in
+/// the default build, when the user set the variable, or if the exec fails.
+///
+/// Why: `actionbench run` puts stages side by side (`-j`, default every
+/// core), and spinning threads that share their cores with another stage
+/// wait for each other for whole time slices: the ST-GCN sweep of
+/// docs/performance.md trained in 14.0 + 21.7 s next to a busy core with
+/// the default policy and in 0.26 + 0.46 s with `PASSIVE`, to the same
+/// bytes (the policy changes when threads wake, not what they compute).
+pub fn passive_openmp() {
+    #[cfg(feature = "libtorch")]
+    if std::env::var_os(OMP_WAIT_POLICY_ENV).is_none() {
+        use std::os::unix::process::CommandExt;
+        let mut args = std::env::args_os();
+        let arg0 = args.next();
+        if let Ok(exe) = std::env::current_exe() {
+            let mut cmd = std::process::Command::new(exe);
+            if let Some(arg0) = arg0 {
+                cmd.arg0(arg0);
+            }
+            // `exec` returns only if it failed; the run goes on as it is.
+            let _failed = cmd.args(args).env(OMP_WAIT_POLICY_ENV, "PASSIVE").exec();
+        }
+    }
+}
+
 /// Sets the CPU backend up before a run: LibTorch's intra-op threads to
 /// [`cpu_threads`] (nothing to do for ndarray). Returns the thread count.
 pub fn init_cpu() -> usize {
