@@ -22,6 +22,7 @@ pub mod multitask;
 pub mod optim;
 mod pinned;
 pub mod pvit_task;
+mod rng_turn;
 pub mod schedule;
 mod stages;
 pub mod tables;

@@ -220,15 +220,6 @@ fn check_model(model: &ModelParams) -> Result<(), String> {
     }
 }
 
-/// Burn's backends keep one process-wide RNG (`Backend::seed`; weight
-/// initialisation and dropout draw from it). Stages running at once (`-j 2`)
-/// would interleave their draws and no run would be a pure function of its
-/// seed, so the stages that touch it take turns.
-fn backend_rng_turn() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// The `train` kind.
 pub struct TrainStage;
 
@@ -722,7 +713,10 @@ impl StageKind for TrainStage {
         Ok(())
     }
     fn run(&self, ctx: &StageContext<'_>, p: &TrainParams) -> StageResult {
-        let _turn = backend_rng_turn();
+        // Held through the model's initialisation; the trainer then takes
+        // it per step (crate::rng_turn). UPS builds heads between phases and
+        // CUDA may draw after a step, so they keep it to the end.
+        let _turn = crate::rng_turn::stage(p.device == "cuda" || matches!(p.model, ModelParams::Ups(_)));
         match p.device.as_str() {
             #[cfg(feature = "cuda")]
             "cuda" => run_train::<burn::backend::Autodiff<burn_cuda::Cuda>>(ctx, p, &Default::default()),
@@ -1115,7 +1109,7 @@ impl StageKind for PredictStage {
     }
     fn run(&self, ctx: &StageContext<'_>, p: &PredictParams) -> StageResult {
         // Initialising the model before loading its weights draws too.
-        let _turn = backend_rng_turn();
+        let _turn = crate::rng_turn::stage(true);
         match p.device.as_str() {
             #[cfg(feature = "cuda")]
             "cuda" => run_predict::<burn_cuda::Cuda>(ctx, p, &Default::default()),

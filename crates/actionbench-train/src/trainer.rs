@@ -294,12 +294,16 @@ where
         while let Some(batch) = data.next_batch() {
             let batch = batch?;
             data_order = chain_order(&data_order, &batch.sample_ids);
+            // The backend's RNG is process-wide: the seed and the forward
+            // pass (dropout) draw in this thread's turn (crate::rng_turn).
+            let turn = crate::rng_turn::step();
             B::seed(device, step_seed(config.seed, step));
             let mut rng = ChaCha8Rng::seed_from_u64(step_seed(config.seed ^ 0x5eed, step));
             let (prepared, extra) = model.prepare_step(&batch, &mut rng, device)?;
             model = prepared;
             let out = model.losses(&batch, &mut rng, device)?;
             let values: Vec<Option<f64>> = out.tasks.iter().map(|t| t.as_ref().map(|t| scalar(t.clone()))).collect();
+            drop(turn);
             let dwa_weights = match config.weighting {
                 Weighting::Dwa { temperature, .. } => dwa.weights(temperature),
                 _ => Vec::new(),

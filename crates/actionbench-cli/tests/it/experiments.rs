@@ -190,3 +190,26 @@ fn a_matrix_sweep_runs_is_overridden_and_compared() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("No recorded run has a key starting with `zz`"), "{}", r.stderr);
 }
+
+/// Trainings side by side (`-j 2`) take turns at the backend's process-wide
+/// RNG per step (its seed and the forward pass with dropout), not per run,
+/// so they share the cores; each is still a pure function of its seed: the
+/// same loss and gradient norm at every step as when they run one at a
+/// time.
+#[test]
+fn trainings_side_by_side_match_trainings_one_at_a_time() {
+    let sweep = SWEEP.replace("epochs = 1", "epochs = 3");
+    let (alone, side_by_side) = (Project::new(), Project::new());
+    alone.write("pipelines/sweep.toml", &sweep).ok(&["run", "sweep", "-j", "1"]);
+    side_by_side.write("pipelines/sweep.toml", &sweep).ok(&["run", "sweep", "-j", "2"]);
+    let query = "SELECT stage, split, metric, step, value FROM actionbench.metrics \
+                 WHERE stage LIKE 'train%' OR stage LIKE 'eval%' ORDER BY stage, split, metric, step";
+    let a = alone.ok(&["sql", query, "--format", "csv"]).stdout;
+    let b = side_by_side.ok(&["sql", query, "--format", "csv"]).stdout;
+    for seed in [0, 1] {
+        let losses = a.lines().filter(|l| l.starts_with(&format!("train@seed={seed},train,loss,"))).count();
+        assert!(losses >= 6, "seed {seed}: {losses} logged losses, want several steps to interleave:\n{a}");
+    }
+    assert!(a.contains("eval@seed=1"), "{a}");
+    assert_eq!(a, b, "-j 1 and -j 2 trained different models");
+}

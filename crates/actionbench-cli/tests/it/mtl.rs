@@ -199,7 +199,15 @@ fn the_mtl_synth_pipeline_is_valid() {
         let want = if name.ends_with("/cumulative-top1") { "cumulative_top1" } else { "top1" };
         assert_eq!(row["metric"].as_str(), Some(want), "{name}");
     }
-    for model in ["STL", "HPS average", "SPS s=0.8 average", "LWS average"] {
+    // Every trained model of the grid, each loss weighting included.
+    let mut models = vec!["STL".to_string(), "STL R3D-34".to_string()];
+    for loss in ["average", "dwa", "automatic"] {
+        for sharing in ["HPS", "SPS s=0.2", "SPS s=0.8", "LWS"] {
+            models.push(format!("{sharing} {loss}"));
+        }
+    }
+    assert_eq!(rows.len(), models.len() * 3);
+    for model in &models {
         for task in ["action-top1", "gesture-top1", "cumulative-top1"] {
             let name = format!("{model}/{task}");
             assert!(rows.iter().any(|r| r["name"].as_str() == Some(name.as_str())), "no row {name}");
