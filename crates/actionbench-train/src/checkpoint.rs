@@ -29,6 +29,14 @@ pub struct TrainState {
     /// Chained hash of the sample ids fed so far ([`crate::trainer::chain_order`]).
     #[serde(default)]
     pub data_order: String,
+    /// The metrics rows logged so far, so that a resumed run's `metrics`
+    /// table has every step, not only those after the resume (checkpoints
+    /// written before this field resume with the later steps only).
+    #[serde(default)]
+    pub metrics: Vec<crate::trainer::MetricRow>,
+    /// The running sums of the epoch the checkpoint falls in.
+    #[serde(default)]
+    pub epoch: crate::trainer::EpochSums,
 }
 
 const STATE: &str = "state.json";

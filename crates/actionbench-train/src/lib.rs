@@ -15,6 +15,7 @@
 pub mod backend;
 pub mod checkpoint;
 pub mod error;
+mod exact;
 pub mod lifting;
 pub mod losses;
 pub mod mtl_task;

@@ -151,9 +151,15 @@ impl<B: Backend> LossCombiner<B> {
 /// the means of the two windows before. Serialisable for checkpoints.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DwaTracker {
+    // Exact in `state.json`, so a resumed run weighs its losses as an
+    // uninterrupted one does (crate::exact).
+    #[serde(with = "crate::exact::vec")]
+    #[schemars(with = "Vec<String>")]
     sums: Vec<f64>,
     counts: Vec<u64>,
     /// Mean losses of the last finished windows, most recent last (≤ 2).
+    #[serde(with = "crate::exact::vec_vec")]
+    #[schemars(with = "Vec<Vec<String>>")]
     history: Vec<Vec<f64>>,
     steps_in_window: u64,
 }

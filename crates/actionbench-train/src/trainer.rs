@@ -151,13 +151,15 @@ impl TrainConfig {
 }
 
 /// One row of the long-format metrics table.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MetricRow {
     /// `train` (per step), `train-epoch` or an evaluation split.
     pub split: String,
     /// Metric name.
     pub metric: String,
     /// Value.
+    #[serde(with = "crate::exact::option")]
+    #[schemars(with = "Option<String>")]
     pub value: Option<f64>,
     /// Step it was measured at.
     pub step: Option<i64>,
@@ -167,6 +169,21 @@ impl MetricRow {
     fn new(split: &str, metric: &str, value: f64, step: u64) -> Self {
         Self { split: split.into(), metric: metric.into(), value: Some(value), step: Some(step as i64) }
     }
+}
+
+/// An epoch's running loss and accuracy sums (its `train-epoch` rows).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct EpochSums {
+    /// Sum of the step losses.
+    #[serde(with = "crate::exact::f64")]
+    #[schemars(with = "String")]
+    pub loss_sum: f64,
+    /// Steps with a loss.
+    pub loss_n: u64,
+    /// Correct predictions.
+    pub correct: usize,
+    /// Predictions counted.
+    pub counted: usize,
 }
 
 /// What a run did.
@@ -255,6 +272,9 @@ where
     let mut dwa = DwaTracker::new(tasks.len());
     let mut resumed_from = None;
     let mut data_order = String::new();
+    let mut metrics = Vec::new();
+    let mut sums = EpochSums::default();
+    let mut stopped = false;
     let config_hash = config.hash();
     if let Some(dir) = checkpoints
         && let Some(ck) = checkpoint::latest(dir)?
@@ -273,9 +293,10 @@ where
         step = ck.state.step;
         dwa = ck.state.dwa;
         data_order = ck.state.data_order;
+        metrics = ck.state.metrics;
+        sums = ck.state.epoch;
         resumed_from = Some(step);
     }
-    let mut metrics = Vec::new();
     let mut final_loss = f64::NAN;
     let save = |model: &M, optim: &crate::optim::AnyOptimizer<M, B>, state: TrainState| -> Result<()> {
         if let Some(dir) = checkpoints {
@@ -290,7 +311,6 @@ where
         Ok(())
     };
     'run: while step < total {
-        let (mut loss_sum, mut loss_n, mut correct, mut counted) = (0.0, 0u64, 0usize, 0usize);
         while let Some(batch) = data.next_batch() {
             let batch = batch?;
             data_order = chain_order(&data_order, &batch.sample_ids);
@@ -325,8 +345,8 @@ where
                 model = optim.step(lr, model, grads);
                 metrics.push(MetricRow::new("train", "loss", value, step + 1));
                 metrics.push(MetricRow::new("train", "grad_norm", norm, step + 1));
-                loss_sum += value;
-                loss_n += 1;
+                sums.loss_sum += value;
+                sums.loss_n += 1;
             }
             metrics.push(MetricRow::new("train", "lr", lr, step + 1));
             if tasks.len() > 1 {
@@ -346,8 +366,8 @@ where
                 dwa.record(&values, window.unwrap_or(per_epoch));
             }
             if let Some((c, n)) = out.correct {
-                correct += c;
-                counted += n;
+                sums.correct += c;
+                sums.counted += n;
             }
             step += 1;
             progress(step, total);
@@ -358,27 +378,29 @@ where
                     dwa: dwa.clone(),
                     config_hash: config_hash.clone(),
                     data_order: data_order.clone(),
+                    metrics: metrics.clone(),
+                    epoch: sums.clone(),
                 };
                 save(&model, &optim, state)?;
             }
             if stop_after == Some(step) {
+                stopped = true;
                 break 'run;
             }
             if step >= total {
                 break;
             }
         }
-        if loss_n > 0 {
-            final_loss = loss_sum / loss_n as f64;
-            metrics.push(MetricRow::new("train-epoch", "loss", final_loss, step));
-        }
-        if counted > 0 {
-            metrics.push(MetricRow::new("train-epoch", "accuracy", correct as f64 / counted as f64, step));
-        }
+        close_epoch(&mut sums, &mut metrics, &mut final_loss, step);
         if step < total {
             let next = data.state().next_epoch();
             data.resume(next)?;
         }
+    }
+    if !stopped && sums != EpochSums::default() {
+        // Resumed from the last step's checkpoint: the last epoch's rows
+        // were not written yet.
+        close_epoch(&mut sums, &mut metrics, &mut final_loss, step);
     }
     let report = TrainReport {
         steps: step,
@@ -389,6 +411,19 @@ where
         data_order,
     };
     Ok((model, report))
+}
+
+/// Writes an epoch's `train-epoch` rows (mean loss, accuracy) and starts
+/// the next epoch's sums.
+fn close_epoch(sums: &mut EpochSums, metrics: &mut Vec<MetricRow>, final_loss: &mut f64, step: u64) {
+    let epoch = std::mem::take(sums);
+    if epoch.loss_n > 0 {
+        *final_loss = epoch.loss_sum / epoch.loss_n as f64;
+        metrics.push(MetricRow::new("train-epoch", "loss", *final_loss, step));
+    }
+    if epoch.counted > 0 {
+        metrics.push(MetricRow::new("train-epoch", "accuracy", epoch.correct as f64 / epoch.counted as f64, step));
+    }
 }
 
 /// A one-element tensor as f64.

@@ -96,6 +96,10 @@ fn resume_matches(optimizer: OptimizerConfig) {
     assert_eq!(report2.resumed_from, Some(4));
     assert_eq!(report2.steps, 8);
     assert_eq!(report2.data_order, report.data_order, "same samples in the same order across the resume");
+    // The metrics of the steps before the resume come back from the
+    // checkpoint: the table is the uninterrupted run's, row for row.
+    assert_eq!(report2.metrics, report.metrics);
+    assert!(report.metrics.iter().any(|r| r.split == "train-epoch" && r.step == Some(4)), "{:?}", report.metrics);
     assert_eq!(report.data_order.len(), 64);
     let mut other_seed = cfg.clone();
     other_seed.epochs = 1;
@@ -151,4 +155,23 @@ fn checkpoints_are_complete_and_bounded() {
     }
     let latest = actionbench_train::checkpoint::latest(&ck).unwrap().unwrap();
     assert_eq!(latest.state.step, 3);
+}
+
+/// A run killed after its last checkpoint (written at the last step) and
+/// run again resumes with nothing left to train: its metrics are still the
+/// whole run's, the last epoch's `train-epoch` rows included.
+#[test]
+fn a_resume_from_the_last_step_keeps_every_metric() {
+    let device = Default::default();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(2, OptimizerConfig::sgd(), 0.05);
+    cfg.checkpoint_every = 4;
+    let (_, full) = train(fresh(7), &mut loader(20, 3, 6, true), &cfg, None, &device, &mut |_, _| {}, None).unwrap();
+    let ck = dir.path().join("ck");
+    train(fresh(7), &mut loader(20, 3, 6, true), &cfg, Some(&ck), &device, &mut |_, _| {}, Some(8)).unwrap();
+    let (_, resumed) =
+        train(fresh(7), &mut loader(20, 3, 6, true), &cfg, Some(&ck), &device, &mut |_, _| {}, None).unwrap();
+    assert_eq!(resumed.resumed_from, Some(8));
+    assert_eq!(resumed.metrics, full.metrics);
+    assert_eq!(resumed.final_loss.to_bits(), full.final_loss.to_bits());
 }
